@@ -1,0 +1,91 @@
+"""Database engine and sessions: SQLite (WAL, busy timeout) by default, PostgreSQL at scale."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///tandem.db"
+
+
+def async_database_url(url: str) -> str:
+    """Accept the URL forms people paste (postgres://, postgresql://, sqlite://) and name
+    the async driver Tandem uses for each."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be used; the message says why in one sentence."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """One engine and its session factory. `session()` yields a session that commits on
+    success and rolls back on error."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise DatabaseUrlError(
+                f"DATABASE_URL {url!r} is not a database URL; use e.g. "
+                "sqlite+aiosqlite:///tandem.db or postgresql+asyncpg://user@host/db"
+            ) from None
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise DatabaseUrlError("DATABASE_URL must point at SQLite or PostgreSQL")
+        self.url = parsed
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine: AsyncEngine = create_async_engine(parsed, **kwargs)
+        except (NoSuchModuleError, ModuleNotFoundError, ArgumentError) as error:
+            raise DatabaseUrlError(
+                f"DATABASE_URL names a driver Tandem cannot load ({error}); use "
+                "sqlite+aiosqlite:// or postgresql+asyncpg://"
+            ) from None
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def check_connection(self) -> None:
+        """Open one connection, so a wrong URL fails at start-up rather than on first use."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations for Tandem's schema (`tandem db upgrade` applies them)."""

@@ -1,0 +1,278 @@
+"""Tandem's tables. Every timestamp is stored in UTC and read back timezone-aware.
+
+Enumerated columns are plain strings checked by the code (the `StrEnum`s below), so a new
+status never needs a database enum migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime column: refuses naive values, stores UTC, reads UTC.
+
+    SQLite has no time zone type and hands back naive values; this keeps both databases
+    returning the same aware datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def required_utc_column(*, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=False, index=index))
+
+
+def telegram_id_column(*, unique: bool = False, nullable: bool = True) -> Any:
+    """Telegram ids exceed 32 bits."""
+    return Field(
+        default=None, sa_column=Column(sa.BigInteger(), unique=unique, nullable=nullable)
+    )
+
+
+def json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Role(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    COORDINATOR = "coordinator"
+
+
+class PersonStatus(StrEnum):
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNREACHABLE = "unreachable"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+class MatchStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class PromptKind(StrEnum):
+    CHECKIN = "checkin"
+    REFLECTION = "reflection"
+    CLOSURE = "closure"
+    FOLLOWUP = "followup"
+
+
+class PromptStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+    FAILED = "failed"
+
+
+class FlagStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Program(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    track: str | None = Field(default=None, max_length=60)
+    weeks: int = 12
+    checkin_weekday: int = Field(default=0, description="0 = Monday … 6 = Sunday")
+    checkin_time: time = time(9, 0)
+    timezone: str = Field(default="America/Toronto", max_length=64)
+    default_locale: str = Field(default="en", max_length=5)
+    languages: str = Field(default="en,fr", max_length=20)
+    settings: dict[str, Any] = json_column()
+    created_at: datetime = required_utc_column()
+
+
+class Person(SQLModel, table=True):
+    """A Telegram user who consented to take part. Nobody is stored before consent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = telegram_id_column(unique=True, nullable=False)
+    chat_id: int | None = telegram_id_column()
+    username: str | None = Field(default=None, max_length=64, index=True)
+    name: str | None = Field(default=None, max_length=120)
+    locale: str = Field(default="en", max_length=5)
+    timezone: str | None = Field(default=None, max_length=64)
+    checkin_weekday: int | None = None
+    checkin_time: time | None = None
+    status: str = Field(default=PersonStatus.ONBOARDING, max_length=20, index=True)
+    paused_until: date | None = None
+    consent_at: datetime = required_utc_column()
+    consent_version: str = Field(max_length=20)
+    created_at: datetime = required_utc_column()
+
+
+class Membership(SQLModel, table=True):
+    """A person's role in a program, with the role's profile answers."""
+
+    __table_args__ = (sa.UniqueConstraint("person_id", "program_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    role: str = Field(max_length=20)
+    field: str | None = Field(default=None, max_length=200)
+    goals: str | None = Field(default=None, max_length=2000)
+    experience_years: int | None = None
+    can_help_with: str | None = Field(default=None, max_length=2000)
+    invite_id: int | None = Field(default=None, foreign_key="invite.id", ondelete="SET NULL")
+    joined_at: datetime = required_utc_column()
+    completed_at: datetime | None = utc_column()
+
+
+class Invite(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    role: str = Field(max_length=20)
+    max_uses: int = 1
+    uses: int = 0
+    created_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = required_utc_column()
+    expires_at: datetime = required_utc_column()
+
+
+class Match(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    mentor_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    mentee_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    status: str = Field(default=MatchStatus.ACTIVE, max_length=20, index=True)
+    started_at: datetime = required_utc_column()
+    planned_end: date | None = None
+    closed_at: datetime | None = utc_column()
+    closure_reason: str | None = Field(default=None, max_length=200)
+
+
+class Prompt(SQLModel, table=True):
+    """One piece of scheduled work: created once per (person, match, kind, period)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "match_id", "kind", "period"),
+        sa.Index("ix_prompt_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=20)
+    period: str = Field(max_length=20, description="e.g. 2026-W47")
+    instrument: str = Field(max_length=60)
+    due_at: datetime = required_utc_column()
+    closes_at: datetime = required_utc_column()
+    status: str = Field(default=PromptStatus.PENDING, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_column()
+    telegram_message_id: int | None = None
+    sent_at: datetime | None = utc_column()
+    reminded_at: datetime | None = utc_column()
+    answered_at: datetime | None = utc_column()
+
+
+class Answer(SQLModel, table=True):
+    """One answer to one question: exports and aggregates are plain queries."""
+
+    __table_args__ = (sa.UniqueConstraint("prompt_id", "question_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int = Field(foreign_key="prompt.id", index=True, ondelete="CASCADE")
+    question_key: str = Field(max_length=60)
+    value: str = Field(max_length=4000)
+    answered_at: datetime = required_utc_column()
+
+
+class MeetingLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    author_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    met_on: date
+    minutes: int
+    mode: str = Field(max_length=20)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: str | None = Field(default=None, max_length=4000)
+    source: str = Field(default="quick", max_length=20)
+    created_at: datetime = required_utc_column()
+
+
+class Flag(SQLModel, table=True):
+    """A match that needs attention. At most one unresolved flag per match and rule."""
+
+    __table_args__ = (
+        sa.Index(
+            "uq_flag_open_per_rule",
+            "match_id",
+            "rule",
+            unique=True,
+            sqlite_where=sa.text("status != 'resolved'"),
+            postgresql_where=sa.text("status != 'resolved'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    rule: str = Field(max_length=40)
+    severity: str = Field(max_length=20)
+    evidence: dict[str, Any] = json_column()
+    status: str = Field(default=FlagStatus.OPEN, max_length=20)
+    opened_at: datetime = required_utc_column()
+    snoozed_until: datetime | None = utc_column()
+    handled_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    handled_at: datetime | None = utc_column()
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    actor_label: str = Field(default="", max_length=120, description="'cli', 'admin 123', …")
+    action: str = Field(max_length=60)
+    subject: str | None = Field(default=None, max_length=120)
+    detail: dict[str, Any] = json_column()
+    at: datetime = required_utc_column(index=True)
+
+
+class StoredState(SQLModel, table=True):
+    """Key-value rows: PTB's persisted conversation states and user/chat data, and small
+    facts the bot remembers (its username). A cache of the truth, never the truth."""
+
+    __tablename__ = "stored_state"
+
+    namespace: str = Field(primary_key=True, max_length=80)
+    key: str = Field(primary_key=True, max_length=120)
+    value: Any = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = required_utc_column()
