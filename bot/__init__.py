@@ -1,0 +1,1 @@
+"""The running application: settings, assembly, entry points, runtime services."""

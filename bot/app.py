@@ -1,0 +1,76 @@
+"""Assembling the Telegram application: settings, database, handlers, persistence, limits."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.errors import on_error
+from conversations import onboarding
+from conversations import settings as settings_dialogue
+from conversations.context import SERVICES, Services, TandemContext, resolve_language
+from conversations.menus import publish_default_menus
+from storage.clock import Clock, utcnow
+from storage.db import Database
+from storage.persistence import DatabasePersistence
+from storage.state import BOT_USERNAME, remember
+
+log = logging.getLogger(__name__)
+TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
+
+
+def rate_limiter() -> AIORateLimiter:
+    """At most 30 messages in any second overall (the default limiter bursts to ~59 in
+    the first second), 20 a minute per group; RetryAfter is retried up to 3 times."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3)
+
+
+def build_application(
+    settings: Settings,
+    database: Database,
+    *,
+    request: BaseRequest | None = None,
+    clock: Clock = utcnow,
+    rate_limited: bool = True,
+) -> TandemApplication:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .context_types(ContextTypes(context=TandemContext))
+        .persistence(DatabasePersistence(database, clock=clock))
+        .post_init(_post_init)
+    )
+    if rate_limited:
+        builder = builder.rate_limiter(rate_limiter())
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: TandemApplication = builder.build()
+    application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: TandemApplication) -> None:
+    application.add_handler(TypeHandler(Update, resolve_language), group=-1)
+    # Order matters within group 0: onboarding comes last, because its catch-all entry
+    # answers whatever no other dialogue took.
+    for module in (settings_dialogue, onboarding):
+        application.add_handlers(module.handlers())
+    application.add_error_handler(on_error)  # type: ignore[arg-type]
+
+
+async def _post_init(application: TandemApplication) -> None:
+    services: Services = application.bot_data[SERVICES]
+    async with services.database.session() as session:
+        await remember(session, BOT_USERNAME, application.bot.username, services.clock())
+    try:
+        await publish_default_menus(application.bot, services.settings.default_locale)
+    except TelegramError as error:
+        log.warning("could not publish the command menus: %s", type(error).__name__)

@@ -1,0 +1,43 @@
+"""The last line of defence: log the failure (never the message text or the token), tell
+the participant their answers are safe, and let the admins know."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from conversations.common import say
+from conversations.context import TandemContext
+
+log = logging.getLogger(__name__)
+
+
+def _where(update: object) -> str:
+    if isinstance(update, Update):
+        kind = "callback" if update.callback_query else "message" if update.message else "update"
+        return f"update {update.update_id} ({kind})"
+    return "a background job"
+
+
+async def on_error(update: object, ctx: TandemContext) -> None:
+    error = ctx.error
+    log.error("error while handling %s", _where(update), exc_info=error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await say(
+                update,
+                ctx.tr.gettext(
+                    "Sorry, something went wrong on my side. Everything you answered so far "
+                    "is saved: please try again in a moment."
+                ),
+            )
+        except TelegramError:
+            log.warning("could not tell the participant about the error")
+    summary = f"⚠️ Tandem error in {_where(update)}: {type(error).__name__}"
+    for admin_id in ctx.services.settings.admin_telegram_ids:
+        try:
+            await ctx.bot.send_message(admin_id, summary)
+        except TelegramError:
+            log.warning("could not report the error to an admin")

@@ -1,0 +1,83 @@
+"""Small helpers every dialogue uses: sending HTML replies, keyboards, and the localized
+answer to input a step cannot use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+
+from bot.i18n import Translator
+from conversations.context import TandemContext
+
+Button = tuple[str, str]  # (label, callback data)
+MAX_TEXT_ANSWER = 1000
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+async def say(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send `text` (Telegram HTML) to the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+    )
+
+
+async def acknowledge(update: Update, text: str | None = None) -> None:
+    """Answer a button press so the client stops its spinner."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+
+
+def describe_unusable(tr: Translator, update: Update, *, expects_text: bool) -> str:
+    """Why this input cannot answer the current question, in the participant's words."""
+    message = update.effective_message
+    if update.callback_query is not None:
+        return tr.gettext("That button belongs to an earlier question, so it no longer works.")
+    if message is not None and message.text is not None:
+        if message.text.startswith("/"):
+            return tr.gettext("I don't know that command. Send /help to see what I can do.")
+        if not expects_text:
+            return tr.gettext("Please answer with one of the buttons below.")
+        return tr.gettext("I couldn't use that answer.")
+    kind = tr.gettext("a sticker") if message is not None and message.sticker else None
+    if kind is None:
+        kind = tr.gettext("that kind of message")
+    if expects_text:
+        return tr.gettext("I can't read {kind} here. Please answer in a text message.", kind=kind)
+    return tr.gettext("I can't read {kind} here. Please tap one of the buttons below.", kind=kind)
+
+
+async def explain_unusable(update: Update, ctx: TandemContext, *, expects_text: bool) -> None:
+    """Tell the participant why their input was not used. A stale button gets the note as
+    the button's pop-up answer; everything else as a message."""
+    explanation = describe_unusable(ctx.tr, update, expects_text=expects_text)
+    if update.callback_query is not None:
+        await update.callback_query.answer(explanation)
+    else:
+        await say(update, explanation)
+
+
+def too_long(tr: Translator, limit: int) -> str:
+    return tr.ngettext(
+        "That's a bit long: please keep it under {n} character.",
+        "That's a bit long: please keep it under {n} characters.",
+        limit,
+    )
+
+
+def split_callback(data: str | None) -> tuple[str, str, str]:
+    """'onb:timezone:3' -> ('onb', 'timezone', '3'); missing parts are empty."""
+    prefix, _, rest = (data or "").partition(":")
+    stage, _, choice = rest.partition(":")
+    return prefix, stage, choice

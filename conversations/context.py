@@ -1,0 +1,69 @@
+"""The callback context every Tandem handler receives: PTB's, plus the services and the
+participant's language, resolved once per update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.i18n import Translator, normalise_language, translator
+from storage.clock import Clock
+from storage.db import Database
+from storage.people import person_by_telegram_id
+
+SERVICES = "services"
+LANGUAGE = "language"  # user_data key: the language chosen before a Person exists
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    clock: Clock
+
+
+class TandemContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """`ctx.tr` is the participant's translator; `ctx.db`, `ctx.now()` the services."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id, user_id)
+        self.tr: Translator = translator(self.services.settings.default_locale)
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data[SERVICES]  # type: ignore[no-any-return]
+
+    @property
+    def db(self) -> Database:
+        return self.services.database
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+
+async def resolve_language(update: object, ctx: TandemContext) -> None:
+    """Runs before every other handler: the participant's stored language, else the one
+    chosen during onboarding, else Telegram's suggestion, else the default."""
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    user = update.effective_user
+    async with ctx.db.session() as session:
+        person = await person_by_telegram_id(session, user.id)
+    default = ctx.services.settings.default_locale
+    if person is not None:
+        language = person.locale
+    elif ctx.user_data and LANGUAGE in ctx.user_data:
+        language = ctx.user_data[LANGUAGE]
+    else:
+        language = normalise_language(user.language_code, default)
+    ctx.tr = translator(language)

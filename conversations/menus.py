@@ -1,0 +1,48 @@
+"""Command menus: per language for everyone, per chat for coordinators."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
+
+from bot.i18n import N_, SUPPORTED_LANGUAGES, translator
+
+log = logging.getLogger(__name__)
+
+PARTICIPANT_COMMANDS = (
+    ("start", N_("Join a program, or continue joining")),
+    ("help", N_("What I can do for you")),
+    ("settings", N_("Your name, time zone and check-in time")),
+    ("language", N_("Switch between English and French")),
+    ("cancel", N_("Stop what we are doing")),
+)
+COORDINATOR_COMMANDS = (
+    ("invite", N_("Create invitation links")),
+    ("pair", N_("Pair a mentor with a mentee")),
+    ("people", N_("Everyone in your programs")),
+)
+
+
+def commands(language: str, *, coordinator: bool) -> list[BotCommand]:
+    tr = translator(language)
+    chosen = PARTICIPANT_COMMANDS + (COORDINATOR_COMMANDS if coordinator else ())
+    return [BotCommand(name, tr.gettext(description)) for name, description in chosen]
+
+
+async def publish_default_menus(bot: Bot, default_language: str) -> None:
+    """The participants' menu in each language, and in the default one for the rest."""
+    for language in SUPPORTED_LANGUAGES:
+        await bot.set_my_commands(commands(language, coordinator=False), language_code=language)
+    await bot.set_my_commands(commands(default_language, coordinator=False))
+
+
+async def publish_coordinator_menu(bot: Bot, chat_id: int, language: str) -> None:
+    """Coordinator commands appear only in coordinators' own chats."""
+    try:
+        await bot.set_my_commands(
+            commands(language, coordinator=True), scope=BotCommandScopeChat(chat_id)
+        )
+    except TelegramError as error:
+        log.warning("could not set the coordinator menu for a chat: %s", type(error).__name__)

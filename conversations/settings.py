@@ -1,0 +1,276 @@
+"""/help, /language and /settings: available at any point, including mid-onboarding."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import SUPPORTED_LANGUAGES, translator
+from conversations import onboarding
+from conversations.common import describe_unusable, keyboard, say, split_callback
+from conversations.context import LANGUAGE, TandemContext
+from conversations.menus import publish_coordinator_menu
+from conversations.profile_steps import (
+    STEPS_BY_KEY,
+    CheckinDayStep,
+    Invalid,
+    NameStep,
+    Profile,
+    TimezoneStep,
+)
+from storage.models import Membership, Person, Program, Role
+from storage.people import coordinated_programs, person_by_telegram_id
+
+PREFIX = "set"
+EDITING = "settings_step"
+CHOOSING, ANSWERING = "choosing", "answering"
+EDITABLE = (NameStep.key, TimezoneStep.key, CheckinDayStep.key)
+
+
+# --- /help ----------------------------------------------------------------------------------
+
+
+async def show_help(update: Update, ctx: TandemContext) -> None:
+    tr = ctx.tr
+    async with ctx.db.session() as session:
+        person = await _person(session, update)
+        coordinator = person is not None and bool(
+            await coordinated_programs(session, person.id or 0)
+        )
+    if person is None:
+        await say(update, onboarding.how_to_join(ctx))
+    else:
+        lines = [
+            tr.gettext("<b>What I can do</b>"),
+            tr.gettext("/settings: change your name, time zone or weekly check-in time"),
+            tr.gettext("/language: switch between English and French"),
+            tr.gettext("/cancel: stop what we are doing (your answers stay saved)"),
+        ]
+        if coordinator:
+            lines += [
+                "",
+                tr.gettext("<b>For coordinators</b>"),
+                tr.gettext("/invite: create invitation links for mentors, mentees or coordinators"),
+                tr.gettext("/pair: pair a mentor with a mentee"),
+                tr.gettext("/people: everyone in your programs and their match"),
+            ]
+        await say(update, "\n".join(lines))
+    await onboarding.reprompt(update, ctx)
+
+
+# --- /language ------------------------------------------------------------------------------
+
+
+async def choose_language(update: Update, ctx: TandemContext) -> None:
+    buttons = [(onboarding.LANGUAGE_NAMES[code], f"lang:{code}") for code in SUPPORTED_LANGUAGES]
+    await say(update, ctx.tr.gettext("Which language do you prefer?"), keyboard([buttons]))
+
+
+async def set_language(update: Update, ctx: TandemContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    language = (query.data or "").removeprefix("lang:")
+    if language not in SUPPORTED_LANGUAGES:
+        await query.answer(
+            ctx.tr.gettext("That button belongs to an earlier question, so it no longer works.")
+        )
+        return
+    async with ctx.db.session() as session:
+        person = await _person(session, update)
+        if person is not None:
+            person.locale = language
+            session.add(person)
+            coordinator = bool(await coordinated_programs(session, person.id or 0))
+        else:
+            coordinator = False
+            if ctx.user_data is not None:
+                ctx.user_data[LANGUAGE] = language
+    ctx.tr = translator(language)
+    await query.answer()
+    await say(update, ctx.tr.gettext("Done: I'll write to you in English from now on."))
+    if coordinator and update.effective_chat is not None:
+        await publish_coordinator_menu(ctx.bot, update.effective_chat.id, language)
+    await onboarding.reprompt(update, ctx)
+
+
+# --- /settings ------------------------------------------------------------------------------
+
+
+async def _person(session: AsyncSession, update: Update) -> Person | None:
+    assert update.effective_user is not None
+    return await person_by_telegram_id(session, update.effective_user.id)
+
+
+async def _profile(session: AsyncSession, update: Update) -> Profile | None:
+    """The participant's profile as /settings edits it: person-level answers, with the
+    role and program of their first finished membership (for the program's default slot)."""
+    person = await _person(session, update)
+    if person is None:
+        return None
+    statement = (
+        select(Membership)
+        .where(Membership.person_id == person.id, col(Membership.completed_at).is_not(None))
+        .order_by(col(Membership.role) == Role.COORDINATOR, col(Membership.id))
+    )
+    membership = (await session.exec(statement)).first()
+    if membership is None:
+        return None
+    program = await session.get(Program, membership.program_id)
+    assert update.effective_user is not None
+    return Profile(person, membership, program, update.effective_user.full_name)
+
+
+async def open_settings(update: Update, ctx: TandemContext) -> str | int:
+    async with ctx.db.session() as session:
+        profile = await _profile(session, update)
+    if profile is None:
+        await say(update, ctx.tr.gettext("Let's finish setting you up first."))
+        await onboarding.reprompt(update, ctx) if await _onboarding(update, ctx) else await say(
+            update, onboarding.how_to_join(ctx)
+        )
+        return ConversationHandler.END
+    await _show_menu(update, ctx, profile)
+    return CHOOSING
+
+
+async def _onboarding(update: Update, ctx: TandemContext) -> bool:
+    async with ctx.db.session() as session:
+        return await onboarding.locate(session, update, ctx) is not None
+
+
+async def _show_menu(update: Update, ctx: TandemContext, profile: Profile) -> None:
+    tr = ctx.tr
+    editable = [STEPS_BY_KEY[key] for key in EDITABLE if STEPS_BY_KEY[key].applies_to(profile)]
+    lines = [tr.gettext("<b>Your settings</b>"), ""]
+    for step in editable:
+        label, value = step.summary(tr, profile)
+        lines.append(f"<b>{label}:</b> {value}")
+    lines.append(f"<b>{tr.gettext('Language')}:</b> {onboarding.LANGUAGE_NAMES[tr.language]}")
+    rows = [
+        [
+            (
+                tr.gettext("Change: {what}", what=step.summary(tr, profile)[0]),
+                f"{PREFIX}:menu:{step.key}",
+            )
+        ]
+        for step in editable
+    ]
+    rows.append([(tr.gettext("Change: {what}", what=tr.gettext("Language")), "set:menu:language")])
+    rows.append([(tr.gettext("Close"), f"{PREFIX}:menu:close")])
+    await say(update, "\n".join(lines), keyboard(rows))
+
+
+async def on_menu(update: Update, ctx: TandemContext) -> str | int:
+    query = update.callback_query
+    assert query is not None
+    choice = (query.data or "").removeprefix(f"{PREFIX}:menu:")
+    await query.answer()
+    if choice == "close":
+        await say(update, ctx.tr.gettext("Settings closed."))
+        return ConversationHandler.END
+    if choice == "language":
+        await choose_language(update, ctx)
+        return ConversationHandler.END
+    if choice not in EDITABLE:
+        return CHOOSING
+    assert ctx.user_data is not None
+    ctx.user_data[EDITING] = choice
+    return await _ask(update, ctx, choice)
+
+
+async def _ask(update: Update, ctx: TandemContext, key: str) -> str:
+    async with ctx.db.session() as session:
+        profile = await _profile(session, update)
+    assert profile is not None
+    question = STEPS_BY_KEY[key].question(ctx.tr, profile, PREFIX)
+    await say(update, question.text, keyboard(question.buttons) if question.buttons else None)
+    return ANSWERING
+
+
+async def on_answer(update: Update, ctx: TandemContext) -> str | int:
+    """A tap or text for the setting being changed: stored at once, then the menu again
+    (or, after a new check-in day, the time on that day)."""
+    assert ctx.user_data is not None
+    key = ctx.user_data.get(EDITING)
+    step = STEPS_BY_KEY.get(key or "")
+    query = update.callback_query
+    message = update.effective_message
+    notice: str | None = None
+    async with ctx.db.session() as session:
+        profile = await _profile(session, update)
+        if step is None or profile is None:
+            return ConversationHandler.END
+        try:
+            if query is not None:
+                prefix, stage, choice = split_callback(query.data)
+                if prefix != PREFIX or stage != step.key:
+                    raise Invalid(
+                        ctx.tr.gettext(
+                            "That button belongs to an earlier question, so it no longer works."
+                        )
+                    )
+                step.read_choice(ctx.tr, choice, profile)
+            elif message is not None and message.text is not None:
+                step.read_text(ctx.tr, message.text, profile)
+            else:
+                raise Invalid(describe_unusable(ctx.tr, update, expects_text=True))
+            session.add(profile.person)
+        except Invalid as invalid:
+            notice = str(invalid)
+    if query is not None:
+        await query.answer(notice if notice and query else None)
+    if notice is not None:
+        if query is None:
+            await say(update, notice)
+        return await _ask(update, ctx, step.key)
+    if isinstance(step, CheckinDayStep) and (
+        query is None or not (query.data or "").endswith(":keep")
+    ):
+        ctx.user_data[EDITING] = "time"
+        return await _ask(update, ctx, "time")
+    ctx.user_data.pop(EDITING, None)
+    await say(update, ctx.tr.gettext("Saved."))
+    assert profile is not None
+    await _show_menu(update, ctx, profile)
+    return CHOOSING
+
+
+async def close(update: Update, ctx: TandemContext) -> int:
+    if ctx.user_data is not None:
+        ctx.user_data.pop(EDITING, None)
+    await say(update, ctx.tr.gettext("Settings closed."))
+    return ConversationHandler.END
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    return [
+        ConversationHandler(
+            entry_points=[CommandHandler("settings", open_settings, private)],
+            states={
+                CHOOSING: [CallbackQueryHandler(on_menu, pattern=rf"^{PREFIX}:menu:")],
+                ANSWERING: [
+                    CallbackQueryHandler(on_answer, pattern=rf"^{PREFIX}:"),
+                    MessageHandler(private & ~filters.COMMAND, on_answer),
+                ],
+            },
+            fallbacks=[
+                CommandHandler("cancel", close),
+                CommandHandler("settings", open_settings, private),
+            ],
+            name="settings",
+            persistent=True,
+        ),
+        CommandHandler("help", show_help, private),
+        CommandHandler("language", choose_language, private),
+        CallbackQueryHandler(set_language, pattern=r"^lang:"),
+    ]
