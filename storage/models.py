@@ -49,9 +49,7 @@ def required_utc_column(*, index: bool = False) -> Any:
 
 def telegram_id_column(*, unique: bool = False, nullable: bool = True) -> Any:
     """Telegram ids exceed 32 bits."""
-    return Field(
-        default=None, sa_column=Column(sa.BigInteger(), unique=unique, nullable=nullable)
-    )
+    return Field(default=None, sa_column=Column(sa.BigInteger(), unique=unique, nullable=nullable))
 
 
 def json_column() -> Any:
