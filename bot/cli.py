@@ -1,0 +1,452 @@
+"""The admin command line: `tandem run`, `tandem db upgrade`, programs, invites, pairing.
+
+Output is for admins and stays in English. Anything a script may want to capture (a new
+program's id, invite links) goes to stdout alone; notes go to stderr. Every expected
+problem is one sentence on stderr and exit code 2, never a traceback.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import time
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import qrcode
+import typer
+from qrcode.image.pil import PilImage
+from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.slots import parse_slot, resolve_zone
+from storage.clock import Clock, utcnow
+from storage.db import Database, DatabaseUrlError
+from storage.invites import create_invites
+from storage.migrate import alembic_config, upgrade
+from storage.models import Invite, Match, Person, Program, Role
+from storage.pairing import PairingError, create_match, participants, person_label, resolve_person
+from storage.programs import (
+    ProgramError,
+    create_program,
+    list_programs_with_counts,
+    program_by_ref,
+)
+from storage.state import BOT_USERNAME, recall, remember
+
+T = TypeVar("T")
+EXIT_PROBLEM = 2
+MAX_INVITES = 1000
+DAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+NOTHING = "—"
+
+# Where "now" comes from; tests replace it with their clock.
+clock: Clock = utcnow
+
+app = typer.Typer(
+    name="tandem",
+    help="Tandem mentorship bot: run it, and manage programs, invites and matches.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals could hold the bot token
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+program_app = typer.Typer(help="Create and list programs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(program_app, name="program")
+
+
+def main() -> None:
+    """Entry point of the `tandem` console script."""
+    app()
+
+
+# --- shared plumbing -------------------------------------------------------------------
+
+
+def fail(message: str) -> NoReturn:
+    """Print one sentence for the admin and stop with exit code 2."""
+    typer.echo(message, err=True)
+    raise typer.Exit(EXIT_PROBLEM)
+
+
+def _load_settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        fail(str(error))
+
+
+def _database_problem(error: Exception, database: Database) -> str:
+    original = getattr(error, "orig", None) or error
+    text = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return "The database has no Tandem tables yet: run `tandem db upgrade` first."
+    where = database.url.render_as_string(hide_password=True)
+    return f"Cannot use the database at {where}: {text}"
+
+
+def run_with_database(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    """Load the settings, open the database, run `work` in a fresh event loop and close the
+    database again, turning configuration, database and domain errors into `fail`."""
+    settings = _load_settings()
+    try:
+        database = Database(settings.database_url)
+    except DatabaseUrlError as error:
+        fail(str(error))
+
+    async def scoped() -> T:
+        try:
+            return await work(database, settings)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(scoped())
+    except (ProgramError, PairingError) as error:
+        fail(str(error))
+    except (DBAPIError, OSError) as error:
+        fail(_database_problem(error, database))
+
+
+async def _program(session: AsyncSession, ref: str) -> Program:
+    program = await program_by_ref(session, ref)
+    if program is None:
+        fail(f"No program has the id or name {ref!r}; `tandem program list` shows them.")
+    return program
+
+
+async def _person(session: AsyncSession, ref: str) -> Person:
+    person = await resolve_person(session, ref)
+    if person is None:
+        fail(
+            f"Nobody matches {ref!r}; give an @username, a Telegram id or #<person id> "
+            "(see `tandem people PROGRAM`)."
+        )
+    return person
+
+
+def _cell(value: object) -> str:
+    """A table cell on one line: names and notes can hold newlines and runs of spaces."""
+    return NOTHING if value is None or value == "" else " ".join(str(value).split())
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Plain left-aligned columns, a rule under the headers."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [len(header) for header in headers]
+    for row in cells:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    lines = [headers, ["-" * width for width in widths], *cells]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def format_slot(weekday: int, at: time) -> str:
+    return f"{DAY_ABBREVIATIONS[weekday]} {at:%H:%M}"
+
+
+# --- run and db -----------------------------------------------------------------------
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: long polling, or a webhook when WEBHOOK_URL is set."""
+    try:
+        from bot.runner import run_bot  # lazily: the admin commands work without it
+    except ModuleNotFoundError as error:
+        if error.name != "bot.runner":
+            raise
+        fail("This installation has no bot runner (bot/runner.py is missing).")
+    try:
+        run_bot()
+    except (ConfigError, DatabaseUrlError) as error:
+        fail(str(error))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (safe to repeat)."""
+
+    async def work(database: Database, _: Settings) -> str:
+        await upgrade(database)
+        return database.url.render_as_string(hide_password=True)
+
+    where = run_with_database(work)
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    typer.echo(f"Database {where} is up to date (revision {head}).")
+
+
+# --- programs -------------------------------------------------------------------------
+
+
+@program_app.command("create")
+def program_create(
+    name: Annotated[str, typer.Argument(help="Unique program name.")],
+    weeks: Annotated[int, typer.Option(help="How long a match lasts, in weeks.")] = 12,
+    checkin: Annotated[
+        str,
+        typer.Option(help='Weekly check-in slot, e.g. "mon 09:00", "lundi 9h", "thu 18h30".'),
+    ] = "mon 09:00",
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of the check-in slot, e.g. America/Toronto or a city "
+            "[default: DEFAULT_TIMEZONE]."
+        ),
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Default language, en or fr [default: DEFAULT_LOCALE].")
+    ] = None,
+    track: Annotated[str | None, typer.Option(help="Free-text track, e.g. career, ECE.")] = None,
+) -> None:
+    """Create a program and print its id."""
+    slot = parse_slot(checkin)
+    if slot is None:
+        fail(
+            f"Cannot read the check-in slot {checkin!r}: give a day and a time such as "
+            '"mon 09:00", "monday 9am", "lundi 9h" or "jeu 18 h 30".'
+        )
+    weekday, at = slot
+    zone = None
+    if timezone is not None:
+        zone = resolve_zone(timezone)
+        if zone is None:
+            fail(
+                f"{timezone!r} is not a time zone: give a name such as America/Toronto or "
+                "America/Halifax, or a city such as Montreal."
+            )
+
+    async def work(database: Database, settings: Settings) -> Program:
+        async with database.session() as session:
+            return await create_program(
+                session,
+                name=name,
+                weeks=weeks,
+                checkin_weekday=weekday,
+                checkin_time=at,
+                timezone=zone or settings.default_timezone,
+                default_locale=(language or settings.default_locale).lower(),
+                track=track,
+                now=clock(),
+            )
+
+    program = run_with_database(work)
+    typer.echo(program.id)
+
+
+@program_app.command("list")
+def program_list() -> None:
+    """List the programs with their check-in slot and number of participants."""
+
+    async def work(database: Database, _: Settings) -> list[Sequence[object]]:
+        async with database.session() as session:
+            summaries = await list_programs_with_counts(session)
+        return [
+            (
+                summary.program.id,
+                summary.program.name,
+                summary.program.weeks,
+                format_slot(summary.program.checkin_weekday, summary.program.checkin_time),
+                summary.program.timezone,
+                summary.participants,
+            )
+            for summary in summaries
+        ]
+
+    rows = run_with_database(work)
+    if not rows:
+        typer.echo("No programs yet; create one with `tandem program create NAME`.", err=True)
+        return
+    typer.echo(table(("ID", "NAME", "WEEKS", "CHECK-IN", "TIME ZONE", "PARTICIPANTS"), rows))
+
+
+# --- invites --------------------------------------------------------------------------
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+def _scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "<token>")
+
+
+async def ask_telegram_username(settings: Settings) -> str:
+    """Ask Telegram for the bot's username with one getMe call."""
+    if settings.telegram_bot_token is None:
+        fail(
+            "The bot's username is not known yet: start the bot once (`tandem run`) or set "
+            "TELEGRAM_BOT_TOKEN so this command can ask Telegram."
+        )
+    token = settings.require_token()
+    # One request object we close ourselves; Bot.initialize() would call getMe a second
+    # time and put the token in its error message.
+    request = HTTPXRequest()
+    bot = Bot(
+        token,
+        base_url=settings.telegram_api_base_url,
+        request=request,
+        get_updates_request=request,
+    )
+    try:
+        me = await bot.get_me()
+    except InvalidToken:
+        fail("Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather.")
+    except TelegramError as error:
+        fail(
+            f"Could not ask Telegram for the bot's username ({_scrub(str(error), token)}); "
+            "try again, or start the bot once so it remembers its username."
+        )
+    finally:
+        await request.shutdown()
+    if not me.username:
+        fail("Telegram did not return a username for this bot token.")
+    return me.username
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        fail(f"The role must be one of {', '.join(Role)}, not {value!r}.")
+
+
+def _write_qr_codes(directory: Path, role: Role, links: Sequence[tuple[str, str]]) -> None:
+    """One PNG per (code, link), named <role>-<code>.png; paths are echoed to stderr."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for code, link in links:
+            path = directory / f"{role}-{code}.png"
+            qrcode.make(link, image_factory=PilImage).save(path)
+            typer.echo(path, err=True)
+    except OSError as error:
+        fail(f"Cannot write QR codes to {directory}: {error.strerror or error}.")
+
+
+@app.command()
+def invite(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    role: Annotated[str, typer.Option(help="mentee, mentor or coordinator.")],
+    count: Annotated[int, typer.Option(help="How many invite links to make.")] = 1,
+    expires_days: Annotated[int, typer.Option(help="Days until the links expire.")] = 30,
+    max_uses: Annotated[int, typer.Option(help="How many people may use each link.")] = 1,
+    qr_dir: Annotated[
+        Path | None, typer.Option(help="Also write one QR code PNG per link in this folder.")
+    ] = None,
+) -> None:
+    """Create invite links (one per line) for people to join a program in a role."""
+    chosen_role = _role(role)
+    if not 1 <= count <= MAX_INVITES:
+        fail(f"--count must be between 1 and {MAX_INVITES}.")
+    if expires_days < 1:
+        fail("--expires-days must be at least 1.")
+    if max_uses < 1:
+        fail("--max-uses must be at least 1.")
+
+    async def work(database: Database, settings: Settings) -> tuple[Program, str, list[Invite]]:
+        now = clock()
+        async with database.session() as session:
+            found = await _program(session, program)
+            username = await recall(session, BOT_USERNAME)
+        learned = username is None
+        if learned:  # outside any transaction: Telegram may be slow
+            username = await ask_telegram_username(settings)
+        async with database.session() as session:
+            if learned:
+                await remember(session, BOT_USERNAME, username, now)
+            assert found.id is not None
+            invites = await create_invites(
+                session,
+                program_id=found.id,
+                role=chosen_role,
+                now=now,
+                count=count,
+                expires_days=expires_days,
+                max_uses=max_uses,
+            )
+        return found, str(username), invites
+
+    found, username, invites = run_with_database(work)
+    links = [(item.code, invite_link(username, item.code)) for item in invites]
+    for _, link in links:
+        typer.echo(link)
+    uses = "single use" if max_uses == 1 else f"up to {max_uses} uses each"
+    typer.echo(
+        f"{len(invites)} {chosen_role} invite(s) for {found.name} (program {found.id}), "
+        f"{uses}, expiring {invites[0].expires_at:%Y-%m-%d %H:%M} UTC.",
+        err=True,
+    )
+    if qr_dir is not None:
+        _write_qr_codes(qr_dir, chosen_role, links)
+
+
+# --- pairing and people ---------------------------------------------------------------
+
+
+@app.command()
+def pair(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    mentor: Annotated[str, typer.Argument(help="@username, Telegram id or #person-id.")],
+    mentee: Annotated[str, typer.Argument(help="@username, Telegram id or #person-id.")],
+) -> None:
+    """Match a mentor with a mentee in a program."""
+
+    async def work(database: Database, _: Settings) -> tuple[Program, Match, str, str]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            mentor_person = await _person(session, mentor)
+            mentee_person = await _person(session, mentee)
+            match = await create_match(
+                session,
+                program=found,
+                mentor=mentor_person,
+                mentee=mentee_person,
+                now=clock(),
+                actor_label="cli",
+            )
+        return found, match, person_label(mentor_person), person_label(mentee_person)
+
+    found, match, mentor_name, mentee_name = run_with_database(work)
+    typer.echo(
+        f"Match {match.id} in {found.name}: mentor {mentor_name}, mentee {mentee_name}, "
+        f"planned end {match.planned_end:%Y-%m-%d}."
+    )
+
+
+@app.command()
+def people(program: Annotated[str, typer.Argument(help="Program id or exact name.")]) -> None:
+    """Show everyone in a program: role, status, onboarding, language, time zone, partner."""
+
+    async def work(database: Database, _: Settings) -> tuple[Program, list[Sequence[object]]]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            assert found.id is not None
+            rows = await participants(session, found.id)
+        return found, [
+            (
+                row.person.id,
+                row.person.name,
+                f"@{row.person.username}" if row.person.username else None,
+                row.membership.role,
+                row.person.status,
+                "yes" if row.onboarded else "no",
+                row.person.locale,
+                row.person.timezone,
+                row.partner_name,
+            )
+            for row in rows
+        ]
+
+    found, rows = run_with_database(work)
+    if not rows:
+        typer.echo(f"Nobody has joined {found.name} yet; `tandem invite` makes links.", err=True)
+        return
+    headers = ("ID", "NAME", "USERNAME", "ROLE", "STATUS", "ONBOARDED", "LOCALE", "TIME ZONE")
+    typer.echo(table((*headers, "PARTNER"), rows))

@@ -1,0 +1,190 @@
+"""Programs: creating them, finding them by id or name, listing them with their numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import ColumnElement, case, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Match, MatchStatus, Membership, Person, PersonStatus, Program, Role
+
+# The languages Tandem speaks (bot.i18n.SUPPORTED_LANGUAGES; storage cannot import bot).
+SUPPORTED_LOCALES = ("en", "fr")
+MAX_WEEKS = 260
+NAME_LENGTH = 120
+TRACK_LENGTH = 60
+
+
+def zone_or_none(name: str | None) -> ZoneInfo | None:
+    """The zone named `name` (an IANA name such as America/Toronto), or None when zoneinfo
+    does not know it."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class ProgramProblem(StrEnum):
+    BAD_NAME = "bad_name"
+    DUPLICATE_NAME = "duplicate_name"
+    BAD_WEEKS = "bad_weeks"
+    BAD_WEEKDAY = "bad_weekday"
+    BAD_TIMEZONE = "bad_timezone"
+    BAD_LOCALE = "bad_locale"
+    BAD_TRACK = "bad_track"
+
+
+class ProgramError(ValueError):
+    """A program cannot be created as asked. `problem` is a code the chat layer can
+    translate; the message is one English sentence for the command line."""
+
+    def __init__(self, problem: ProgramProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+async def _name_taken(session: AsyncSession, name: str) -> bool:
+    """Names differing only in case would be confusing to pick from, so they count as taken."""
+    statement = select(Program.id).where(func.lower(Program.name) == name.lower())
+    return (await session.exec(statement)).first() is not None
+
+
+async def create_program(
+    session: AsyncSession,
+    *,
+    name: str,
+    weeks: int,
+    checkin_weekday: int,
+    checkin_time: time,
+    timezone: str,
+    default_locale: str,
+    track: str | None,
+    now: datetime,
+) -> Program:
+    """Validate and insert a program; raises `ProgramError` saying what is wrong."""
+    name = " ".join(name.split())
+    track = " ".join(track.split()) if track else None
+    if not name or len(name) > NAME_LENGTH:
+        raise ProgramError(
+            ProgramProblem.BAD_NAME, f"A program name needs 1 to {NAME_LENGTH} characters."
+        )
+    if name.removeprefix("#").isdecimal():
+        raise ProgramError(
+            ProgramProblem.BAD_NAME,
+            "A program name cannot be only digits, since numbers refer to program ids.",
+        )
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ProgramError(
+            ProgramProblem.BAD_WEEKS, f"A program lasts 1 to {MAX_WEEKS} weeks, not {weeks}."
+        )
+    if not 0 <= checkin_weekday <= 6:
+        raise ProgramError(
+            ProgramProblem.BAD_WEEKDAY, "The check-in weekday must be 0 (Monday) to 6 (Sunday)."
+        )
+    if zone_or_none(timezone) is None:
+        raise ProgramError(
+            ProgramProblem.BAD_TIMEZONE,
+            f"{timezone!r} is not a time zone name such as America/Toronto or America/Halifax.",
+        )
+    if default_locale not in SUPPORTED_LOCALES:
+        raise ProgramError(
+            ProgramProblem.BAD_LOCALE,
+            f"The language must be one of {', '.join(SUPPORTED_LOCALES)}, not {default_locale!r}.",
+        )
+    if track is not None and len(track) > TRACK_LENGTH:
+        raise ProgramError(
+            ProgramProblem.BAD_TRACK, f"A track is at most {TRACK_LENGTH} characters."
+        )
+    if await _name_taken(session, name):
+        raise ProgramError(
+            ProgramProblem.DUPLICATE_NAME, f"A program named {name!r} already exists."
+        )
+    program = Program(
+        name=name,
+        track=track,
+        weeks=weeks,
+        checkin_weekday=checkin_weekday,
+        checkin_time=checkin_time,
+        timezone=timezone,
+        default_locale=default_locale,
+        created_at=now,
+    )
+    session.add(program)
+    await session.flush()
+    return program
+
+
+async def program_by_ref(session: AsyncSession, ref: str) -> Program | None:
+    """The program with id `ref` ("7" or "#7"), else the one named exactly `ref`."""
+    ref = ref.strip()
+    number = ref.removeprefix("#")
+    if number.isdecimal() and int(number) < 2**31:  # ids are 32-bit on PostgreSQL
+        program = await session.get(Program, int(number))
+        if program is not None:
+            return program
+    return (await session.exec(select(Program).where(Program.name == ref))).first()
+
+
+@dataclass(frozen=True)
+class ProgramSummary:
+    program: Program
+    mentors: int
+    mentees: int
+    coordinators: int
+    open_matches: int
+
+    @property
+    def participants(self) -> int:
+        """Mentors and mentees (someone who is both counts twice)."""
+        return self.mentors + self.mentees
+
+
+def _count_role(role: Role) -> ColumnElement[int]:
+    return func.count(case((Membership.role == role, Membership.id)))
+
+
+async def list_programs_with_counts(session: AsyncSession) -> list[ProgramSummary]:
+    """Every program, oldest first, with its members by role (erased people left out)
+    and its open (not closed) matches."""
+    members = (
+        select(
+            col(Membership.program_id).label("program_id"),
+            _count_role(Role.MENTOR).label("mentors"),
+            _count_role(Role.MENTEE).label("mentees"),
+            _count_role(Role.COORDINATOR).label("coordinators"),
+        )
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(Person.status != PersonStatus.ERASED)
+        .group_by(col(Membership.program_id))
+        .subquery()
+    )
+    matches = (
+        select(col(Match.program_id).label("program_id"), func.count().label("open_matches"))
+        .where(Match.status != MatchStatus.CLOSED)
+        .group_by(col(Match.program_id))
+        .subquery()
+    )
+    statement = (
+        select(
+            Program,
+            func.coalesce(members.c.mentors, 0),
+            func.coalesce(members.c.mentees, 0),
+            func.coalesce(members.c.coordinators, 0),
+            func.coalesce(matches.c.open_matches, 0),
+        )
+        .outerjoin(members, members.c.program_id == col(Program.id))
+        .outerjoin(matches, matches.c.program_id == col(Program.id))
+        .order_by(col(Program.id))
+    )
+    rows = (await session.exec(statement)).all()
+    return [
+        ProgramSummary(program, int(mentors), int(mentees), int(coordinators), int(open_))
+        for program, mentors, mentees, coordinators, open_ in rows
+    ]

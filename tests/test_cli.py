@@ -1,0 +1,524 @@
+"""The admin command line, run through Typer's CliRunner against the test database.
+
+The commands call `asyncio.run`, which cannot nest inside the test's running loop, so each
+invocation runs in a worker thread while the test seeds and checks the database itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, time, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlmodel import SQLModel, select
+from typer.testing import CliRunner, Result
+
+import bot.runner
+from bot import cli
+from storage.db import Database
+from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
+from storage.state import BOT_USERNAME, recall, remember
+from tests.conftest import FakeClock
+from tests.fakebot import BOT_TOKEN, BOT_USER
+from tests.test_pairing import add_person, join, make_program
+
+Row = TypeVar("Row", bound=SQLModel)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Settings the developer's environment might set; each test starts from the defaults.
+CLEAN_ENV: dict[str, str | None] = {
+    "TELEGRAM_BOT_TOKEN": None,
+    "TELEGRAM_API_BASE_URL": None,
+    "DEFAULT_TIMEZONE": None,
+    "DEFAULT_LOCALE": None,
+    "ADMIN_TELEGRAM_IDS": None,
+    **{name: None for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")},
+    **{name: None for name in ("http_proxy", "https_proxy", "all_proxy")},
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -> None:
+    monkeypatch.chdir(tmp_path)  # away from any developer .env file
+    monkeypatch.setattr(cli, "clock", clock)
+
+
+async def tandem(database_url: str, *args: str, **env: str | None) -> Result:
+    environment = {**CLEAN_ENV, "DATABASE_URL": database_url, **env}
+    return await asyncio.to_thread(CliRunner().invoke, cli.app, list(args), env=environment)
+
+
+def succeeded(result: Result) -> str:
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    return result.stdout
+
+
+def refused(result: Result) -> str:
+    """The command stopped with exit code 2 and one sentence on stderr, nothing else."""
+    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+async def all_rows(database: Database, table: type[Row]) -> list[Row]:
+    async with database.session() as session:
+        return list((await session.exec(select(table))).all())
+
+
+# --- db, run, settings -------------------------------------------------------------------
+
+
+async def test_db_upgrade_builds_a_fresh_database_and_can_repeat(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    before = await tandem(url, "program", "list")
+    assert "tandem db upgrade" in refused(before)
+    for _ in range(2):
+        out = succeeded(await tandem(url, "db", "upgrade"))
+        assert out.startswith("Database sqlite+aiosqlite:///") and "up to date" in out
+        assert out.count("\n") == 1
+    assert succeeded(await tandem(url, "program", "create", "Career")) == "1\n"
+
+
+async def test_bad_settings_are_one_sentence(database_url: str) -> None:
+    assert "DATABASE_URL" in refused(await tandem("nonsense", "program", "list"))
+    bad_ids = await tandem(database_url, "program", "list", ADMIN_TELEGRAM_IDS="me")
+    assert "ADMIN_TELEGRAM_IDS" in refused(bad_ids)
+
+
+async def test_run_starts_the_bot_runner(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(bot.runner, "run_bot", lambda: calls.append("run"))
+    succeeded(await tandem(database_url, "run"))
+    assert calls == ["run"]
+
+
+# --- programs ----------------------------------------------------------------------------
+
+
+async def test_program_create_prints_the_id_and_stores_the_settings(
+    database: Database, database_url: str
+) -> None:
+    out = succeeded(
+        await tandem(
+            database_url,
+            "program",
+            "create",
+            "Career Mentoring",
+            "--weeks",
+            "16",
+            "--checkin",
+            "thu 18:30",
+            "--timezone",
+            "America/Halifax",
+            "--track",
+            "career",
+        )
+    )
+    (program,) = await all_rows(database, Program)
+    assert out == f"{program.id}\n"
+    assert (program.name, program.weeks, program.track) == ("Career Mentoring", 16, "career")
+    assert (program.checkin_weekday, program.checkin_time) == (3, time(18, 30))
+    assert (program.timezone, program.default_locale) == ("America/Halifax", "en")
+
+
+@pytest.mark.parametrize(
+    ("slot", "weekday", "at"),
+    [
+        ("lundi 9h", 0, time(9, 0)),
+        ("mar 9 h 30", 1, time(9, 30)),
+        ("Mercredi 18h30", 2, time(18, 30)),
+        ("jeu. 07:15", 3, time(7, 15)),
+        ("dimanche 20 h", 6, time(20, 0)),
+        ("Friday 9:00", 4, time(9, 0)),
+        ("sat 6 pm", 5, time(18, 0)),
+    ],
+)
+async def test_program_create_reads_english_and_french_slots(
+    database: Database, database_url: str, slot: str, weekday: int, at: time
+) -> None:
+    args = ("program", "create", "Programme", "--checkin", slot, "--language", "fr")
+    succeeded(await tandem(database_url, *args, "--timezone", "Montréal"))
+    (program,) = await all_rows(database, Program)
+    assert (program.checkin_weekday, program.checkin_time) == (weekday, at)
+    assert (program.default_locale, program.timezone) == ("fr", "America/Toronto")
+
+
+async def test_program_create_uses_the_configured_defaults(
+    database: Database, database_url: str
+) -> None:
+    env = {"DEFAULT_TIMEZONE": "America/Vancouver", "DEFAULT_LOCALE": "fr"}
+    succeeded(await tandem(database_url, "program", "create", "Jeunesse", **env))
+    (program,) = await all_rows(database, Program)
+    assert (program.timezone, program.default_locale, program.weeks) == (
+        "America/Vancouver",
+        "fr",
+        12,
+    )
+    assert (program.checkin_weekday, program.checkin_time) == (0, time(9, 0))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--checkin", "someday 9h"), "check-in slot"),
+        (("--checkin", "mon 25:00"), "check-in slot"),
+        (("--checkin", "9h"), "check-in slot"),
+        (("--timezone", "Mars/Olympus"), "not a time zone"),
+        (("--language", "de"), "language"),
+        (("--weeks", "0"), "weeks"),
+    ],
+)
+async def test_program_create_refuses_bad_values(
+    database: Database, database_url: str, args: tuple[str, ...], says: str
+) -> None:
+    assert says in refused(await tandem(database_url, "program", "create", "Career", *args))
+    assert await all_rows(database, Program) == []
+
+
+async def test_program_create_refuses_a_duplicate_name(
+    database: Database, database_url: str
+) -> None:
+    succeeded(await tandem(database_url, "program", "create", "Career"))
+    message = refused(await tandem(database_url, "program", "create", "career"))
+    assert message == "A program named 'career' already exists."
+    assert len(await all_rows(database, Program)) == 1
+
+
+async def test_program_list_shows_slots_zones_and_participants(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    assert "No programs yet" in (await tandem(database_url, "program", "list")).stderr
+    now = clock.now
+    async with database.session() as session:
+        career = await make_program(session, now, "Career Mentoring")
+        await make_program(
+            session,
+            now,
+            "ECE",
+            weeks=26,
+            checkin_weekday=3,
+            checkin_time=time(18, 30),
+            timezone="America/Halifax",
+        )
+        for telegram_id, role in ((1, Role.MENTOR), (2, Role.MENTEE), (3, Role.COORDINATOR)):
+            person = await add_person(session, now, telegram_id, f"P{telegram_id}")
+            await join(session, now, person, career, role)
+    out = succeeded(await tandem(database_url, "program", "list"))
+    assert out.splitlines() == [
+        "ID  NAME              WEEKS  CHECK-IN   TIME ZONE        PARTICIPANTS",
+        "--  ----------------  -----  ---------  ---------------  ------------",
+        "1   Career Mentoring  12     Mon 09:00  America/Toronto  2",
+        "2   ECE               26     Thu 18:30  America/Halifax  0",
+    ]
+
+
+# --- invites -----------------------------------------------------------------------------
+
+
+async def remember_username(database: Database, clock: FakeClock, username: str) -> None:
+    async with database.session() as session:
+        await remember(session, BOT_USERNAME, username, clock.now)
+
+
+async def test_invite_prints_links_for_stored_codes_and_writes_qr_codes(
+    database: Database, database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with database.session() as session:
+        program = await make_program(session, clock.now, "Career")
+    await remember_username(database, clock, "tandem_bot")
+    qr_dir = tmp_path / "qr" / "career"
+    result = await tandem(
+        database_url,
+        "invite",
+        "Career",
+        "--role",
+        "mentor",
+        "--count",
+        "3",
+        "--expires-days",
+        "7",
+        "--max-uses",
+        "2",
+        "--qr-dir",
+        str(qr_dir),
+    )
+    links = succeeded(result).splitlines()
+    assert len(links) == 3
+    prefix = "https://t.me/tandem_bot?start="
+    assert all(link.startswith(prefix) for link in links)
+    codes = {link.removeprefix(prefix) for link in links}
+    invites = await all_rows(database, Invite)
+    assert {invite.code for invite in invites} == codes
+    for invite in invites:
+        assert (invite.program_id, invite.role, invite.max_uses, invite.uses) == (
+            program.id,
+            "mentor",
+            2,
+            0,
+        )
+        assert invite.expires_at == clock.now + timedelta(days=7)
+    written = sorted(qr_dir.iterdir())
+    assert sorted(path.name for path in written) == sorted(f"mentor-{code}.png" for code in codes)
+    for path in written:
+        assert path.read_bytes().startswith(PNG_SIGNATURE)
+        assert str(path) in result.stderr
+    assert "3 mentor invite(s) for Career" in result.stderr
+
+
+async def test_invite_takes_the_program_id_and_defaults_to_single_use(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        program = await make_program(session, clock.now, "Career")
+    await remember_username(database, clock, "tandem_bot")
+    out = succeeded(await tandem(database_url, "invite", str(program.id), "--role", "MENTEE"))
+    (invite,) = await all_rows(database, Invite)
+    assert out == f"https://t.me/tandem_bot?start={invite.code}\n"
+    assert (invite.role, invite.max_uses) == ("mentee", 1)
+    assert invite.expires_at == clock.now + timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("Nope", "--role", "mentee"), "No program has the id or name 'Nope'"),
+        (("Career", "--role", "boss"), "The role must be one of mentee, mentor, coordinator"),
+        (("Career", "--role", "mentee", "--count", "0"), "--count"),
+        (("Career", "--role", "mentee", "--expires-days", "0"), "--expires-days"),
+        (("Career", "--role", "mentee", "--max-uses", "0"), "--max-uses"),
+    ],
+)
+async def test_invite_refuses_bad_requests(
+    database: Database,
+    database_url: str,
+    clock: FakeClock,
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    await remember_username(database, clock, "tandem_bot")
+    assert says in refused(await tandem(database_url, "invite", *args))
+    assert await all_rows(database, Invite) == []
+
+
+async def test_invite_without_username_or_token_says_what_to_do(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    message = refused(await tandem(database_url, "invite", "Career", "--role", "mentee"))
+    assert "start the bot once" in message and "TELEGRAM_BOT_TOKEN" in message
+    assert await all_rows(database, Invite) == []
+
+
+@contextmanager
+def fake_bot_api(status: int, answer: dict[str, object]) -> Iterator[tuple[str, list[str]]]:
+    """A local Bot API server giving every request the same answer; yields its base URL
+    and the paths requested."""
+    paths: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            paths.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/bot", paths
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def test_invite_asks_telegram_once_for_the_username_and_remembers_it(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    with fake_bot_api(200, {"ok": True, "result": BOT_USER}) as (base_url, paths):
+        env = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": base_url}
+        first = succeeded(await tandem(database_url, "invite", "Career", "--role", "mentee", **env))
+        second = succeeded(
+            await tandem(database_url, "invite", "Career", "--role", "mentee", **env)
+        )
+    assert paths == [f"/bot{BOT_TOKEN}/getMe"]
+    username = BOT_USER["username"]
+    assert first.startswith(f"https://t.me/{username}?start=")
+    assert second.startswith(f"https://t.me/{username}?start=")
+    async with database.session() as session:
+        assert await recall(session, BOT_USERNAME) == username
+
+
+async def test_invite_with_a_rejected_token_keeps_the_token_out_of_the_message(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    rejection = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    with fake_bot_api(401, rejection) as (base_url, _):
+        env = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": base_url}
+        result = await tandem(database_url, "invite", "Career", "--role", "mentee", **env)
+    message = refused(result)
+    assert "rejected TELEGRAM_BOT_TOKEN" in message
+    assert BOT_TOKEN not in message and BOT_TOKEN.split(":")[1] not in result.output
+    assert await all_rows(database, Invite) == []
+    assert await all_rows(database, StoredState) == []
+
+
+# --- pairing and people ------------------------------------------------------------------
+
+
+async def seed_people(database: Database, clock: FakeClock) -> dict[str, int]:
+    """Career: mentors Mona (@mona) and Mark, mentees Eli (Telegram 5000000003) and Zoe,
+    coordinator Cora; Olga is only in Other. Returns person ids by name."""
+    now = clock.now
+    ids: dict[str, int] = {}
+    async with database.session() as session:
+        career = await make_program(session, now, "Career")
+        other = await make_program(session, now, "Other")
+        people = [
+            ("Mona", 5_000_000_001, "mona", Role.MENTOR, career),
+            ("Mark", 5_000_000_002, None, Role.MENTOR, career),
+            ("Eli", 5_000_000_003, "eli_t", Role.MENTEE, career),
+            ("Zoe", 5_000_000_004, None, Role.MENTEE, career),
+            ("Cora", 5_000_000_005, "cora", Role.COORDINATOR, career),
+            ("Olga", 5_000_000_006, None, Role.MENTEE, other),
+        ]
+        for name, telegram_id, username, role, program in people:
+            locale = "fr" if name == "Zoe" else "en"
+            zone = "America/Halifax" if name == "Eli" else None
+            person = await add_person(
+                session, now, telegram_id, name, username=username, locale=locale, timezone=zone
+            )
+            await join(session, now, person, program, role, finished=name != "Zoe")
+            assert person.id is not None
+            ids[name] = person.id
+    return ids
+
+
+async def test_pair_by_username_and_telegram_id_records_the_match(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    ids = await seed_people(database, clock)
+    out = succeeded(await tandem(database_url, "pair", "Career", "@Mona", "5000000003"))
+    (match,) = await all_rows(database, Match)
+    assert out == f"Match {match.id} in Career: mentor Mona, mentee Eli, planned end 2027-02-08.\n"
+    assert (match.mentor_id, match.mentee_id, match.status) == (ids["Mona"], ids["Eli"], "active")
+    assert match.started_at == clock.now
+    assert match.planned_end == date(2027, 2, 8)  # Monday 16 November 2026 + 12 weeks
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.actor_label, event.actor_id) == ("match.create", "cli", None)
+    assert event.at == clock.now
+
+
+async def test_pair_by_person_id(database: Database, database_url: str, clock: FakeClock) -> None:
+    ids = await seed_people(database, clock)
+    # "#id" and a plain number that is no Telegram id both mean a person id.
+    out = succeeded(await tandem(database_url, "pair", "1", f"#{ids['Mark']}", str(ids["Zoe"])))
+    assert "mentor Mark, mentee Zoe" in out
+    (match,) = await all_rows(database, Match)
+    assert (match.mentor_id, match.mentee_id) == (ids["Mark"], ids["Zoe"])
+
+
+@pytest.mark.parametrize(
+    ("mentor", "mentee", "says"),
+    [
+        ("@eli_t", "@mona", "Eli is not a mentor in Career."),
+        ("@mona", "5000000006", "Olga is not a member of Career."),
+        ("@mona", "@mona", "Mona cannot mentor themselves."),
+        ("@nobody", "@mona", "Nobody matches '@nobody'"),
+        ("@mark_unknown", "#999", "Nobody matches '@mark_unknown'"),
+    ],
+)
+async def test_pair_refuses_wrong_people(
+    database: Database, database_url: str, clock: FakeClock, mentor: str, mentee: str, says: str
+) -> None:
+    await seed_people(database, clock)
+    assert refused(await tandem(database_url, "pair", "Career", mentor, mentee)).startswith(says)
+    assert await all_rows(database, Match) == []
+    assert await all_rows(database, AuditEvent) == []
+
+
+async def test_pair_refuses_someone_already_matched(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await seed_people(database, clock)
+    succeeded(await tandem(database_url, "pair", "Career", "@mona", "@eli_t"))
+    message = refused(await tandem(database_url, "pair", "Career", "5000000002", "@eli_t"))
+    assert message == "Eli is already in open match 1 in Career."
+    assert len(await all_rows(database, Match)) == 1
+    assert len(await all_rows(database, AuditEvent)) == 1
+
+
+async def test_pair_refuses_an_unknown_program(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await seed_people(database, clock)
+    assert "No program" in refused(await tandem(database_url, "pair", "Nope", "@mona", "@eli_t"))
+
+
+async def test_people_shows_everyone_with_their_partner(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    ids = await seed_people(database, clock)
+    async with database.session() as session:
+        left = await add_person(session, clock.now, 77, "Gone", status=PersonStatus.ERASED)
+        career = (await session.exec(select(Program).where(Program.name == "Career"))).one()
+        await join(session, clock.now, left, career, Role.MENTEE)
+    succeeded(await tandem(database_url, "pair", "Career", "@mona", "@eli_t"))
+    out = succeeded(await tandem(database_url, "people", "Career"))
+    header, rule, *rows = out.splitlines()
+    assert header.split() == [
+        "ID", "NAME", "USERNAME", "ROLE", "STATUS", "ONBOARDED", "LOCALE", "TIME", "ZONE",
+        "PARTNER",
+    ]  # fmt: skip
+    assert set(rule) == {"-", " "}
+    assert [row.split() for row in rows] == [
+        [str(ids["Cora"]), "Cora", "@cora", "coordinator", "active", "yes", "en", "—", "—"],
+        [str(ids["Mark"]), "Mark", "—", "mentor", "active", "yes", "en", "—", "—"],
+        [str(ids["Mona"]), "Mona", "@mona", "mentor", "active", "yes", "en", "—", "Eli"],
+        [str(ids["Eli"]), "Eli", "@eli_t", "mentee", "active", "yes", "en", "America/Halifax",
+         "Mona"],
+        [str(ids["Zoe"]), "Zoe", "—", "mentee", "active", "no", "fr", "—", "—"],
+    ]  # fmt: skip
+    # Columns line up: every row starts its PARTNER cell where the header does.
+    column = header.index("PARTNER")
+    assert all(row[column - 2 : column] == "  " and row[column] != " " for row in rows)
+    assert "Gone" not in out and "Olga" not in out
+
+
+async def test_people_of_an_empty_program_says_so(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    result = await tandem(database_url, "people", "Career")
+    assert succeeded(result) == ""
+    assert "Nobody has joined Career yet" in result.stderr
