@@ -1,0 +1,335 @@
+"""The catalog tooling (locales/tools.py), tested on small catalogs written to tmp_path,
+and the project's own catalogs checked for real."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from locales import tools
+
+SOURCE = """\
+from bot.i18n import N_
+
+
+def show(t, n, name):
+    t.gettext("Hello, {name}!", name=name)
+    t.gettext("Goodbye")
+    t.ngettext("{n} meeting", "{n} meetings", n)
+    t.pgettext("button", "Open")
+    t.pgettext("status", "Open")
+    t.npgettext("weeks", "{n} week left", "{n} weeks left", n)
+    return N_("Weekly check-in")
+"""
+
+FRENCH = {
+    "Hello, {name}!": "Bonjour, {name}!",
+    "Goodbye": "Au revoir",
+    "{n} meeting": ["{n} rencontre", "{n} rencontres"],
+    "button\u0004Open": "Ouvrir",
+    "status\u0004Open": "Ouvert",
+    "weeks\u0004{n} week left": ["Il reste {n} semaine", "Il reste {n} semaines"],
+    "Weekly check-in": "Suivi hebdomadaire",
+}
+
+
+class Project:
+    """A throwaway project: source code, mapping file and catalogs under tmp_path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.locales = root / "locales"
+        self.mapping = self.locales / "babel.cfg"
+        self.locales.mkdir()
+        self.mapping.write_text("[python: bot/**.py]\n", encoding="utf-8")
+        self.write_source(SOURCE)
+
+    def write_source(self, text: str) -> None:
+        path = self.root / "bot" / "talk.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def update(self) -> tools.UpdateSummary:
+        return tools.update(self.locales, self.mapping, self.root)
+
+    def check(self) -> list[tools.Problem]:
+        return tools.check(self.locales, self.mapping, self.root)
+
+    def fill(self, entries: dict[str, object]) -> tools.FillReport:
+        path = self.root / "fr.json"
+        path.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
+        return tools.fill([path], self.locales)
+
+    def po(self, language: str = "fr") -> Path:
+        return tools.po_path(self.locales, language)
+
+    def catalog(self, language: str = "fr"):
+        with self.po(language).open("rb") as source:
+            return read_po(source, locale=language)
+
+    def edit_po(self, old: str, new: str, language: str = "fr") -> None:
+        path = self.po(language)
+        text = path.read_text(encoding="utf-8")
+        assert old in text, old
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def kinds(problems: list[tools.Problem]) -> list[tuple[str, str]]:
+    return [(problem.kind, problem.entry) for problem in problems]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+@pytest.fixture
+def complete(project: Project) -> Project:
+    project.update()
+    report = project.fill(FRENCH)
+    assert report.ok and report.filled == len(FRENCH) and not report.warnings
+    return project
+
+
+def test_update_creates_catalogs_with_contexts_and_plurals(project: Project) -> None:
+    summary = project.update()
+
+    assert (summary.messages, summary.new, summary.removed) == (7, 7, 0)
+    assert summary.untranslated["fr"] == 7
+    assert "7 messages, 7 new, 0 removed, untranslated fr: 7" in summary.line()
+    pot = tools.pot_path(project.locales).read_text(encoding="utf-8")
+    assert "#:" not in pot  # no locations: diffs show only real changes
+    assert 'msgctxt "button"' in pot and 'msgctxt "status"' in pot
+    assert 'msgctxt "weeks"' in pot and 'msgid_plural "{n} weeks left"' in pot
+    fr = project.catalog("fr")
+    assert fr.plural_forms == "nplurals=2; plural=(n > 1);"
+    assert not fr.fuzzy
+    assert fr.get("{n} meeting").string == ("", "")
+    en = project.catalog("en")
+    assert len([m for m in en if m.id]) == 7
+
+
+def test_update_is_stable(project: Project) -> None:
+    project.update()
+    before = {path: path.read_bytes() for path in project.locales.rglob("*.po*")}
+
+    summary = project.update()
+
+    assert summary.written == []
+    assert {path: path.read_bytes() for path in project.locales.rglob("*.po*")} == before
+
+
+def test_update_keeps_translations_adds_untranslated_and_drops_removed(
+    complete: Project,
+) -> None:
+    # "Goodbye" becomes "Goodbye!" (a near match that fuzzy matching would take),
+    # "Weekly check-in" disappears, a new message appears.
+    complete.write_source(
+        SOURCE.replace('"Goodbye"', '"Goodbye!"').replace(
+            'N_("Weekly check-in")', 'N_("Monthly check-in")'
+        )
+    )
+
+    summary = complete.update()
+
+    assert (summary.new, summary.removed, summary.untranslated["fr"]) == (2, 2, 2)
+    fr = complete.catalog("fr")
+    assert fr.get("Hello, {name}!").string == "Bonjour, {name}!"
+    assert fr.get("Open", context="button").string == "Ouvrir"
+    for msgid in ("Goodbye!", "Monthly check-in"):
+        message = fr.get(msgid)
+        assert message.string == "" and not message.fuzzy and not message.previous_id
+    assert fr.get("Goodbye") is None and fr.get("Weekly check-in") is None
+    assert not fr.obsolete
+    assert "#~" not in complete.po("fr").read_text(encoding="utf-8")
+    assert kinds(complete.check()) == [
+        ("untranslated", '"Goodbye!"'),
+        ("untranslated", '"Monthly check-in"'),
+    ]
+
+
+def test_a_changed_plural_comes_out_untranslated(complete: Project) -> None:
+    complete.write_source(SOURCE.replace('"{n} meetings"', '"{n} meetings held"'))
+
+    complete.update()
+
+    assert complete.catalog("fr").get("{n} meeting").string == ("", "")
+
+
+def test_complete_catalogs_pass(complete: Project) -> None:
+    assert complete.check() == []
+
+
+def test_stale_pot_is_detected(complete: Project) -> None:
+    complete.write_source(SOURCE.replace('"Goodbye"', '"See you"'))
+
+    problems = complete.check()
+
+    assert ("stale: in the code, not in the .pot", '"See you"') in kinds(problems)
+    assert ("stale: in the .pot, not in the code", '"Goodbye"') in kinds(problems)
+    assert {problem.file for problem in problems} == {"locales/messages.pot"}
+
+
+def test_stale_pot_ignores_order_comments_and_locations(complete: Project) -> None:
+    complete.write_source(
+        "# a comment that moves every line\n\n"
+        + SOURCE.replace('    t.gettext("Goodbye")\n', "").replace(
+            "    return N_",
+            '    # Translators: shown on a button\n    t.gettext("Goodbye")\n    return N_',
+        )
+    )
+
+    assert complete.check() == []
+
+
+def test_missing_and_extra_entries_are_detected(complete: Project) -> None:
+    complete.edit_po('msgid "Goodbye"\nmsgstr "Au revoir"\n', 'msgid "Bye"\nmsgstr "Salut"\n')
+
+    assert kinds(complete.check()) == [
+        ("missing", '"Goodbye"'),
+        ("not in messages.pot", '"Bye"'),
+    ]
+
+
+def test_obsolete_entries_are_not_extra(complete: Project) -> None:
+    path = complete.po("fr")
+    path.write_text(
+        path.read_text(encoding="utf-8") + '\n#~ msgid "Old"\n#~ msgstr "Vieux"\n',
+        encoding="utf-8",
+    )
+
+    assert complete.check() == []
+
+
+def test_missing_en_entry_is_detected(complete: Project) -> None:
+    complete.edit_po('msgid "Goodbye"\nmsgstr ""\n', "", language="en")
+
+    problems = complete.check()
+
+    assert kinds(problems) == [("missing", '"Goodbye"')]
+    assert problems[0].file == "locales/en/LC_MESSAGES/messages.po"
+
+
+def test_untranslated_and_fuzzy_entries_are_detected(complete: Project) -> None:
+    complete.edit_po('msgstr "Au revoir"', 'msgstr ""')
+    complete.edit_po('msgstr[1] "{n} rencontres"', 'msgstr[1] ""')
+    complete.edit_po('msgctxt "status"\n', '#, fuzzy\nmsgctxt "status"\n')
+
+    assert kinds(complete.check()) == [
+        ("untranslated", '"Goodbye"'),
+        ("fuzzy", '"Open" (context "status")'),
+        ("untranslated", '"{n} meeting" | "{n} meetings"'),
+    ]
+
+
+def test_placeholder_mismatch_is_detected(complete: Project) -> None:
+    complete.edit_po('msgstr "Bonjour, {name}!"', 'msgstr "Bonjour, {nom}!"')
+
+    problems = complete.check()
+
+    assert kinds(problems) == [("placeholders", '"Hello, {name}!"')]
+    assert problems[0].detail == "msgstr has {nom}, expected {name}"
+
+
+def test_malformed_translation_is_detected(complete: Project) -> None:
+    complete.edit_po('msgstr "Bonjour, {name}!"', 'msgstr "Bonjour, {name!"')
+
+    problems = complete.check()
+
+    assert kinds(problems) == [("placeholders", '"Hello, {name}!"')]
+    assert "not a valid format string" in problems[0].detail
+
+
+def test_plural_placeholders(complete: Project) -> None:
+    # A plural form may leave out {n}…
+    complete.edit_po('msgstr[0] "{n} rencontre"', 'msgstr[0] "Une rencontre"')
+    assert complete.check() == []
+
+    # …but not use a name the msgids do not have.
+    complete.edit_po('msgstr[1] "{n} rencontres"', 'msgstr[1] "{count} rencontres"')
+    problems = complete.check()
+    assert kinds(problems) == [("placeholders", '"{n} meeting" | "{n} meetings"')]
+    assert problems[0].detail == "msgstr[1] has {count}, expected {n}"
+
+
+def test_plural_with_context_placeholders(complete: Project) -> None:
+    complete.edit_po('"Il reste {n} semaines"', '"Il reste {weeks} semaines"')
+
+    assert kinds(complete.check()) == [
+        ("placeholders", '"{n} week left" | "{n} weeks left" (context "weeks")')
+    ]
+
+
+def test_wrong_plural_forms_header_is_detected(complete: Project) -> None:
+    complete.edit_po("nplurals=2; plural=(n > 1);", "nplurals=2; plural=(n != 1);")
+
+    assert [problem.kind for problem in complete.check()] == ["wrong Plural-Forms"]
+
+
+def test_missing_catalog_is_reported(project: Project) -> None:
+    project.update()
+    project.po("fr").unlink()
+
+    assert [problem.kind for problem in project.check()] == ["missing file"]
+
+
+def test_fill_reports_unknown_and_invalid_keys(project: Project) -> None:
+    project.update()
+
+    report = project.fill(
+        {
+            "Goodbye": "Au revoir",
+            "Open": "Ouvrir",  # needs its context
+            "Nowhere": "Nulle part",
+            "{n} meeting": "rencontres",  # a plural needs a list
+            "Hello, {name}!": "Bonjour, {nom}!",
+        }
+    )
+
+    assert not report.ok
+    assert report.filled == 2
+    assert report.unknown == ['fr.json: "Open"', 'fr.json: "Nowhere"']
+    assert len(report.invalid) == 1 and '"{n} meeting"' in report.invalid[0]
+    assert report.warnings == ['fr.json: "Hello, {name}!": msgstr has {nom}, expected {name}']
+    assert project.catalog().get("Goodbye").string == "Au revoir"
+
+
+def test_fill_clears_fuzzy(complete: Project) -> None:
+    complete.edit_po('msgid "Goodbye"\n', '#, fuzzy\nmsgid "Goodbye"\n')
+
+    report = complete.fill({"Goodbye": "Au revoir"})
+
+    assert report.filled == 1
+    assert complete.check() == []
+
+
+def test_todo_lists_what_fill_needs(complete: Project) -> None:
+    complete.write_source(SOURCE.replace('"Goodbye"', '"See you"'))
+    complete.update()
+    complete.edit_po('msgctxt "weeks"\n', '#, fuzzy\nmsgctxt "weeks"\n')
+
+    assert tools.todo(complete.locales) == {
+        "See you": "",
+        "weeks\u0004{n} week left": ["", ""],
+    }
+
+
+def test_cli_check_output(complete: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--locales-dir", str(complete.locales), "--mapping-file", str(complete.mapping)]
+    args += ["--source-root", str(complete.root)]
+    assert tools.main([*args, "check"]) == 0
+    assert "catalogs OK: 7 messages, fr complete" in capsys.readouterr().out
+
+    complete.edit_po('msgstr "Au revoir"', 'msgstr ""')
+    assert tools.main([*args, "check"]) == 1
+    out = capsys.readouterr().out
+    assert 'locales/fr/LC_MESSAGES/messages.po:\n  untranslated: "Goodbye"' in out
+
+
+def test_project_catalogs_are_complete() -> None:
+    """The real catalogs: run `python -m locales.tools update`, translate, and commit."""
+    problems = tools.check()
+    assert not problems, "\n" + tools.report(problems)
