@@ -29,6 +29,8 @@ LOCALES_DIR = Path(locales.__file__).parent
 DOMAIN = "messages"
 SUPPORTED_LANGUAGES = ("en", "fr")
 REGIONAL_LOCALE = {"en": "en_CA", "fr": "fr_CA"}
+# Quebec writes 9 h 00 and 18 h 30; CLDR's fr_CA short form pads the hour (09 h 00).
+TIME_FORMATS = {"en": "short", "fr": "H 'h' mm"}
 
 
 class Html(str):
@@ -97,8 +99,8 @@ class Translator:
     def date(self, value: date, format: str = "long") -> str:
         return format_date(value, format=format, locale=self.locale)
 
-    def time(self, value: time | datetime, format: str = "short") -> str:
-        return format_time(value, format=format, locale=self.locale)
+    def time(self, value: time | datetime) -> str:
+        return format_time(value, format=TIME_FORMATS[self.language], locale=self.locale)
 
     def datetime(self, value: datetime, format: str = "medium") -> str:
         return format_datetime(value, format=format, locale=self.locale)
@@ -106,10 +108,11 @@ class Translator:
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)
 
-    def weekday(self, index: int) -> str:
-        """Monday is 0. Capitalised for buttons and summaries in both languages."""
+    def weekday(self, index: int, *, capitalised: bool = False) -> str:
+        """Monday is 0. As written in a sentence (French: lower case), or `capitalised`
+        for buttons."""
         name = get_day_names("wide", locale=self.locale)[index]
-        return name[:1].upper() + name[1:]
+        return name[:1].upper() + name[1:] if capitalised else name
 
 
 @cache

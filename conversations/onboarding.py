@@ -574,6 +574,5 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             fallbacks=[CommandHandler("cancel", cancel), MessageHandler(filters.COMMAND, on_input)],
             name=NAME,
             persistent=True,
-            allow_reentry=True,
         )
     ]

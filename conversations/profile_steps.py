@@ -234,7 +234,10 @@ class CheckinDayStep(Step):
             "<b>{slot}</b>. Keep that, or pick another day?",
             slot=slot_text(tr, day, moment),
         )
-        days = [(tr.weekday(index), self.data(prefix, str(index))) for index in range(7)]
+        days = [
+            (tr.weekday(index, capitalised=True), self.data(prefix, str(index)))
+            for index in range(7)
+        ]
         rows = [
             [(tr.gettext("Keep the suggestion"), self.data(prefix, "keep"))],
             days[:4],

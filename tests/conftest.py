@@ -5,16 +5,24 @@ before each test)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables)
+from bot.app import build_application
+from bot.config import Settings
 from storage.db import Database, async_database_url
+from storage.invites import create_invites
+from storage.models import Program
+from tests.fakebot import BOT_TOKEN, FakeBotApi
+from tests.harness import FakeTelegram
+
+ADMIN_ID = 9000
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 _schema_ready = False
@@ -69,3 +77,90 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 16, 14, 0, tzinfo=UTC))
+
+
+# --- the bot, driven offline ---------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=BOT_TOKEN,
+        database_url=database_url,
+        admin_telegram_ids=frozenset({ADMIN_ID}),
+    )
+
+
+class Bots:
+    """Builds the application as the bot runs it, and rebuilds it to simulate a restart
+    (clean, or a crash that skips the shutdown that flushes persistence)."""
+
+    def __init__(self, settings: Settings, database: Database, clock: FakeClock) -> None:
+        self.settings, self.database, self.clock = settings, database, clock
+        self.api = FakeBotApi()
+        self.application: Any = None
+        self.telegram: FakeTelegram | None = None
+
+    async def start(self) -> FakeTelegram:
+        self.application = build_application(
+            self.settings, self.database, request=self.api, clock=self.clock, rate_limited=False
+        )
+        await self.application.initialize()
+        if self.telegram is None:
+            self.telegram = FakeTelegram(self.application, self.api)
+        else:
+            self.telegram.application = self.application
+        return self.telegram
+
+    async def restart(self, *, crash: bool = False) -> FakeTelegram:
+        if not crash:
+            await self.application.shutdown()
+        return await self.start()
+
+    async def stop(self) -> None:
+        await self.application.shutdown()
+
+
+@pytest.fixture
+async def bots(settings: Settings, database: Database, clock: FakeClock) -> AsyncIterator[Bots]:
+    bots = Bots(settings, database, clock)
+    await bots.start()
+    yield bots
+    await bots.stop()
+    bots.api.assert_no_problems()
+
+
+@pytest.fixture
+def tg(bots: Bots) -> FakeTelegram:
+    assert bots.telegram is not None
+    return bots.telegram
+
+
+@pytest.fixture
+async def program(database: Database, clock: FakeClock) -> Program:
+    async with database.session() as session:
+        program = Program(
+            name="Career Bridge Toronto",
+            weeks=12,
+            checkin_weekday=0,
+            checkin_time=time(9, 0),
+            timezone="America/Toronto",
+            created_at=clock(),
+        )
+        session.add(program)
+    return program
+
+
+@pytest.fixture
+def invite(database: Database, program: Program, clock: FakeClock) -> Callable[..., Awaitable[str]]:
+    """`await invite("mentee")` -> a fresh single-use code for the program."""
+
+    async def make(role: str = "mentee", **options: Any) -> str:
+        async with database.session() as session:
+            (created,) = await create_invites(
+                session, program_id=program.id or 0, role=role, now=clock(), **options
+            )
+            return created.code
+
+    return make
