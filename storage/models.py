@@ -86,12 +86,17 @@ class PromptKind(StrEnum):
 
 
 class PromptStatus(StrEnum):
+    """pending → sending → sent → answered | skipped | missed. `expired`: its period
+    closed before it could be sent (an outage, never held against the participant);
+    `failed`: Telegram refused it for good (the participant blocked the bot)."""
+
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     ANSWERED = "answered"
     SKIPPED = "skipped"
     MISSED = "missed"
+    EXPIRED = "expired"
     FAILED = "failed"
 
 
@@ -197,7 +202,9 @@ class Prompt(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = utc_column()
     telegram_message_id: int | None = None
+    claimed_at: datetime | None = utc_column()
     sent_at: datetime | None = utc_column()
+    remind_at: datetime | None = utc_column(index=True)
     reminded_at: datetime | None = utc_column()
     answered_at: datetime | None = utc_column()
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dd0101838569
+Revision ID: 710a8239e1f5
 Revises: 
-Create Date: 2026-11-22 03:51:35.650978
+Create Date: 2026-11-22 04:06:51.236822
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 import storage.models
 
-revision: str = 'dd0101838569'
+revision: str = '710a8239e1f5'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -192,7 +192,9 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('telegram_message_id', sa.Integer(), nullable=True),
+    sa.Column('claimed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('remind_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reminded_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('answered_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
@@ -203,6 +205,7 @@ def upgrade() -> None:
     with op.batch_alter_table('prompt', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_prompt_match_id'), ['match_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_prompt_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_prompt_remind_at'), ['remind_at'], unique=False)
         batch_op.create_index('ix_prompt_status_due', ['status', 'due_at'], unique=False)
 
     op.create_table('answer',
@@ -229,6 +232,7 @@ def downgrade() -> None:
     op.drop_table('answer')
     with op.batch_alter_table('prompt', schema=None) as batch_op:
         batch_op.drop_index('ix_prompt_status_due')
+        batch_op.drop_index(batch_op.f('ix_prompt_remind_at'))
         batch_op.drop_index(batch_op.f('ix_prompt_person_id'))
         batch_op.drop_index(batch_op.f('ix_prompt_match_id'))
 
