@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from conversations.common import say
-from conversations.context import TandemContext
+from conversations.context import TandemContext, resolve_language
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ async def on_error(update: object, ctx: TandemContext) -> None:
     log.error("error while handling %s", _where(update), exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
+            # Error handlers get a context of their own: find the participant's language.
+            await resolve_language(update, ctx)
             await say(
                 update,
                 ctx.tr.gettext(
@@ -33,7 +35,7 @@ async def on_error(update: object, ctx: TandemContext) -> None:
                     "is saved: please try again in a moment."
                 ),
             )
-        except TelegramError:
+        except Exception:  # the apology must never raise from the error handler
             log.warning("could not tell the participant about the error")
     summary = f"⚠️ Tandem error in {_where(update)}: {type(error).__name__}"
     for admin_id in ctx.services.settings.admin_telegram_ids:

@@ -10,6 +10,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.request import BaseRequest
 
 from bot.app import build_application
 from bot.config import ConfigError, Settings, load_settings
@@ -24,9 +25,19 @@ class StartupError(Exception):
     """Start-up cannot go on; the message is one sentence saying what to do."""
 
 
-async def preflight(settings: Settings, database: Database) -> str:
+async def preflight(
+    settings: Settings, database: Database, request: BaseRequest | None = None
+) -> str:
     """Check the database, apply migrations and ask Telegram who we are. Returns the
-    bot's username."""
+    bot's username. `request` replaces the HTTP layer (tests)."""
+    try:
+        await _prepare_database(database)
+        return await _identify(settings, request)
+    finally:
+        await database.dispose()
+
+
+async def _prepare_database(database: Database) -> None:
     try:
         await database.check_connection()
     except (SQLAlchemyError, OSError) as error:
@@ -35,7 +46,10 @@ async def preflight(settings: Settings, database: Database) -> str:
             "address, that the server is running and that the user may connect."
         ) from None
     await upgrade(database)
-    bot = Bot(settings.require_token(), base_url=settings.telegram_api_base_url)
+
+
+async def _identify(settings: Settings, request: BaseRequest | None) -> str:
+    bot = Bot(settings.require_token(), base_url=settings.telegram_api_base_url, request=request)
     try:
         async with bot:
             return bot.username
@@ -51,8 +65,6 @@ async def preflight(settings: Settings, database: Database) -> str:
         ) from None
     except TelegramError as error:
         raise StartupError(f"Telegram refused to start the bot ({error.message}).") from None
-    finally:
-        await database.dispose()
 
 
 def run_bot() -> None:

@@ -1,0 +1,169 @@
+"""Start-up: every way it can fail ends with one sentence, never a traceback; the token
+and participants' words never reach the logs; errors in handlers are reported."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from telegram import BotCommandScopeChat, Update
+from telegram.ext import CommandHandler
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import RedactToken
+from bot.runner import StartupError, preflight
+from conversations.context import TandemContext
+from storage.db import Database, DatabaseUrlError
+from storage.models import Program
+from storage.state import BOT_USERNAME, recall
+from tests.conftest import ADMIN_ID, Bots
+from tests.fakebot import BOT_TOKEN, FakeBotApi
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot` in an empty directory (no .env), with only the given settings."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM")}
+    clean.pop("DATABASE_URL", None)
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        (
+            {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "DATABASE_URL": "mysql://x@y/z"},
+            "DATABASE_URL must point at SQLite or PostgreSQL",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "DATABASE_URL": "::nonsense::"},
+            "is not a database URL",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "DEFAULT_TIMEZONE": "Mars/Olympus"},
+            "is not a time zone name",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+                "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            },
+            "Cannot open the database",
+        ),
+        (
+            # Nothing listens on port 9 of this machine: the Bot API is unreachable.
+            {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"},
+            "Cannot reach the Telegram Bot API",
+        ),
+    ],
+)
+def test_start_up_failures_are_one_sentence(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    result = run_bot(tmp_path, **env)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert BOT_TOKEN not in result.stderr + result.stdout
+
+
+async def test_rejected_token_is_one_sentence(tmp_path: Path, settings: Settings) -> None:
+    api = FakeBotApi()
+    api.fail_next("getMe", error_code=401, description="Unauthorized")
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    with pytest.raises(StartupError, match="Telegram rejected TELEGRAM_BOT_TOKEN"):
+        await preflight(settings, database, request=api)
+
+
+async def test_preflight_migrates_and_names_the_bot(tmp_path: Path, settings: Settings) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    assert await preflight(settings, database, request=FakeBotApi()) == "tandem_test_bot"
+    async with database.session() as session:
+        assert (await session.exec(select(Program))).all() == []  # the schema exists
+    await database.dispose()
+
+
+def test_settings_read_admin_ids_and_normalise_urls() -> None:
+    settings = load_settings(
+        _env_file=None,
+        admin_telegram_ids="12, 34 56",
+        database_url="postgres://u@h/db",
+    )
+    assert settings.admin_telegram_ids == frozenset({12, 34, 56})
+    assert settings.database_url == "postgresql+asyncpg://u@h/db"
+    with pytest.raises(ConfigError, match="ADMIN_TELEGRAM_IDS must be numeric"):
+        load_settings(_env_file=None, admin_telegram_ids="12,abc")
+    with pytest.raises(DatabaseUrlError):
+        Database("oracle://x@y/z")
+
+
+def test_token_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("httpx-test")
+    logger.addFilter(RedactToken(BOT_TOKEN))
+    with caplog.at_level(logging.INFO):
+        logger.info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", BOT_TOKEN)
+    assert BOT_TOKEN not in caplog.text
+    assert "bot<token>/getMe" in caplog.text
+
+
+async def test_menus_are_published_per_language(bots: Bots, database: Database) -> None:
+    await bots.application.post_init(bots.application)
+    english = [command["command"] for command in bots.api.commands_for(None, "en")]
+    french = bots.api.commands_for(None, "fr")
+    assert english == ["start", "help", "settings", "language", "cancel"]
+    assert "invite" not in english
+    assert french[0]["description"] == "Vous joindre à un programme ou poursuivre votre inscription"
+    async with database.session() as session:
+        assert await recall(session, BOT_USERNAME) == "tandem_test_bot"
+
+
+async def test_coordinator_menu_only_in_coordinators_chats(tg, invite, bots: Bots) -> None:
+    coordinator = tg.user(42, "Nadia", language_code="fr")
+    await coordinator.send(f"/start {await invite('coordinator')}")
+    await coordinator.tap("Français")
+    await coordinator.tap("Oui, j’accepte")
+    await coordinator.tap("Garder « Nadia »")
+    await coordinator.tap("Est (Montréal, Toronto, Ottawa)")
+    await coordinator.tap("✅ C’est parfait")
+    assert "Comme membre de l’équipe de coordination" in coordinator.last.text
+    menu = bots.api.commands_for(BotCommandScopeChat(42), "")
+    assert [command["command"] for command in menu][-3:] == ["invite", "pair", "people"]
+    assert menu[-1]["description"] == "Les personnes de vos programmes"
+
+
+async def test_a_crashing_handler_apologises_logs_no_text_and_tells_admins(
+    bots: Bots, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def explode(update: Update, ctx: TandemContext) -> None:
+        raise RuntimeError("boom")
+
+    bots.application.add_handler(CommandHandler("explode", explode), group=-2)
+    assert bots.telegram is not None
+    bots.telegram.raise_errors = False
+    user = bots.telegram.user(77, "Omar", language_code="fr")
+    with caplog.at_level(logging.ERROR):
+        await user.send("/explode my secret words")
+    replies = [message.text for message in user.new_messages()]
+    assert any("Tout ce que vous avez répondu jusqu’ici est enregistré" in text for text in replies)
+    assert "secret" not in caplog.text
+    assert "RuntimeError" in caplog.text
+    admin_messages = [message.text for message in bots.api.visible(ADMIN_ID)]
+    assert admin_messages and "RuntimeError" in admin_messages[-1]
+    assert "secret" not in admin_messages[-1]
