@@ -54,10 +54,17 @@ _TIME = re.compile(
 )
 
 
+def fold(text: str) -> str:
+    """Lower-case with accents removed, nothing else touched: 'Vidéo 1,5 h' -> 'video 1,5 h'.
+    Shared by every parser of typed French/English so 'Hier' and 'hier', 'téléphone' and
+    'telephone' read the same."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def _plain(text: str) -> str:
-    """Lower-case, accents removed, spaces squeezed: 'Montréal ' -> 'montreal'."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    """Folded, spaces squeezed, dots and underscores dropped: 'Montréal ' -> 'montreal'."""
+    stripped = fold(text.strip())
     return re.sub(r"\s+", " ", stripped.replace("_", " ").replace(".", ""))
 
 
