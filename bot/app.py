@@ -12,7 +12,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.errors import on_error
-from conversations import onboarding
+from conversations import coordinator, onboarding
 from conversations import settings as settings_dialogue
 from conversations.context import SERVICES, Services, TandemContext, resolve_language
 from conversations.menus import publish_default_menus
@@ -61,7 +61,7 @@ def register_handlers(application: TandemApplication) -> None:
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)
     # Order matters within group 0: onboarding comes last, because its catch-all entry
     # answers whatever no other dialogue took.
-    for module in (settings_dialogue, onboarding):
+    for module in (settings_dialogue, coordinator, onboarding):
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)  # type: ignore[arg-type]
 

@@ -24,7 +24,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.slots import parse_slot, resolve_zone
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
-from storage.invites import create_invites
+from storage.invites import create_invites, invite_link
 from storage.migrate import alembic_config, upgrade
 from storage.models import Invite, Match, Person, Program, Role
 from storage.pairing import PairingError, create_match, participants, person_label, resolve_person
@@ -268,10 +268,6 @@ def program_list() -> None:
 
 
 # --- invites --------------------------------------------------------------------------
-
-
-def invite_link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}?start={code}"
 
 
 def _scrub(text: str, secret: str) -> str:

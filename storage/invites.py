@@ -32,6 +32,11 @@ def new_code() -> str:
     return secrets.token_urlsafe(CODE_BYTES)
 
 
+def invite_link(bot_username: str, code: str) -> str:
+    """The deep link that opens a chat with the bot and sends `/start <code>`."""
+    return f"https://t.me/{bot_username}?start={code}"
+
+
 async def create_invites(
     session: AsyncSession,
     *,
