@@ -232,6 +232,27 @@ class MeetingLog(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=4000)
     source: str = Field(default="quick", max_length=20)
     created_at: datetime = required_utc_column()
+    updated_at: datetime | None = utc_column()
+    deleted_at: datetime | None = utc_column()
+
+
+class GoalStatus(StrEnum):
+    OPEN = "open"
+    ACHIEVED = "achieved"
+    DROPPED = "dropped"
+
+
+class Goal(SQLModel, table=True):
+    """One of a mentee's goals for a program (their membership), in their own words."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    membership_id: int = Field(foreign_key="membership.id", index=True, ondelete="CASCADE")
+    text: str = Field(max_length=300)
+    status: str = Field(default=GoalStatus.OPEN, max_length=20)
+    position: int = 0
+    created_at: datetime = required_utc_column()
+    updated_at: datetime | None = utc_column()
+    achieved_at: datetime | None = utc_column()
 
 
 class Flag(SQLModel, table=True):
