@@ -11,8 +11,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
-from conversations import coordinator, onboarding
+from conversations import checkin, coordinator, onboarding
 from conversations import settings as settings_dialogue
 from conversations.context import SERVICES, Services, TandemContext, resolve_language
 from conversations.menus import publish_default_menus
@@ -54,6 +55,7 @@ def build_application(
     application: TandemApplication = builder.build()
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
+    schedule_dispatcher(application, database, clock)
     return application
 
 
@@ -61,7 +63,7 @@ def register_handlers(application: TandemApplication) -> None:
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)
     # Order matters within group 0: onboarding comes last, because its catch-all entry
     # answers whatever no other dialogue took.
-    for module in (settings_dialogue, coordinator, onboarding):
+    for module in (settings_dialogue, coordinator, checkin, onboarding):
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)  # type: ignore[arg-type]
 

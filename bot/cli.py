@@ -7,7 +7,7 @@ problem is one sentence on stderr and exit code 2, never a traceback.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -15,6 +15,7 @@ import qrcode
 import typer
 from qrcode.image.pil import PilImage
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
@@ -26,7 +27,7 @@ from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.invites import create_invites, invite_link
 from storage.migrate import alembic_config, upgrade
-from storage.models import Invite, Match, Person, Program, Role
+from storage.models import Invite, Match, Person, PersonStatus, Program, Role
 from storage.pairing import PairingError, create_match, participants, person_label, resolve_person
 from storage.programs import (
     ProgramError,
@@ -34,6 +35,7 @@ from storage.programs import (
     list_programs_with_counts,
     program_by_ref,
 )
+from storage.prompts import Participant, pause_over, planned_checkins, scheduled_participants
 from storage.state import BOT_USERNAME, recall, remember
 
 T = TypeVar("T")
@@ -446,3 +448,91 @@ def people(program: Annotated[str, typer.Argument(help="Program id or exact name
         return
     headers = ("ID", "NAME", "USERNAME", "ROLE", "STATUS", "ONBOARDED", "LOCALE", "TIME ZONE")
     typer.echo(table((*headers, "PARTNER"), rows))
+
+
+# --- schedule preview -----------------------------------------------------------------
+
+MAX_PREVIEW_DAYS = 366
+
+
+def _local_time(moment: datetime, participant: Participant) -> str:
+    assert participant.slot is not None
+    local = moment.astimezone(participant.slot.zone)
+    return (
+        f"{DAY_ABBREVIATIONS[local.weekday()]} {local:%Y-%m-%d %H:%M} {participant.slot.zone.key}"
+    )
+
+
+def _why_not_scheduled(participant: Participant, now: datetime) -> str | None:
+    """Why someone in an active match gets no check-ins now, or None when they do (a
+    pause that is over ends at the dispatcher's next scan)."""
+    if participant.slot is None:
+        return "no valid time zone"
+    if participant.status == PersonStatus.PAUSED:
+        if pause_over(participant.paused_until, participant.slot.zone.key, now):
+            return None
+        until = participant.paused_until
+        return f"paused until {until:%Y-%m-%d}" if until else "paused (no end date)"
+    if participant.status != PersonStatus.ACTIVE:
+        return str(participant.status)
+    return None
+
+
+@app.command()
+def schedule(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    days: Annotated[int, typer.Option(help="How many days ahead to look.")] = 7,
+) -> None:
+    """Preview the check-ins of the next days: to whom, which, when (local time and UTC).
+
+    Computed from the participants' slots; nothing is written.
+    """
+    if not 1 <= days <= MAX_PREVIEW_DAYS:
+        fail(f"--days must be between 1 and {MAX_PREVIEW_DAYS}.")
+    now = clock()
+
+    async def work(
+        database: Database, _: Settings
+    ) -> tuple[Program, list[Participant], dict[int, str]]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            people = await scheduled_participants(session, program_id=found.id, active_only=False)
+            ids = {someone.person_id for someone in people}
+            labels = {
+                person.id or 0: person_label(person)
+                for person in await session.exec(select(Person).where(col(Person.id).in_(ids)))
+            }
+        return found, people, labels
+
+    found, people, labels = run_with_database(work)
+    assert found.id is not None
+    end = now + timedelta(days=days)
+    planned = sorted(
+        planned_checkins(people, {found.id: found.settings or {}}, now, end),
+        key=lambda pair: (pair[1].occurrence.due_at, labels[pair[0].person_id]),
+    )
+    rows = [
+        (
+            f"{item.occurrence.due_at:%Y-%m-%d %H:%M}",
+            _local_time(item.occurrence.due_at, someone),
+            labels[someone.person_id],
+            someone.role,
+            "pulse" if item.occurrence.pulse else "weekly",
+            item.instrument,
+        )
+        for someone, item in planned
+    ]
+    waiting = sorted(
+        (labels[someone.person_id], someone.role, reason)
+        for someone in people
+        if (reason := _why_not_scheduled(someone, now)) is not None
+    )
+    span = f"{now:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    if rows:
+        typer.echo(table(("UTC", "LOCAL TIME", "NAME", "ROLE", "CHECK-IN", "INSTRUMENT"), rows))
+    else:
+        typer.echo(f"No check-ins in {found.name} from {span}.", err=True)
+    if waiting:
+        typer.echo("")
+        typer.echo(table(("NOT PROMPTED NOW", "ROLE", "WHY"), waiting))
+    typer.echo(f"{len(rows)} check-in(s) in {found.name} from {span}.", err=True)

@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import SUPPORTED_LANGUAGES, escape, translator
+from conversations import checkin
 from conversations.common import Button, describe_unusable, keyboard, say, split_callback
 from conversations.context import LANGUAGE, TandemContext
 from conversations.menus import publish_coordinator_menu
@@ -305,11 +306,11 @@ async def on_input(update: Update, ctx: TandemContext) -> str | int:
     where the participant is and stores their answer; messages go out after it commits."""
     async with ctx.db.session() as session:
         position = await locate(session, update, ctx)
-        reply = (
-            await _handle(session, update, ctx, position)
-            if position is not None
-            else Reply(notice=_not_waiting(ctx, update))
-        )
+        reply = await _handle(session, update, ctx, position) if position is not None else None
+    if reply is None:  # not onboarding: perhaps a check-in is waiting for this message
+        if update.callback_query is None and await checkin.take_text(update, ctx):
+            return ConversationHandler.END
+        reply = Reply(notice=_not_waiting(ctx, update))
     return await send(update, ctx, reply)
 
 

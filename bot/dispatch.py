@@ -1,0 +1,471 @@
+"""The dispatcher: the one periodic job that turns the schedule (data) into messages.
+
+Each tick, as of the injectable clock: settle the periods that closed, materialise the
+prompts that will fall due (only when the schedule changed or the horizon runs low),
+claim due prompts in batches and send them concurrently through the bot (whose
+`AIORateLimiter` paces them), record what Telegram answered in bulk, then the same for
+reminders. No per-participant timer exists anywhere, so start-up does not grow with the
+number of participants, and the database alone says what was sent.
+
+Failures: `RetryAfter` puts the prompt back until Telegram's delay has passed (without
+using up an attempt); timeouts, network and server errors retry with exponential back-off
+(1, 2, 4, 8 minutes) and fail after five attempts; `Forbidden` — or "chat not found" —
+marks the participant unreachable and raises a flag. A prompt is claimed before it is
+sent and never claimed twice, so it is sent at most once; one left `sending` by a crash
+is not resent (it may have arrived) and expires with its period, uncounted.
+
+Logs carry counts, ids and error class names, never message texts or the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import warnings
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from enum import Enum
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import Person, Prompt
+from storage.prompts import (
+    claim_due,
+    claim_reminders,
+    close_periods,
+    mark_failed,
+    mark_unreachable,
+    materialisation_due,
+    materialise_page,
+    materialise_start,
+    note_materialised,
+    record_sent,
+    release_for_retry,
+    release_reminders,
+)
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, CallbackContext
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "dispatcher"
+TICK_INTERVAL = 60  # seconds between ticks
+# Prompts are materialised this far ahead and again every REFRESH (or when the schedule
+# changed), so a full scan of the participants happens hourly, not every minute.
+HORIZON = timedelta(hours=2)
+REFRESH = timedelta(hours=1)
+BATCH_SIZE = 100  # prompts per claim: what a crash can leave unsent is one batch
+CONCURRENCY = 30  # sends in flight; the rate limiter holds them to 30 a second
+MAX_ATTEMPTS = 5
+FIRST_BACKOFF = timedelta(minutes=1)
+REMINDER_RETRY = timedelta(minutes=5)
+# A tick stops claiming after this many seconds so it ends before the next one is due;
+# the next tick carries on where it stopped.
+TICK_BUDGET = 50.0
+# pg_try_advisory_lock key: one dispatcher per PostgreSQL database at a time.
+LOCK_KEY = int.from_bytes(b"tandem:d", "big") & 0x7FFF_FFFF_FFFF_FFFF
+UNREACHABLE_BAD_REQUESTS = ("chat not found", "user not found", "peer_id_invalid")
+
+
+class Rendered(Protocol):
+    """A message ready to send (conversations.checkin.OutgoingMessage)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def markup(self) -> InlineKeyboardMarkup | None: ...
+
+
+class PromptRenderer(Protocol):
+    """Turns a prompt into the participant's message; conversations.checkin implements it."""
+
+    async def render_prompt(
+        self, session: AsyncSession, prompt: Prompt, person: Person
+    ) -> Rendered: ...
+
+    async def render_reminder(
+        self, session: AsyncSession, prompt: Prompt, person: Person
+    ) -> Rendered: ...
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for logs and tests. `failed` includes the prompts of people who
+    became unreachable; `skipped` is true when another instance holds the dispatcher lock."""
+
+    created: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    reminded: int = 0
+    closed: int = 0
+    unreachable: int = 0
+    skipped: bool = False
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, item.name) for item in fields(self))
+
+    def __str__(self) -> str:
+        return ", ".join(f"{item.name}={getattr(self, item.name)}" for item in fields(self))
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    FLOOD = "flood"  # RetryAfter: wait as long as Telegram says
+    BACKOFF = "backoff"  # timeouts, network and server errors
+    UNREACHABLE = "unreachable"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one prompt's message."""
+
+    prompt: Prompt
+    outcome: Outcome
+    message_id: int | None = None
+    retry_after: timedelta | None = None
+
+
+def retry_delay(error: RetryAfter) -> timedelta:
+    """RetryAfter's delay as a timedelta, whichever type PTB hands out (int is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after the first, second, third … failed attempt."""
+    return FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
+
+
+def classify(error: Exception) -> Outcome:
+    """What to do about an error from sendMessage."""
+    if isinstance(error, RetryAfter):
+        return Outcome.FLOOD
+    if isinstance(error, Forbidden):
+        return Outcome.UNREACHABLE
+    if isinstance(error, BadRequest):  # before NetworkError: BadRequest is one
+        message = error.message.lower()
+        if any(reason in message for reason in UNREACHABLE_BAD_REQUESTS):
+            return Outcome.UNREACHABLE
+        return Outcome.FAILED  # the message itself is wrong; sending it again won't help
+    if isinstance(error, NetworkError | TelegramError):
+        return Outcome.BACKOFF  # TimedOut, 5xx, connection problems
+    return Outcome.FAILED
+
+
+Claim = Callable[[AsyncSession, datetime, int], Awaitable[list[Prompt]]]
+Record = Callable[[AsyncSession, Sequence[Delivery], datetime, TickReport], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Prompts or reminders: how to claim them, which renderer method words them, how
+    the outcomes are stored, and whether the message replies to the prompt it is about."""
+
+    claim: Claim
+    render: str
+    record: Record
+    reply_to_prompt: bool
+
+
+class Dispatcher:
+    """Sends due prompts and reminders. `tick()` is safe to run concurrently, in one
+    process or several: claims never overlap."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        database: Database,
+        renderer: PromptRenderer,
+        clock: Clock,
+        *,
+        batch_size: int = BATCH_SIZE,
+        concurrency: int = CONCURRENCY,
+        horizon: timedelta = HORIZON,
+        refresh: timedelta = REFRESH,
+        max_attempts: int = MAX_ATTEMPTS,
+        budget: float | None = TICK_BUDGET,
+        advisory_lock: bool = True,
+    ) -> None:
+        self.bot = bot
+        self.database = database
+        self.renderer = renderer
+        self.clock = clock
+        self.batch_size = batch_size
+        self.horizon = horizon
+        self.refresh = refresh
+        self.max_attempts = max_attempts
+        self.budget = budget
+        self.advisory_lock = advisory_lock and not database.is_sqlite
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._phases = (
+            Phase(claim_due, "render_prompt", self._record_prompts, reply_to_prompt=False),
+            Phase(claim_reminders, "render_reminder", self._record_reminders, reply_to_prompt=True),
+        )
+
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        async with self._exclusive() as allowed:
+            if not allowed:
+                report.skipped = True
+                return report
+            deadline = None if self.budget is None else monotonic() + self.budget
+            now = self.clock()
+            async with self.database.session() as session:
+                report.closed = await close_periods(session, now)
+            report.created = await self.materialise(now)
+            for phase in self._phases:
+                await self._drain(phase, report, deadline)
+        if report:
+            log.info("dispatcher tick: %s", report)
+        return report
+
+    async def materialise(self, now: datetime, *, force: bool = False) -> int:
+        """Create the prompts due within the horizon, unless that was done recently and
+        nothing changed since."""
+        async with self.database.session() as session:
+            if not force and not await materialisation_due(session, now, self.refresh):
+                return 0
+            run = await materialise_start(session, now, self.horizon)
+        created = 0
+        for page in run.pages:  # a transaction per page: others may write in between
+            async with self.database.session() as session:
+                created += await materialise_page(session, run, page)
+        async with self.database.session() as session:
+            await note_materialised(session, now, now + self.horizon)
+        return created
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[bool]:
+        """On PostgreSQL, hold a session-level advisory lock for the tick so one instance
+        dispatches at a time (a standby takes over when it dies); on SQLite, always go."""
+        if not self.advisory_lock:
+            yield True
+            return
+        async with self.database.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            locked = await connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+            )
+            try:
+                yield bool(locked)
+            finally:
+                if locked:
+                    await connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY}
+                    )
+
+    async def _drain(self, phase: Phase, report: TickReport, deadline: float | None) -> None:
+        """Claim, send and record batch after batch until nothing is due or time is up."""
+        while deadline is None or monotonic() < deadline:
+            async with self.database.session() as session:
+                claimed = await phase.claim(session, self.clock(), self.batch_size)
+            if not claimed:
+                return
+            deliveries = await self._deliver(claimed, phase)
+            async with self.database.session() as session:
+                await phase.record(session, deliveries, self.clock(), report)
+            if len(claimed) < self.batch_size:
+                return
+
+    async def _deliver(self, claimed: Sequence[Prompt], phase: Phase) -> list[Delivery]:
+        """Render the batch in one read, then send it with at most `concurrency` requests
+        in flight. No database session is open while Telegram is talking."""
+        ready: list[tuple[Prompt, int, Rendered, int | None]] = []
+        broken: list[Delivery] = []
+        async with self.database.session() as session:
+            ids = [prompt.person_id for prompt in claimed]
+            found = await session.exec(select(Person).where(col(Person.id).in_(ids)))
+            people = {person.id: person for person in found}
+            for prompt in claimed:
+                person = people.get(prompt.person_id)
+                message = (
+                    None if person is None else await self._render(session, prompt, person, phase)
+                )
+                if person is None or message is None:
+                    broken.append(Delivery(prompt, Outcome.FAILED))
+                    continue
+                reply = prompt.telegram_message_id if phase.reply_to_prompt else None
+                ready.append((prompt, person.chat_id or person.telegram_id, message, reply))
+        sent = await asyncio.gather(*(self._send(*item) for item in ready))
+        return [*sent, *broken]
+
+    async def _render(
+        self, session: AsyncSession, prompt: Prompt, person: Person, phase: Phase
+    ) -> Rendered | None:
+        """The message, or None when the renderer fails: one broken prompt (an unknown
+        instrument, say) fails alone instead of taking its batch down."""
+        try:
+            return await getattr(self.renderer, phase.render)(session, prompt, person)  # type: ignore[no-any-return]
+        except Exception as error:
+            log.exception("cannot render prompt %s (%s)", prompt.id, type(error).__name__)
+            return None
+
+    async def _send(
+        self, prompt: Prompt, chat_id: int, message: Rendered, reply_to: int | None
+    ) -> Delivery:
+        reply = (
+            None
+            if reply_to is None
+            else ReplyParameters(reply_to, allow_sending_without_reply=True)
+        )
+        async with self._in_flight:
+            try:
+                result = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=message.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=message.markup,
+                    reply_parameters=reply,
+                )
+            except Exception as error:
+                outcome = classify(error)
+                log.warning(
+                    "prompt %s not delivered: %s (%s)", prompt.id, type(error).__name__, outcome
+                )
+                if outcome is Outcome.FAILED and not isinstance(error, TelegramError):
+                    log.error("unexpected error sending prompt %s", prompt.id, exc_info=error)
+                delay = retry_delay(error) if isinstance(error, RetryAfter) else None
+                return Delivery(prompt, outcome, retry_after=delay)
+        return Delivery(prompt, Outcome.SENT, message_id=result.message_id)
+
+    async def _record_prompts(
+        self,
+        session: AsyncSession,
+        deliveries: Sequence[Delivery],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """One statement per kind of outcome (and per distinct retry time)."""
+        by_outcome = _group(deliveries)
+        sent = [(d.prompt, d.message_id or 0) for d in by_outcome[Outcome.SENT]]
+        await record_sent(session, sent, now)
+        report.sent += len(sent)
+        for delay, ids in _by(by_outcome[Outcome.FLOOD], lambda d: d.retry_after).items():
+            await release_for_retry(session, ids, now + (delay or timedelta()), count_attempt=False)
+            report.retried += len(ids)
+        exhausted: list[Delivery] = []
+        retrying: list[Delivery] = []
+        for delivery in by_outcome[Outcome.BACKOFF]:
+            spent = delivery.prompt.attempts >= self.max_attempts
+            (exhausted if spent else retrying).append(delivery)
+        for attempts, ids in _by(retrying, lambda d: d.prompt.attempts).items():
+            await release_for_retry(session, ids, now + backoff(attempts))
+            report.retried += len(ids)
+        failed = [*by_outcome[Outcome.FAILED], *exhausted, *by_outcome[Outcome.UNREACHABLE]]
+        await mark_failed(session, [_id(d) for d in failed])
+        report.failed += len(failed)
+        report.unreachable += await self._unreachable(session, by_outcome, now)
+
+    async def _record_reminders(
+        self,
+        session: AsyncSession,
+        deliveries: Sequence[Delivery],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """A delivered reminder is done (claiming it set reminded_at); one that hit flood
+        control or the network is tried again later; a refused one is not."""
+        by_outcome = _group(deliveries)
+        report.reminded += len(by_outcome[Outcome.SENT])
+        for delay, ids in _by(by_outcome[Outcome.FLOOD], lambda d: d.retry_after).items():
+            await release_reminders(session, ids, now + (delay or timedelta()))
+        backing_off = [_id(d) for d in by_outcome[Outcome.BACKOFF]]
+        await release_reminders(session, backing_off, now + REMINDER_RETRY)
+        report.unreachable += await self._unreachable(session, by_outcome, now)
+
+    @staticmethod
+    async def _unreachable(
+        session: AsyncSession, by_outcome: dict[Outcome, list[Delivery]], now: datetime
+    ) -> int:
+        people = sorted({d.prompt.person_id for d in by_outcome[Outcome.UNREACHABLE]})
+        for person_id in people:
+            await mark_unreachable(session, person_id, now)
+        return len(people)
+
+
+def _id(delivery: Delivery) -> int:
+    assert delivery.prompt.id is not None
+    return delivery.prompt.id
+
+
+def _group(deliveries: Sequence[Delivery]) -> dict[Outcome, list[Delivery]]:
+    grouped: dict[Outcome, list[Delivery]] = {outcome: [] for outcome in Outcome}
+    for delivery in deliveries:
+        grouped[delivery.outcome].append(delivery)
+    return grouped
+
+
+def _by(deliveries: Sequence[Delivery], key: Callable[[Delivery], Any]) -> dict[Any, list[int]]:
+    grouped: dict[Any, list[int]] = defaultdict(list)
+    for delivery in deliveries:
+        grouped[key(delivery)].append(_id(delivery))
+    return grouped
+
+
+# --- wiring into the application ------------------------------------------------------
+
+
+def checkin_renderer() -> PromptRenderer | None:
+    """The check-in dialogue's renderer, imported lazily (None while it does not exist)."""
+    try:
+        module = importlib.import_module("conversations.checkin")
+    except ModuleNotFoundError as error:
+        if error.name != "conversations.checkin":
+            raise
+        return None
+    return module  # type: ignore[return-value]
+
+
+async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """The JobQueue callback: one tick of the dispatcher in the job's data."""
+    assert context.job is not None
+    dispatcher: Dispatcher = context.job.data  # type: ignore[assignment]
+    await dispatcher.tick()
+
+
+def schedule_dispatcher(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    database: Database,
+    clock: Clock,
+    renderer: PromptRenderer | None = None,
+) -> Dispatcher | None:
+    """Register the single repeating dispatcher job (no per-participant jobs). Without a
+    renderer (the check-in dialogue is not installed) nothing is scheduled."""
+    renderer = renderer or checkin_renderer()
+    if renderer is None:
+        log.warning("no check-in dialogue (conversations.checkin): prompts will not be sent")
+        return None
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    dispatcher = Dispatcher(application.bot, database, renderer, clock)
+    job_queue.run_repeating(
+        run_dispatcher,
+        interval=TICK_INTERVAL,
+        first=1,
+        name=JOB_NAME,
+        data=dispatcher,
+        # A tick that overruns delays the next one instead of running twice at once.
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    return dispatcher

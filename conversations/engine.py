@@ -1,0 +1,289 @@
+"""The instrument engine: which question comes next, what a tap or a typed answer means,
+and how a question looks — asked (text and buttons) or answered ("question — answer").
+
+Pure functions over an `Instrument` and the answers so far (``{question key: value}``, as
+stored in `Answer` rows): no Telegram and no database, so where a participant is can be
+recomputed from stored answers at any time, and every kind is tested without a bot.
+
+Stored values: scale "1"…"5"; choice the option key; multi the chosen option keys in the
+instrument's order, comma-separated; yes/no "yes"/"no"; number its plain decimal form
+("45", "1.5"); text the text, or "" when skipped.
+
+Callback data: ``ci:<prompt id>:<question key>:<option>``. A multiple-choice question
+keeps its selection in its buttons, not in storage: each option's button carries the
+selection a tap on it leads to (``t<bitmask>``) and Done carries the current one
+(``d<bitmask>``), so nothing half-chosen is ever stored and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot.i18n import Html, Translator, escape
+from conversations.common import Button, too_long
+from conversations.instruments import NO, SCALE_POINTS, YES, Instrument, Kind, Question
+from conversations.profile_steps import Invalid
+
+PREFIX = "ci"
+SKIP = "skip"  # the option of an optional text question's Skip button
+TOGGLE, DONE = "t", "d"
+CHECKED, UNCHECKED = "☑", "☐"
+_NUMBER = re.compile(r"\s*([-−]?\d+(?:[.,]\d+)?)\s*[^\d\s]{0,20}\s*")
+
+
+# --- walking an instrument ----------------------------------------------------------------
+
+
+def applies(question: Question, answers: Mapping[str, str]) -> bool:
+    return question.when is None or question.when.holds(answers)
+
+
+def relevant_answers(instrument: Instrument, answers: Mapping[str, str]) -> dict[str, str]:
+    """The answers that still count, in question order: an answer to a question whose
+    condition no longer holds (they changed "we met" to "no contact") is dropped, and so
+    is anything that depended on it."""
+    kept: dict[str, str] = {}
+    for question in instrument.questions:
+        if question.key in answers and applies(question, kept):
+            kept[question.key] = answers[question.key]
+    return kept
+
+
+def applicable(instrument: Instrument, answers: Mapping[str, str]) -> list[Question]:
+    """The questions this participant is asked, given their answers so far."""
+    kept = relevant_answers(instrument, answers)
+    return [question for question in instrument.questions if applies(question, kept)]
+
+
+def next_question(instrument: Instrument, answers: Mapping[str, str]) -> Question | None:
+    """The first question still to ask, skipping those whose condition is false; None when
+    the instrument is complete."""
+    kept = relevant_answers(instrument, answers)
+    for question in instrument.questions:
+        if question.key not in kept and applies(question, kept):
+            return question
+    return None
+
+
+# --- callback data ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tap:
+    """Parsed callback data: which prompt, which question (or `_control`), which option."""
+
+    prompt_id: int
+    key: str
+    option: str
+
+
+def callback(prompt_id: int, key: str, option: str = "") -> str:
+    return f"{PREFIX}:{prompt_id}:{key}:{option}"
+
+
+def parse_callback(data: str | None) -> Tap | None:
+    """`ci:12:contact:call` -> Tap(12, "contact", "call"); None for anything malformed."""
+    parts = (data or "").split(":", 3)
+    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit() or not parts[2]:
+        return None
+    return Tap(int(parts[1]), parts[2], parts[3])
+
+
+# --- reading answers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Toggle:
+    """A multiple-choice option was ticked or unticked: show the new selection; nothing
+    is stored until Done."""
+
+    selection: frozenset[str]
+
+
+def _stale(tr: Translator) -> Invalid:
+    return Invalid(tr.gettext("That button belongs to an earlier question, so it no longer works."))
+
+
+def read_tap(tr: Translator, question: Question, option: str) -> str | Toggle:
+    """The value a tapped option stores, or the new selection of a multiple-choice
+    question; `Invalid` (localized) for an option this question does not offer."""
+    if question.kind is Kind.MULTI:
+        return _read_multi(tr, question, option)
+    if question.kind is Kind.TEXT:
+        if question.optional and option == SKIP:
+            return ""
+        raise _stale(tr)
+    values = question.values
+    if values is None or option not in values:
+        raise _stale(tr)
+    return option
+
+
+def _read_multi(tr: Translator, question: Question, option: str) -> str | Toggle:
+    action, digits = option[:1], option[1:]
+    if action not in (TOGGLE, DONE) or not digits.isdigit():
+        raise _stale(tr)
+    mask = int(digits)
+    if mask >= 1 << len(question.options):
+        raise _stale(tr)
+    chosen = [item for index, item in enumerate(question.options) if mask >> index & 1]
+    if len(chosen) > 1 and any(item.exclusive for item in chosen):
+        raise _stale(tr)
+    if action == TOGGLE:
+        return Toggle(frozenset(item.key for item in chosen))
+    if not chosen:
+        raise Invalid(tr.gettext("Tick at least one answer, then tap Done."))
+    return ",".join(item.key for item in chosen)
+
+
+def read_text(tr: Translator, question: Question, text: str) -> str:
+    """The value a typed answer stores; `Invalid` (localized) when it cannot be used —
+    including any typed answer to a question asked with buttons."""
+    if question.kind is Kind.NUMBER:
+        return _read_number(tr, question, text)
+    if question.kind is not Kind.TEXT:
+        raise Invalid(tr.gettext("Please answer with one of the buttons below."))
+    cleaned = text.strip()
+    if not cleaned:
+        raise Invalid(tr.gettext("I couldn't use that answer."))
+    if len(cleaned) > question.max_length:
+        raise Invalid(too_long(tr, question.max_length))
+    return cleaned
+
+
+def _read_number(tr: Translator, question: Question, text: str) -> str:
+    found = _NUMBER.fullmatch(text[:60])
+    value = float(found[1].replace(",", ".").replace("−", "-")) if found else None
+    if (
+        value is None
+        or not question.minimum <= value <= question.maximum
+        or (question.integer and not value.is_integer())
+    ):
+        raise Invalid(_number_hint(tr, question))
+    return _plain_number(value)
+
+
+def _plain_number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _number_hint(tr: Translator, question: Question) -> str:
+    low, high = tr.number(question.minimum), tr.number(question.maximum)
+    if question.integer:
+        return tr.gettext("Please send a whole number from {low} to {high}.", low=low, high=high)
+    return tr.gettext("Please send a number from {low} to {high}.", low=low, high=high)
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A question as sent: Telegram HTML and inline button rows."""
+
+    text: str
+    rows: list[list[Button]]
+
+
+def render_question(
+    tr: Translator, question: Question, prompt_id: int, selection: frozenset[str] = frozenset()
+) -> Rendered:
+    """The question, its hint, and its buttons (`selection`: a multiple-choice question's
+    ticked options)."""
+    lines = [f"<b>{escape(tr.gettext(question.text))}</b>"]
+    hint = _hint(tr, question)
+    if hint:
+        lines.append(f"<i>{escape(hint)}</i>")
+    return Rendered("\n".join(lines), _buttons(tr, question, prompt_id, selection))
+
+
+def _hint(tr: Translator, question: Question) -> str | None:
+    if question.hint:
+        return tr.gettext(question.hint)
+    if question.kind is Kind.MULTI:
+        return tr.gettext("Tick all that apply, then tap Done.")
+    if question.kind is Kind.NUMBER:
+        return _number_hint(tr, question)
+    if question.kind is Kind.TEXT:
+        if question.optional:
+            return tr.gettext("Type your answer, or tap Skip.")
+        return tr.gettext("Type your answer in a message.")
+    return None
+
+
+def _buttons(
+    tr: Translator, question: Question, prompt_id: int, selection: frozenset[str]
+) -> list[list[Button]]:
+    def data(option: str) -> str:
+        return callback(prompt_id, question.key, option)
+
+    kind = question.kind
+    if kind is Kind.SCALE:
+        return [[(_scale_label(tr, question, point), data(point)) for point in SCALE_POINTS]]
+    if kind is Kind.YESNO:
+        return [[(tr.gettext("Yes"), data(YES)), (tr.gettext("No"), data(NO))]]
+    if kind is Kind.CHOICE:
+        return [[(tr.gettext(option.label), data(option.key))] for option in question.options]
+    if kind is Kind.MULTI:
+        return _multi_buttons(tr, question, selection, data)
+    if kind is Kind.TEXT and question.optional:
+        return [[(tr.gettext("Skip"), data(SKIP))]]
+    return []
+
+
+def _scale_label(tr: Translator, question: Question, point: str) -> str:
+    end = question.low if point == SCALE_POINTS[0] else None
+    end = question.high if point == SCALE_POINTS[-1] else end
+    return f"{point} · {tr.gettext(end)}" if end else point
+
+
+def _multi_buttons(
+    tr: Translator, question: Question, selection: frozenset[str], data: Callable[[str], str]
+) -> list[list[Button]]:
+    index = {option.key: bit for bit, option in enumerate(question.options)}
+    current = sum(1 << index[key] for key in selection if key in index)
+    rows: list[list[Button]] = []
+    for bit, option in enumerate(question.options):
+        ticked = option.key in selection
+        mark = CHECKED if ticked else UNCHECKED
+        after = _toggled(question, current, bit)
+        rows.append([(f"{mark} {tr.gettext(option.label)}", data(f"{TOGGLE}{after}"))])
+    rows.append([(tr.gettext("Done"), data(f"{DONE}{current}"))])
+    return rows
+
+
+def _toggled(question: Question, mask: int, bit: int) -> int:
+    """The selection after tapping option `bit`: an exclusive option ("nothing to report")
+    clears the others, and any other option clears the exclusive ones."""
+    if mask >> bit & 1:
+        return mask & ~(1 << bit)
+    if question.options[bit].exclusive:
+        return 1 << bit
+    exclusive = sum(1 << index for index, option in enumerate(question.options) if option.exclusive)
+    return (mask & ~exclusive) | 1 << bit
+
+
+def display_value(tr: Translator, question: Question, value: str) -> Html:
+    """An answer as people read it, escaped for Telegram HTML."""
+    kind = question.kind
+    if kind is Kind.SCALE:
+        return escape(f"{value} / {SCALE_POINTS[-1]}")
+    if kind is Kind.YESNO:
+        return escape(tr.gettext("Yes") if value == YES else tr.gettext("No"))
+    if kind in (Kind.CHOICE, Kind.MULTI):
+        labels = [question.option(key) for key in value.split(",")]
+        return escape(", ".join(tr.gettext(option.label) for option in labels if option))
+    if kind is Kind.NUMBER:
+        number = tr.number(float(value)) if value else ""
+        return escape(f"{number} {tr.gettext(question.unit)}" if question.unit else number)
+    if not value:
+        skipped = tr.gettext("Skipped")
+        return Html(f"<i>{escape(skipped)}</i>")
+    return escape(value)
+
+
+def render_answered(tr: Translator, question: Question, value: str) -> str:
+    """The question as it reads once answered: "question — answer", no buttons."""
+    return f"{escape(tr.gettext(question.text))} — <b>{display_value(tr, question, value)}</b>"

@@ -1,0 +1,154 @@
+"""Weekly check-in slots as time maths: pure functions, no database, no clock.
+
+A participant's slot is a weekday and a wall-clock time in their own zone ("Monday 09:00
+in America/St_Johns"). Each occurrence of it opens a period named after the ISO week of
+the local date ("2026-W47") that stays open until the next occurrence. Everything the
+dispatcher stores is UTC; everything people see is local.
+
+Daylight saving: a slot inside the spring-forward gap (02:30 on the night clocks jump to
+03:00) happens when the clocks say 03:30 — the wall time read with the offset in force
+before the jump; a slot inside the fall-back overlap (01:30 happens twice) happens the
+first time (``fold=0``). Both are what ``datetime.combine(..., tzinfo=zone)`` gives with
+zoneinfo, so the rule is stated here once and tested, not re-implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+WEEK = timedelta(days=7)
+DEFAULT_REMINDER_HOURS = 24
+PULSE_INSTRUMENT = "relationship_pulse"
+CHECKIN_KIND = "checkin"
+# The first occurrence of any weekday in a month falls on day 1 to 7.
+PULSE_LAST_DAY = 7
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A weekly wall-clock appointment: `weekday` 0 = Monday, `at` naive local time."""
+
+    weekday: int
+    at: time
+    zone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6:
+            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), not {self.weekday}")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One week's appointment: its period key, local date and the UTC instants at which it
+    is due and at which its period closes (the next occurrence)."""
+
+    period: str
+    local_date: date
+    due_at: datetime
+    closes_at: datetime
+
+    @property
+    def pulse(self) -> bool:
+        return is_pulse_week(self.local_date)
+
+
+@dataclass(frozen=True)
+class PlannedPrompt:
+    """What the dispatcher will store for one occurrence and one role."""
+
+    occurrence: Occurrence
+    kind: str
+    instrument: str
+    remind_at: datetime | None
+
+
+def period_key(local_date: date) -> str:
+    """The ISO week of a local date: '2026-W47'. Sorts chronologically as text."""
+    year, week, _ = local_date.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def is_pulse_week(local_date: date) -> bool:
+    """The first check-in of a calendar month is the monthly relationship pulse."""
+    return local_date.day <= PULSE_LAST_DAY
+
+
+def wall_time_to_utc(local_date: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant a wall-clock time happens on a local date (gap: moved forward by
+    the jump; overlap: the first occurrence)."""
+    wall = datetime.combine(local_date, at.replace(tzinfo=None, fold=0), tzinfo=zone)
+    return wall.astimezone(UTC)
+
+
+def occurrence_on(slot: Slot, local_date: date) -> Occurrence:
+    """The occurrence on `local_date`, which must be the slot's weekday."""
+    if local_date.weekday() != slot.weekday:
+        raise ValueError(f"{local_date} is not weekday {slot.weekday}")
+    return Occurrence(
+        period=period_key(local_date),
+        local_date=local_date,
+        due_at=wall_time_to_utc(local_date, slot.at, slot.zone),
+        closes_at=wall_time_to_utc(local_date + WEEK, slot.at, slot.zone),
+    )
+
+
+def occurrences(slot: Slot, start: datetime, end: datetime) -> list[Occurrence]:
+    """Occurrences due in [start, end], oldest first."""
+    local_start = start.astimezone(slot.zone).date()
+    # The slot's weekday on or before the local start date, one more week back in case
+    # that day's slot lies after `start` in UTC but a DST shift moved it (cheap safety).
+    day = local_start - timedelta(days=(local_start.weekday() - slot.weekday) % 7) - WEEK
+    found: list[Occurrence] = []
+    while True:
+        occurrence = occurrence_on(slot, day)
+        if occurrence.due_at > end:
+            return found
+        if occurrence.due_at >= start:
+            found.append(occurrence)
+        day += WEEK
+
+
+def current_occurrence(slot: Slot, now: datetime) -> Occurrence:
+    """The occurrence whose period is open at `now` (due_at ≤ now < closes_at)."""
+    # A week between occurrences is 7 days give or take a DST hour (or a day, when a zone
+    # once skipped one): two weeks back always holds the latest.
+    return occurrences(slot, now - 2 * WEEK, now)[-1]
+
+
+def instrument_for(role: str, pulse: bool, settings: Mapping[str, Any]) -> str:
+    """The instrument key for a role's check-in: '<role>_weekly', or the relationship
+    pulse in the month's first week. A program renames any default key through
+    ``settings["instruments"]``, e.g. ``{"mentee_weekly": "ece_mentee_weekly"}``."""
+    default = PULSE_INSTRUMENT if pulse else f"{role}_weekly"
+    overrides = settings.get("instruments") or {}
+    chosen = overrides.get(default, default) if isinstance(overrides, Mapping) else default
+    return str(chosen)
+
+
+def reminder_delay(settings: Mapping[str, Any]) -> timedelta | None:
+    """How long after a prompt its one reminder is due (``settings["reminder_hours"]``,
+    24 by default); None when the program turned reminders off (0 or null)."""
+    hours = settings.get("reminder_hours", DEFAULT_REMINDER_HOURS)
+    if hours is None or float(hours) <= 0:
+        return None
+    return timedelta(hours=float(hours))
+
+
+def plan(
+    slot: Slot, role: str, settings: Mapping[str, Any], start: datetime, end: datetime
+) -> list[PlannedPrompt]:
+    """The check-ins a participant with this slot and role gets, due in [start, end]."""
+    delay = reminder_delay(settings)
+    return [
+        PlannedPrompt(
+            occurrence=occurrence,
+            kind=CHECKIN_KIND,
+            instrument=instrument_for(role, occurrence.pulse, settings),
+            remind_at=None if delay is None else occurrence.due_at + delay,
+        )
+        for occurrence in occurrences(slot, start, end)
+    ]
