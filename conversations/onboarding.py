@@ -44,6 +44,7 @@ from conversations.profile_steps import (
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role
 from storage.people import active_match_of, person_by_telegram_id, unfinished_membership
+from storage.prompts import schedule_changed
 
 NAME = "onboarding"
 ONBOARDING = "onboarding"
@@ -479,6 +480,7 @@ async def _summary_choice(
     if person.status == PersonStatus.ONBOARDING:
         person.status = PersonStatus.ACTIVE
     session.add_all([membership, person])
+    await schedule_changed(session)  # a matched participant's first check-in is due
     match = await active_match_of(session, person.id, membership.program_id)
     partner = None
     if match is not None:

@@ -22,6 +22,7 @@ from conversations.menus import publish_coordinator_menu
 from conversations.profile_steps import (
     STEPS_BY_KEY,
     CheckinDayStep,
+    CheckinTimeStep,
     Invalid,
     NameStep,
     Profile,
@@ -29,11 +30,14 @@ from conversations.profile_steps import (
 )
 from storage.models import Membership, Person, Program, Role
 from storage.people import coordinated_programs, person_by_telegram_id
+from storage.prompts import invalidate_future
 
 PREFIX = "set"
 EDITING = "settings_step"
 CHOOSING, ANSWERING = "choosing", "answering"
 EDITABLE = (NameStep.key, TimezoneStep.key, CheckinDayStep.key)
+# Answers that move a participant's weekly slot: prompts not sent yet are made again.
+SCHEDULE_STEPS = frozenset({TimezoneStep.key, CheckinDayStep.key, CheckinTimeStep.key})
 
 
 # --- /help ----------------------------------------------------------------------------------
@@ -224,6 +228,8 @@ async def on_answer(update: Update, ctx: TandemContext) -> str | int:
             else:
                 raise Invalid(describe_unusable(ctx.tr, update, expects_text=True))
             session.add(profile.person)
+            if step.key in SCHEDULE_STEPS and profile.person.id is not None:
+                await invalidate_future(session, profile.person.id, ctx.now())
         except Invalid as invalid:
             notice = str(invalid)
     if query is not None:

@@ -28,6 +28,7 @@ from storage.models import (
 )
 from storage.people import active_match_of, person_by_telegram_id
 from storage.programs import zone_or_none
+from storage.prompts import schedule_changed
 
 MAX_PERSON_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
 MAX_TELEGRAM_ID = 2**63 - 1  # BIGINT
@@ -196,6 +197,7 @@ async def create_match(
             at=now,
         )
     )
+    await schedule_changed(session)  # both partners' check-ins start with the match
     await session.flush()
     return match
 

@@ -121,12 +121,14 @@ def current_occurrence(slot: Slot, now: datetime) -> Occurrence:
 
 def instrument_for(role: str, pulse: bool, settings: Mapping[str, Any]) -> str:
     """The instrument key for a role's check-in: '<role>_weekly', or the relationship
-    pulse in the month's first week. A program renames any default key through
-    ``settings["instruments"]``, e.g. ``{"mentee_weekly": "ece_mentee_weekly"}``."""
+    pulse in the month's first week. A program chooses its own through
+    ``settings["instruments"]``, keyed by "mentee", "mentor" and "pulse", e.g.
+    ``{"mentee": "ece_mentee_weekly"}``."""
     default = PULSE_INSTRUMENT if pulse else f"{role}_weekly"
-    overrides = settings.get("instruments") or {}
-    chosen = overrides.get(default, default) if isinstance(overrides, Mapping) else default
-    return str(chosen)
+    chosen = settings.get("instruments") or {}
+    if not isinstance(chosen, Mapping):
+        return default
+    return str(chosen.get("pulse" if pulse else role) or default)
 
 
 def reminder_delay(settings: Mapping[str, Any]) -> timedelta | None:

@@ -329,7 +329,7 @@ async def test_slot_in_the_spring_gap_and_fall_overlap(
 async def test_monthly_pulse_replaces_the_first_weekly_checkin(
     database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock
 ) -> None:
-    settings = {"instruments": {"mentee_weekly": "career_mentee"}}
+    settings = {"instruments": {"mentee": "career_mentee"}}
     pair = await add_pair(database, settings=settings)
     for day in (23, 30):
         clock.now = utc(2026, 11, day, 14)

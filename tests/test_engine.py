@@ -264,9 +264,6 @@ def test_programs_choose_their_instruments(clock: Any) -> None:
     assert instrument_key_for(program, "mentee", False) == "mentor_weekly"
     assert instrument_key_for(program, "mentee", True) == "mentee_weekly"
     assert instrument_key_for(program, "mentor", False) == "mentor_weekly"
-    # The dispatcher's form: a default's key mapped to another.
-    program.settings = {"instruments": {"mentor_weekly": "mentee_weekly"}}
-    assert instrument_key_for(program, "mentor", False) == "mentee_weekly"
     # A typo never stops check-ins: the default is used.
     program.settings = {"instruments": {"mentee": "no_such_thing"}}
     assert instrument_key_for(program, "mentee", False) == "mentee_weekly"

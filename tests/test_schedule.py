@@ -125,7 +125,7 @@ def test_instrument_by_role_pulse_and_program_override() -> None:
     assert instrument_for("mentee", False, {}) == "mentee_weekly"
     assert instrument_for("mentor", False, {}) == "mentor_weekly"
     assert instrument_for("mentor", True, {}) == PULSE_INSTRUMENT
-    settings = {"instruments": {"mentee_weekly": "ece_mentee", PULSE_INSTRUMENT: "ece_pulse"}}
+    settings = {"instruments": {"mentee": "ece_mentee", "pulse": "ece_pulse"}}
     assert instrument_for("mentee", False, settings) == "ece_mentee"
     assert instrument_for("mentor", False, settings) == "mentor_weekly"
     assert instrument_for("mentee", True, settings) == "ece_pulse"

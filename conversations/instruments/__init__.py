@@ -33,7 +33,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from storage.models import Program, Role
+from storage import schedule
+from storage.models import Program
 
 log = logging.getLogger(__name__)
 
@@ -371,25 +372,21 @@ def load_all() -> dict[str, Instrument]:
 
 
 def instrument_key_for(program: Program | None, role: str, pulse: bool) -> str:
-    """The key of the instrument a participant answers: the program's choice from
-    `Program.settings["instruments"]` ("mentee", "mentor", "pulse"; or a default's key
-    mapped to another), else the default.
+    """The key of the instrument a participant answers: the program's choice
+    (`storage.schedule.instrument_for`, which the dispatcher uses too), else the default.
     An unknown choice falls back to the default with a warning, so a typo in a program's
     settings never stops its check-ins."""
-    slot = "pulse" if pulse else ("mentor" if role == Role.MENTOR else "mentee")
-    default = DEFAULTS[slot]
-    chosen = ((program.settings if program else None) or {}).get("instruments") or {}
-    # Also read the dispatcher's form, which renames a default: {"mentee_weekly": "…"}.
-    key = (chosen.get(slot) or chosen.get(default)) if isinstance(chosen, dict) else None
-    if key is None:
+    default = schedule.instrument_for(role, pulse, {})
+    key = schedule.instrument_for(role, pulse, (program.settings if program else None) or {})
+    if key == default:
         return default
     try:
-        load_instrument(str(key))
+        load_instrument(key)
     except InstrumentError as error:
         program_id = program.id if program else None
-        log.warning("program %s: %s instrument unusable (%s)", program_id, slot, error)
+        log.warning("program %s: instrument %s unusable (%s)", program_id, key, error)
         return default
-    return str(key)
+    return key
 
 
 def instrument_for(program: Program | None, role: str, pulse: bool) -> Instrument:
