@@ -16,7 +16,7 @@ from bot.errors import on_error
 from conversations import checkin, coordinator, onboarding
 from conversations import settings as settings_dialogue
 from conversations.context import SERVICES, Services, TandemContext, resolve_language
-from conversations.menus import publish_default_menus
+from conversations.menus import publish_coordinator_menu, publish_default_menus
 from storage.clock import Clock, utcnow
 from storage.db import Database
 from storage.persistence import DatabasePersistence
@@ -76,3 +76,7 @@ async def _post_init(application: TandemApplication) -> None:
         await publish_default_menus(application.bot, services.settings.default_locale)
     except TelegramError as error:
         log.warning("could not publish the command menus: %s", type(error).__name__)
+    for admin_id in services.settings.admin_telegram_ids:
+        await publish_coordinator_menu(
+            application.bot, admin_id, services.settings.default_locale, admin=True
+        )

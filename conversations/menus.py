@@ -12,6 +12,10 @@ from bot.i18n import N_, SUPPORTED_LANGUAGES, translator
 log = logging.getLogger(__name__)
 
 PARTICIPANT_COMMANDS = (
+    ("checkin", N_("Answer this week's check-in")),
+    ("skip", N_("Skip this week's check-in")),
+    ("pause", N_("Pause check-ins, for holidays for example")),
+    ("resume", N_("Resume check-ins after a pause")),
     ("start", N_("Join a program, or continue joining")),
     ("help", N_("What I can do for you")),
     ("settings", N_("Your name, time zone and check-in time")),
@@ -23,11 +27,13 @@ COORDINATOR_COMMANDS = (
     ("pair", N_("Pair a mentor with a mentee")),
     ("people", N_("Everyone in your programs")),
 )
+ADMIN_COMMANDS = (("newprogram", N_("Create a program")),)
 
 
-def commands(language: str, *, coordinator: bool) -> list[BotCommand]:
+def commands(language: str, *, coordinator: bool, admin: bool = False) -> list[BotCommand]:
     tr = translator(language)
-    chosen = PARTICIPANT_COMMANDS + (COORDINATOR_COMMANDS if coordinator else ())
+    chosen = PARTICIPANT_COMMANDS + (COORDINATOR_COMMANDS if coordinator or admin else ())
+    chosen += ADMIN_COMMANDS if admin else ()
     return [BotCommand(name, tr.gettext(description)) for name, description in chosen]
 
 
@@ -38,11 +44,14 @@ async def publish_default_menus(bot: Bot, default_language: str) -> None:
     await bot.set_my_commands(commands(default_language, coordinator=False))
 
 
-async def publish_coordinator_menu(bot: Bot, chat_id: int, language: str) -> None:
-    """Coordinator commands appear only in coordinators' own chats."""
+async def publish_coordinator_menu(
+    bot: Bot, chat_id: int, language: str, *, admin: bool = False
+) -> None:
+    """Coordinator (and admin) commands appear only in their own chats. An admin who never
+    opened the bot has no chat yet: that is logged, not raised."""
     try:
         await bot.set_my_commands(
-            commands(language, coordinator=True), scope=BotCommandScopeChat(chat_id)
+            commands(language, coordinator=True, admin=admin), scope=BotCommandScopeChat(chat_id)
         )
     except TelegramError as error:
         log.warning("could not set the coordinator menu for a chat: %s", type(error).__name__)

@@ -29,7 +29,7 @@ from conversations.profile_steps import (
     TimezoneStep,
 )
 from storage.models import Membership, Person, Program, Role
-from storage.people import coordinated_programs, person_by_telegram_id
+from storage.people import coordinated_programs, memberships_of, person_by_telegram_id
 from storage.prompts import invalidate_future
 
 PREFIX = "set"
@@ -50,11 +50,22 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
         coordinator = person is not None and bool(
             await coordinated_programs(session, person.id or 0)
         )
+        participant = person is not None and any(
+            membership.role != Role.COORDINATOR
+            for membership in await memberships_of(session, person.id or 0)
+        )
     if person is None:
         await say(update, onboarding.how_to_join(ctx))
     else:
-        lines = [
-            tr.gettext("<b>What I can do</b>"),
+        lines = [tr.gettext("<b>What I can do</b>")]
+        if participant:
+            lines += [
+                tr.gettext("/checkin: answer this week's check-in, or change your answers"),
+                tr.gettext("/skip: skip this week's check-in"),
+                tr.gettext("/pause: pause check-ins until a date (holidays, a busy month)"),
+                tr.gettext("/resume: start check-ins again"),
+            ]
+        lines += [
             tr.gettext("/settings: change your name, time zone or weekly check-in time"),
             tr.gettext("/language: switch between English and French"),
             tr.gettext("/cancel: stop what we are doing (your answers stay saved)"),

@@ -435,3 +435,15 @@ async def test_start_again_after_joining_welcomes_back(tg: FakeTelegram, invite)
     await alice.tap("✅ All good")
     await alice.send("/start")
     assert "Welcome back, Alice Martin!" in alice.last.text
+
+
+async def test_help_shows_what_each_person_can_do(tg: FakeTelegram, invite) -> None:
+    stranger = tg.user(1, "Stranger")
+    await stranger.send("/help")
+    assert "open the invitation link" in stranger.last.text
+    alice = tg.user(101, "Alice", last_name="Martin")
+    await onboard_mentee_in_english(alice, await invite("mentee"))
+    await alice.tap("✅ All good")
+    await alice.send("/help")
+    assert "/checkin: answer this week's check-in" in alice.last.text
+    assert "/pause" in alice.last.text and "/invite" not in alice.last.text

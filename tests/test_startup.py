@@ -127,9 +127,15 @@ async def test_menus_are_published_per_language(bots: Bots, database: Database) 
     await bots.application.post_init(bots.application)
     english = [command["command"] for command in bots.api.commands_for(None, "en")]
     french = bots.api.commands_for(None, "fr")
-    assert english == ["start", "help", "settings", "language", "cancel"]
+    assert english == [
+        "checkin", "skip", "pause", "resume", "start", "help", "settings", "language", "cancel"
+    ]  # fmt: skip
     assert "invite" not in english
-    assert french[0]["description"] == "Vous joindre à un programme ou poursuivre votre inscription"
+    assert french[0]["description"] == "Répondre au suivi de cette semaine"
+    admin_menu = [
+        command["command"] for command in bots.api.commands_for(BotCommandScopeChat(ADMIN_ID), "")
+    ]
+    assert admin_menu[-4:] == ["invite", "pair", "people", "newprogram"]
     async with database.session() as session:
         assert await recall(session, BOT_USERNAME) == "tandem_test_bot"
 
