@@ -6,6 +6,8 @@ problem is one sentence on stderr and exit code 2, never a traceback.
 """
 
 import asyncio
+import copy
+import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -23,6 +25,8 @@ from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.slots import parse_slot, resolve_zone
+from conversations.instruments import available_instruments
+from conversations.meeting_topics import DEFAULT_TOPICS
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.invites import create_invites, invite_link
@@ -35,7 +39,13 @@ from storage.programs import (
     list_programs_with_counts,
     program_by_ref,
 )
-from storage.prompts import Participant, pause_over, planned_checkins, scheduled_participants
+from storage.prompts import (
+    Participant,
+    pause_over,
+    planned_checkins,
+    schedule_changed,
+    scheduled_participants,
+)
 from storage.state import BOT_USERNAME, recall, remember
 
 T = TypeVar("T")
@@ -267,6 +277,85 @@ def program_list() -> None:
         typer.echo("No programs yet; create one with `tandem program create NAME`.", err=True)
         return
     typer.echo(table(("ID", "NAME", "WEEKS", "CHECK-IN", "TIME ZONE", "PARTICIPANTS"), rows))
+
+
+def _non_negative_number(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return int(value) if value.is_integer() else value
+
+
+def _whole_weeks(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return value
+
+
+def _instrument_key(text: str) -> str:
+    if text not in available_instruments():
+        raise ValueError(f"is not an instrument; known: {', '.join(available_instruments())}")
+    return text
+
+
+def _topic_keys(text: str) -> list[str]:
+    known = {topic.key for topic in DEFAULT_TOPICS}
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise ValueError(f"has unknown topics {unknown}; known: {', '.join(sorted(known))}")
+    return keys
+
+
+# What a program can set (`Program.settings`), each with the parser that checks a value.
+PROGRAM_SETTINGS: dict[str, Callable[[str], object]] = {
+    "reminder_hours": _non_negative_number,
+    "expected_minutes_per_week": _non_negative_number,
+    "reflection_every_weeks": _whole_weeks,
+    "instruments.mentee": _instrument_key,
+    "instruments.mentor": _instrument_key,
+    "instruments.pulse": _instrument_key,
+    "topics": _topic_keys,
+}
+
+
+def _parse_assignment(assignment: str) -> tuple[str, object]:
+    key, separator, text = assignment.partition("=")
+    if not separator or key not in PROGRAM_SETTINGS:
+        fail(f"{assignment!r} is not KEY=VALUE with a known key ({', '.join(PROGRAM_SETTINGS)}).")
+    try:
+        return key, PROGRAM_SETTINGS[key](text.strip())
+    except ValueError as error:
+        fail(f"{key}={text!r} {error}.")
+
+
+@program_app.command("configure")
+def program_configure(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    assignments: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=VALUE, e.g. reminder_hours=12 instruments.mentee=mentee_weekly"),
+    ] = None,
+) -> None:
+    """Show or change a program's settings: reminder delay, instruments, meeting topics,
+    expected contact, reflection cadence."""
+    changes = [_parse_assignment(item) for item in assignments or []]
+
+    async def work(database: Database, _: Settings) -> dict[str, object]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            settings = copy.deepcopy(found.settings or {})
+            for key, value in changes:
+                group, _, name = key.rpartition(".")
+                (settings.setdefault(group, {}) if group else settings)[name] = value
+            found.settings = settings
+            session.add(found)
+            if changes:
+                await schedule_changed(session)  # reminders and instruments apply from now
+            return settings
+
+    typer.echo(json.dumps(run_with_database(work), indent=2, ensure_ascii=False, sort_keys=True))
 
 
 # --- invites --------------------------------------------------------------------------

@@ -522,3 +522,39 @@ async def test_people_of_an_empty_program_says_so(
     result = await tandem(database_url, "people", "Career")
     assert succeeded(result) == ""
     assert "Nobody has joined Career yet" in result.stderr
+
+
+async def test_program_configure_checks_and_stores_settings(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        program = await make_program(session, clock.now, "Career Mentoring")
+    shown = succeeded(
+        await tandem(
+            database_url,
+            "program",
+            "configure",
+            str(program.id),
+            "reminder_hours=12",
+            "instruments.pulse=relationship_pulse",
+            "topics=resume,networking",
+        )
+    )
+    assert json.loads(shown) == {
+        "reminder_hours": 12,
+        "instruments": {"pulse": "relationship_pulse"},
+        "topics": ["resume", "networking"],
+    }
+    (stored,) = await all_rows(database, Program)
+    assert stored.settings["reminder_hours"] == 12
+    assert stored.settings["instruments"] == {"pulse": "relationship_pulse"}
+    assert "is not an instrument" in refused(
+        await tandem(database_url, "program", "configure", "1", "instruments.mentee=nope")
+    )
+    assert "known key" in refused(await tandem(database_url, "program", "configure", "1", "x=1"))
+    assert "must be 0 or more" in refused(
+        await tandem(database_url, "program", "configure", "1", "reminder_hours=-3")
+    )
+    assert json.loads(succeeded(await tandem(database_url, "program", "configure", "1")))[
+        "topics"
+    ] == ["resume", "networking"]
