@@ -31,7 +31,7 @@ from babel.dates import format_skeleton
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
@@ -40,6 +40,7 @@ from bot.i18n import N_, Html, Translator, escape, translator
 from conversations import engine
 from conversations.common import Button, describe_unusable, keyboard, say
 from conversations.context import TandemContext
+from conversations.goals import instrument_with_goals
 from conversations.instruments import (
     Instrument,
     InstrumentError,
@@ -48,6 +49,7 @@ from conversations.instruments import (
     load_instrument,
 )
 from conversations.profile_steps import Invalid, program_slot, slot_text
+from storage.meetings import meetings_between
 from storage.models import (
     Answer,
     Match,
@@ -309,11 +311,14 @@ async def week_prompt(
     return found.one()
 
 
-def _instrument(prompt: Prompt) -> Instrument | None:
+async def _instrument(session: AsyncSession, prompt: Prompt) -> Instrument | None:
+    """The prompt's questions: its instrument file, with a mentee's open goals asked by
+    name (conversations/goals.py); None when the file is gone."""
     try:
-        return load_instrument(prompt.instrument)
+        instrument = load_instrument(prompt.instrument)
     except InstrumentError:
         return None
+    return await instrument_with_goals(session, prompt, instrument)
 
 
 # --- what the participant reads ---------------------------------------------------------------
@@ -351,7 +356,10 @@ async def _header(
     """The top of a check-in's first message: which week, hello, and the intro."""
     lines = [_heading(tr, prompt, instrument)]
     hello = tr.gettext("Hi {name}!", name=person.name) if person.name else tr.gettext("Hi!")
-    lines.append(hello + " " + tr.gettext("A few taps, under a minute."))
+    if prompt.kind == PromptKind.REFLECTION:
+        lines.append(hello + " " + tr.gettext("A moment to look back, in your own words."))
+    else:
+        lines.append(hello + " " + tr.gettext("A few taps, under a minute."))
     partner = await _partner_name(session, prompt)
     if partner:
         lines.append(tr.gettext("This one is about your match with {name}.", name=partner))
@@ -420,19 +428,69 @@ async def render_prompt(session: AsyncSession, prompt: Prompt, person: Person) -
     """The check-in's first message, in the person's language: the week, a hello, the
     first question still to answer with its buttons, and "remind me later"."""
     tr = translator(person.locale)
-    instrument = load_instrument(prompt.instrument)
-    assert prompt.id is not None
+    instrument = await _instrument(session, prompt)
+    assert prompt.id is not None and instrument is not None
     # Nobody answers a check-in never sent: spare the dispatcher one query per prompt.
     answers = await stored_answers(session, prompt.id) if prompt.sent_at else {}
     header = await _header(session, tr, prompt, person, instrument)
+    noted = await _contact_from_logs(session, tr, prompt, person, instrument, answers)
     question = engine.next_question(instrument, answers)
     if question is None:
         return _summary(
             tr, prompt, instrument, answers, tr.gettext("Thank you! Your check-in is saved.")
         )
     return _question_message(
-        tr, prompt.id, question, header=header, extra_rows=[_snooze_row(tr, prompt.id)]
+        tr,
+        prompt.id,
+        question,
+        header=header,
+        before=noted,
+        extra_rows=[_snooze_row(tr, prompt.id)],
     )
+
+
+CONTACT = "contact"
+CONTACT_BY_MODE = {
+    "in_person": "in_person",
+    "video": "call",
+    "phone": "call",
+    "messages": "messages",
+}
+"""A logged meeting's mode as the weekly check-ins' contact answer, richest contact first."""
+
+
+async def _contact_from_logs(
+    session: AsyncSession,
+    tr: Translator,
+    prompt: Prompt,
+    person: Person,
+    instrument: Instrument,
+    answers: dict[str, str],
+) -> str | None:
+    """Do not ask what the data already says: when the check-in is about to ask whether
+    the pair were in touch and either of them logged a meeting in the week it covers (the
+    7 days up to its due date), store the answer from the log (the richest contact of the
+    week) and return the line that says so; `answers` gets it too."""
+    question = engine.next_question(instrument, answers)
+    if question is None or question.key != CONTACT or prompt.id is None:
+        return None
+    due = prompt.due_at.astimezone(zone_of(person, None)).date()
+    logged = await meetings_between(session, prompt.match_id, due - timedelta(days=7), due)
+    usable = [m for m in logged if CONTACT_BY_MODE.get(m.mode) in (question.values or ())]
+    if not usable:
+        return None
+    ranks = list(CONTACT_BY_MODE.values())
+    meeting = min(usable, key=lambda m: ranks.index(CONTACT_BY_MODE[m.mode]))  # newest on ties
+    value = CONTACT_BY_MODE[meeting.mode]
+    await store_answer(session, prompt.id, CONTACT, value, max(prompt.due_at, meeting.created_at))
+    answers[CONTACT] = value
+    day = tr.date(meeting.met_on, "full")
+    match = await session.get(Match, prompt.match_id)
+    if meeting.author_id == person.id or match is None:
+        return tr.gettext("You logged a meeting on {date}: I noted the contact.", date=day)
+    if role_in(match, person.id or 0) == Role.MENTEE:
+        return tr.gettext("Your mentor logged a meeting on {date}: I noted the contact.", date=day)
+    return tr.gettext("Your mentee logged a meeting on {date}: I noted the contact.", date=day)
 
 
 async def render_reminder(session: AsyncSession, prompt: Prompt, person: Person) -> OutgoingMessage:
@@ -447,6 +505,8 @@ async def render_reminder(session: AsyncSession, prompt: Prompt, person: Person)
             week=week_label(tr, prompt),
         )
     ]
+    if prompt.kind == PromptKind.REFLECTION:
+        lines = [tr.gettext("Just a gentle reminder: your reflection is still waiting for you.")]
     if started:
         lines.append(tr.gettext("You're partway through: I'll pick up where you left off."))
     label = tr.gettext("Continue") if started else tr.gettext("Answer now")
@@ -461,12 +521,15 @@ async def _current_question(
     there is none)."""
     assert person.id is not None
     prompt = await open_prompt(session, person.id, ctx.now())
-    instrument = _instrument(prompt) if prompt else None
+    instrument = await _instrument(session, prompt) if prompt else None
     if prompt is None or instrument is None or prompt.id is None:
         return Reply()
-    question = engine.next_question(instrument, await stored_answers(session, prompt.id))
+    answers = await stored_answers(session, prompt.id)
+    noted = await _contact_from_logs(session, ctx.tr, prompt, person, instrument, answers)
+    question = engine.next_question(instrument, answers)
     if question is None:
         return Reply()
+    before = "\n\n".join(line for line in (before, noted) if line) or None
     message = _question_message(ctx.tr, prompt.id, question, before=before)
     return Reply(messages=[message], asked=Asked(prompt.id, question.key))
 
@@ -516,6 +579,8 @@ async def _store(answering: Answering, value: str, message_id: int | None) -> Re
         prompt.status, prompt.answered_at = PromptStatus.ANSWERED, now
         session.add(prompt)
         title = tr.gettext("Thank you! Your check-in is saved.")
+        if prompt.kind == PromptKind.REFLECTION:
+            title = tr.gettext("Thank you! Your reflection is saved.")
     reply.messages.append(_summary(tr, prompt, instrument, kept, title))
     return reply
 
@@ -586,7 +651,7 @@ async def _on_answer(state: TapContext) -> Reply:
     """A tapped answer: stored if it answers the question the check-in is at (or, once
     the check-in is complete and the week still open, any question: an edit)."""
     prompt, tr = state.prompt, state.tr
-    instrument = _instrument(prompt)
+    instrument = await _instrument(state.session, prompt)
     question = instrument.question(state.tap.key) if instrument else None
     if instrument is None or question is None:
         return await state.stale(_stale_button(tr))
@@ -633,7 +698,7 @@ async def _asking(
     prompt = state.prompt
     assert prompt.id is not None
     if state.message_id is not None and state.message_id == prompt.telegram_message_id:
-        instrument = _instrument(prompt)
+        instrument = await _instrument(state.session, prompt)
         assert instrument is not None
         header = await _header(state.session, state.tr, prompt, state.person, instrument)
         snooze = _snooze_row(state.tr, prompt.id)
@@ -685,13 +750,17 @@ async def _program_of(session: AsyncSession, prompt: Prompt) -> Program | None:
 async def _on_resume(state: TapContext) -> Reply:
     """The reminder's button: the question the check-in is waiting for."""
     prompt, tr = state.prompt, state.tr
-    instrument = _instrument(prompt)
+    instrument = await _instrument(state.session, prompt)
     if prompt.status not in OPEN or not state.is_open or instrument is None:
         return Reply(notice=_done_or_closed(tr, prompt))
-    question = engine.next_question(instrument, await stored_answers(state.session, prompt.id or 0))
+    answers = await stored_answers(state.session, prompt.id or 0)
+    noted = await _contact_from_logs(state.session, tr, prompt, state.person, instrument, answers)
+    question = engine.next_question(instrument, answers)
     if question is None:
         return Reply(notice=_done_or_closed(tr, prompt))
-    before = tr.gettext("Let's pick up where you left off.")
+    before = "\n\n".join(
+        line for line in (tr.gettext("Let's pick up where you left off."), noted) if line
+    )
     message = _question_message(tr, prompt.id or 0, question, before=before)
     return Reply(messages=[message], asked=Asked(prompt.id or 0, question.key), drop_buttons=True)
 
@@ -699,7 +768,7 @@ async def _on_resume(state: TapContext) -> Reply:
 async def _answered_and_open(state: TapContext) -> tuple[Instrument, dict[str, str]] | Reply:
     """For the summary's buttons: the instrument and answers, or why they cannot change."""
     prompt, tr = state.prompt, state.tr
-    instrument = _instrument(prompt)
+    instrument = await _instrument(state.session, prompt)
     if prompt.status != PromptStatus.ANSWERED or instrument is None:
         return await state.stale(_stale_button(tr))
     if not state.is_open:
@@ -837,7 +906,7 @@ async def _text_target(
             and prompt.status == PromptStatus.ANSWERED
             and prompt.closes_at > ctx.now()
         ):
-            instrument = _instrument(prompt)
+            instrument = await _instrument(session, prompt)
             question = instrument.question(asked.question) if instrument else None
             answers = await stored_answers(session, prompt.id or 0)
             if (
@@ -849,7 +918,7 @@ async def _text_target(
                 return Answering(session, ctx, person, prompt, instrument, question, answers)
     assert person.id is not None
     prompt = await open_prompt(session, person.id, ctx.now())
-    instrument = _instrument(prompt) if prompt else None
+    instrument = await _instrument(session, prompt) if prompt else None
     if prompt is None or instrument is None:
         return None
     prompt = await _locked_prompt(session, prompt.id or 0)
@@ -929,7 +998,7 @@ async def _checkin_now(session: AsyncSession, ctx: TandemContext, person: Person
             return await _start(session, ctx, person, prompt)
         if prompt.status == PromptStatus.ANSWERED and done is None:
             done = prompt
-    instrument = _instrument(done) if done else None
+    instrument = await _instrument(session, done) if done else None
     if done is None or instrument is None:
         return Reply(notice=tr.gettext("There's no check-in to answer right now."))
     answers = await stored_answers(session, done.id or 0)
@@ -957,7 +1026,7 @@ async def _start(
         prompt.status, prompt.sent_at = PromptStatus.SENT, prompt.sent_at or now
         session.add(prompt)
     message = await render_prompt(session, prompt, person)
-    instrument = _instrument(prompt)
+    instrument = await _instrument(session, prompt)
     assert instrument is not None
     question = engine.next_question(instrument, await stored_answers(session, prompt.id))
     return Reply(
@@ -1214,9 +1283,10 @@ def _date(year: int, month: int, day: int) -> date | None:
 # --- sending ----------------------------------------------------------------------------------
 
 
-async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> None:
+async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Message | None]:
     """Send what a decision produced: the callback answer (or a notice), the edit of the
-    message that asked, new messages; then cache what the last one asks."""
+    message that asked, new messages; then cache what the last one asks. Returns the new
+    messages (other dialogues that reuse this remember which message asked what)."""
     query = update.callback_query
     chat = update.effective_chat
     if query is not None:
@@ -1234,6 +1304,7 @@ async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> None:
     _remember(ctx, reply, sent[-1].message_id if sent and sent[-1] else None)
     if reply.record_first_message_of is not None and sent and sent[0] is not None:
         await _record_message(ctx, reply.record_first_message_of, sent[0].message_id)
+    return sent
 
 
 async def _drop_buttons(query: CallbackQuery) -> None:

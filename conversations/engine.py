@@ -180,6 +180,24 @@ def _number_hint(tr: Translator, question: Question) -> str:
 
 
 @dataclass(frozen=True)
+class FilledQuestion(Question):
+    """A question built at run time whose text has placeholders filled after translation
+    ("How far did you get with “{goal}” this week?"), so the msgid stays translatable and
+    the participant's own words are shown as they wrote them."""
+
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def question_text(tr: Translator, question: Question) -> Html:
+    """The question's text, translated and escaped for Telegram HTML."""
+    params = question.params if isinstance(question, FilledQuestion) else ()
+    if not params:
+        return escape(tr.gettext(question.text))
+    template = escape(tr.gettext(question.text))
+    return Html(template.format(**{key: escape(value) for key, value in params}))
+
+
+@dataclass(frozen=True)
 class Rendered:
     """A question as sent: Telegram HTML and inline button rows."""
 
@@ -192,7 +210,7 @@ def render_question(
 ) -> Rendered:
     """The question, its hint, and its buttons (`selection`: a multiple-choice question's
     ticked options)."""
-    lines = [f"<b>{escape(tr.gettext(question.text))}</b>"]
+    lines = [f"<b>{question_text(tr, question)}</b>"]
     hint = _hint(tr, question)
     if hint:
         lines.append(f"<i>{escape(hint)}</i>")
@@ -286,4 +304,4 @@ def display_value(tr: Translator, question: Question, value: str) -> Html:
 
 def render_answered(tr: Translator, question: Question, value: str) -> str:
     """The question as it reads once answered: "question — answer", no buttons."""
-    return f"{escape(tr.gettext(question.text))} — <b>{display_value(tr, question, value)}</b>"
+    return f"{question_text(tr, question)} — <b>{display_value(tr, question, value)}</b>"

@@ -13,6 +13,11 @@ log = logging.getLogger(__name__)
 
 PARTICIPANT_COMMANDS = (
     ("checkin", N_("Answer this week's check-in")),
+    ("log", N_("Log a meeting, e.g. /log 45m yesterday video")),
+    ("logs", N_("Your recent meetings and time together")),
+    ("goals", N_("Your goals: add, reword, mark achieved")),
+    ("reflect", N_("Answer a reflection prompt now")),
+    ("journal", N_("Your reflections")),
     ("skip", N_("Skip this week's check-in")),
     ("pause", N_("Pause check-ins, for holidays for example")),
     ("resume", N_("Resume check-ins after a pause")),

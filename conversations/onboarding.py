@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import SUPPORTED_LANGUAGES, escape, translator
-from conversations import checkin
+from conversations import checkin, goals, meeting_log, reflection
 from conversations.common import Button, describe_unusable, keyboard, say, split_callback
 from conversations.context import LANGUAGE, TandemContext
 from conversations.menus import publish_coordinator_menu
@@ -41,6 +41,7 @@ from conversations.profile_steps import (
     slot_text,
     summary_steps,
 )
+from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role
 from storage.people import active_match_of, person_by_telegram_id, unfinished_membership
@@ -308,11 +309,26 @@ async def on_input(update: Update, ctx: TandemContext) -> str | int:
     async with ctx.db.session() as session:
         position = await locate(session, update, ctx)
         reply = await _handle(session, update, ctx, position) if position is not None else None
-    if reply is None:  # not onboarding: perhaps a check-in is waiting for this message
-        if update.callback_query is None and await checkin.take_text(update, ctx):
+    if reply is None:  # not onboarding: perhaps another dialogue is waiting for this message
+        if update.callback_query is None and await _taken_elsewhere(update, ctx):
             return ConversationHandler.END
         reply = Reply(notice=_not_waiting(ctx, update))
     return await send(update, ctx, reply)
+
+
+async def _taken_elsewhere(update: Update, ctx: TandemContext) -> bool:
+    """Offer a message to the dialogues that take typed answers. A goal being typed
+    (just after tapping Add or Reword in /goals) comes first. Then a meeting log: it only
+    takes the message when its question is the latest one asked (a check-in question
+    asked since wins). A reflection takes it while it waits for a typed answer and no
+    other question was asked since it came. A check-in takes any message while one is
+    open, which would otherwise swallow the answers of a log started mid-week."""
+    return (
+        await goals.take_text(update, ctx)
+        or await meeting_log.take_text(update, ctx)
+        or await reflection.take_text(update, ctx)
+        or await checkin.take_text(update, ctx)
+    )
 
 
 async def send(update: Update, ctx: TandemContext, reply: Reply) -> str | int:
@@ -480,6 +496,7 @@ async def _summary_choice(
     if person.status == PersonStatus.ONBOARDING:
         person.status = PersonStatus.ACTIVE
     session.add_all([membership, person])
+    await import_onboarding_goals(session, membership, ctx.now())  # /goals, check-ins
     await schedule_changed(session)  # a matched participant's first check-in is due
     match = await active_match_of(session, person.id, membership.program_id)
     partner = None

@@ -61,6 +61,12 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
         if participant:
             lines += [
                 tr.gettext("/checkin: answer this week's check-in, or change your answers"),
+                tr.gettext(
+                    "/log: log a meeting in one line, e.g. /log 45m yesterday video: résumé"
+                ),
+                tr.gettext("/logs: your recent meetings and your time together"),
+                tr.gettext("/goals: your goals for the program"),
+                tr.gettext("/reflect: a reflection prompt now; /journal: your reflections"),
                 tr.gettext("/skip: skip this week's check-in"),
                 tr.gettext("/pause: pause check-ins until a date (holidays, a busy month)"),
                 tr.gettext("/resume: start check-ins again"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,11 +39,21 @@ from storage.models import (
     StoredState,
 )
 from storage.programs import zone_or_none
-from storage.schedule import WEEK, PlannedPrompt, Slot, plan
+from storage.schedule import (
+    WEEK,
+    Occurrence,
+    PlannedPrompt,
+    Slot,
+    occurrences,
+    plan,
+    plan_reflections,
+    reflection_slot,
+)
 
 # How far back materialise looks for a period that is still open: a week, plus the hour a
 # DST change can add to it, plus slack.
 LOOKBACK = WEEK + timedelta(days=1)
+DEFAULT_PROGRAM_WEEKS = 12
 # Matches per page when materialising: bounds the memory of the hourly full scan.
 PAGE_MATCHES = 5000
 UNREACHABLE_RULE = "unreachable"
@@ -76,6 +87,7 @@ class Participant:
     paused_until: date | None
     slot: Slot | None
     starts_at: datetime
+    match_started_at: datetime | None = None
 
 
 # --- dialect helpers ------------------------------------------------------------------
@@ -181,6 +193,7 @@ async def scheduled_participants(
                     paused_until=paused_until,
                     slot=_slot(zone_name, weekday, at, (program_zone, program_day, program_at)),
                     starts_at=max(started_at, completed_at),
+                    match_started_at=started_at,
                 )
             )
     found.sort(key=lambda someone: (someone.match_id, someone.role))
@@ -281,14 +294,39 @@ def planned_checkins(
                 yield someone, item
 
 
-def _prompt_rows(
-    participants: Iterable[Participant],
-    settings: Mapping[int, Mapping[str, Any]],
-    now: datetime,
-    horizon: timedelta,
-    plans: dict[tuple[Slot, str, int], list[PlannedPrompt]],
-) -> list[dict[str, Any]]:
-    """Rows for the check-ins due up to `now + horizon` whose period is still open."""
+def planned_reflections(
+    participants: Iterable[Participant], run: MaterialisePlan
+) -> Iterator[tuple[Participant, PlannedPrompt]]:
+    """Each participant's reflection prompts due in the run's window. A reflection slot's
+    occurrences are computed once per slot; the cadence and phase depend on the match's
+    start and the program's length and settings."""
+    start, end = run.now - LOOKBACK, run.now + run.horizon
+    for someone in participants:
+        if someone.slot is None:
+            continue
+        slot = reflection_slot(someone.slot)
+        found = run.reflection_occurrences.get(slot)
+        if found is None:
+            found = run.reflection_occurrences[slot] = occurrences(slot, start, end)
+        planned = plan_reflections(
+            found,
+            someone.role,
+            run.settings.get(someone.program_id, {}),
+            run.weeks.get(someone.program_id, DEFAULT_PROGRAM_WEEKS),
+            someone.match_started_at or someone.starts_at,
+        )
+        for item in planned:
+            if receives(someone, item):
+                yield someone, item
+
+
+def _prompt_rows(participants: Sequence[Participant], run: MaterialisePlan) -> list[dict[str, Any]]:
+    """Rows for the check-ins and reflections due up to `now + horizon` whose period is
+    still open."""
+    now = run.now
+    checkins = planned_checkins(
+        participants, run.settings, now - LOOKBACK, now + run.horizon, run.plans
+    )
     rows = [
         {
             "person_id": someone.person_id,
@@ -302,9 +340,7 @@ def _prompt_rows(
             "attempts": 0,
             "remind_at": item.remind_at,
         }
-        for someone, item in planned_checkins(
-            participants, settings, now - LOOKBACK, now + horizon, plans
-        )
+        for someone, item in chain(checkins, planned_reflections(participants, run))
         if item.occurrence.closes_at > now
     ]
     # One order for every writer, page after page, so two concurrent inserts on
@@ -341,6 +377,8 @@ class MaterialisePlan:
     pages: list[tuple[int, int]]
     settings: dict[int, Mapping[str, Any]]
     plans: dict[tuple[Slot, str, int], list[PlannedPrompt]] = field(default_factory=dict)
+    weeks: dict[int, int] = field(default_factory=dict)
+    reflection_occurrences: dict[Slot, list[Occurrence]] = field(default_factory=dict)
 
 
 async def materialise_start(
@@ -349,7 +387,9 @@ async def materialise_start(
     """Resume the people whose pause is over and plan the pages of a materialisation."""
     await resume_ended_pauses(session, now)
     pages = await match_pages(session, page_size)
-    return MaterialisePlan(now, horizon, pages, await program_settings(session))
+    run = MaterialisePlan(now, horizon, pages, await program_settings(session))
+    run.weeks = dict((await session.exec(select(Program.id, Program.weeks))).all())
+    return run
 
 
 async def materialise_page(
@@ -357,7 +397,7 @@ async def materialise_page(
 ) -> int:
     """Create the prompts of one page of matches; returns how many are new."""
     participants = await scheduled_participants(session, match_ids=page)
-    rows = _prompt_rows(participants, run.settings, run.now, run.horizon, run.plans)
+    rows = _prompt_rows(participants, run)
     return await insert_prompts(session, rows)
 
 

@@ -14,7 +14,7 @@ zoneinfo, so the rule is stated here once and tested, not re-implemented.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -154,3 +154,73 @@ def plan(
         )
         for occurrence in occurrences(slot, start, end)
     ]
+
+
+# --- reflection prompts ---------------------------------------------------------------
+
+REFLECTION_KIND = "reflection"
+DEFAULT_REFLECTION_WEEKS = 2
+REFLECTION_DAYS_AFTER_CHECKIN = 3
+"""Reflections come mid-week, away from the check-in: its weekday + 3, same local time."""
+PHASES = ("first", "middle", "last")
+
+
+def reflection_every(settings: Mapping[str, Any]) -> int:
+    """Every how many weeks a reflection is sent (``settings["reflection_every_weeks"]``,
+    2 by default); 0 when the program turned them off (0, null or nonsense)."""
+    value = settings.get("reflection_every_weeks", DEFAULT_REFLECTION_WEEKS)
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def reflection_slot(slot: Slot) -> Slot:
+    """The weekly slot reflections use: three days after the check-in, same local time."""
+    weekday = (slot.weekday + REFLECTION_DAYS_AFTER_CHECKIN) % 7
+    return Slot(weekday=weekday, at=slot.at, zone=slot.zone)
+
+
+def weeks_since(started: datetime, at: datetime) -> int:
+    """Whole weeks from a match's start to `at` (0 in its first week)."""
+    return max((at - started) // WEEK, 0)
+
+
+def reflection_phase(weeks_in: int, program_weeks: int) -> str:
+    """first / middle / last: which third of the program a week falls in (a match that
+    runs past the program's length stays in its last weeks)."""
+    weeks = max(program_weeks, 1)
+    if weeks_in * 3 < weeks:
+        return PHASES[0]
+    if weeks_in * 3 < 2 * weeks:
+        return PHASES[1]
+    return PHASES[2]
+
+
+def reflection_instrument(role: str, weeks_in: int, program_weeks: int) -> str:
+    """The instrument file of a role's reflection at this point of the match."""
+    return f"reflection_{role}_{reflection_phase(weeks_in, program_weeks)}"
+
+
+def plan_reflections(
+    occurrences_of_slot: Sequence[Occurrence],
+    role: str,
+    settings: Mapping[str, Any],
+    program_weeks: int,
+    started: datetime,
+) -> list[PlannedPrompt]:
+    """The reflections of one match and role among its reflection slot's occurrences
+    (`reflection_slot`): every `reflection_every` weeks counted from the match's start —
+    its 2nd, 4th, 6th… week by default — never before it started, with no reminder."""
+    every = reflection_every(settings)
+    if not every:
+        return []
+    planned: list[PlannedPrompt] = []
+    for occurrence in occurrences_of_slot:
+        if occurrence.due_at < started:
+            continue
+        weeks_in = weeks_since(started, occurrence.due_at)
+        if (weeks_in + 1) % every == 0:
+            instrument = reflection_instrument(role, weeks_in, program_weeks)
+            planned.append(PlannedPrompt(occurrence, REFLECTION_KIND, instrument, None))
+    return planned

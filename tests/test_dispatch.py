@@ -151,7 +151,8 @@ async def add_pair(
         program = (await session.exec(select(Program).where(Program.name == program_name))).first()
         if program is None:
             program = await make_program(session, started, program_name)
-            program.settings = settings or {}
+            # Check-ins only: reflections have their own tests (tests/test_reflection.py).
+            program.settings = {"reflection_every_weeks": 0, **(settings or {})}
             session.add(program)
         slot = {"weekday": weekday, "at": at}
         mentee = await add_participant(

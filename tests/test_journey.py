@@ -83,7 +83,7 @@ async def test_first_week_from_invitation_to_answered_check_in(
     assert {answer.question_key: answer.value for answer in stored} == {
         "contact": "in_person",
         "helpful": "5",
-        "progress": "4",
+        "goal_1": "4",  # her onboarding goal, asked by name instead of progress in general
         "note": "",  # skipped: answered, with nothing to say
         "wants_contact": "no",
     }

@@ -128,7 +128,8 @@ async def test_menus_are_published_per_language(bots: Bots, database: Database) 
     english = [command["command"] for command in bots.api.commands_for(None, "en")]
     french = bots.api.commands_for(None, "fr")
     assert english == [
-        "checkin", "skip", "pause", "resume", "start", "help", "settings", "language", "cancel"
+        "checkin", "log", "logs", "goals", "reflect", "journal", "skip", "pause", "resume",
+        "start", "help", "settings", "language", "cancel",
     ]  # fmt: skip
     assert "invite" not in english
     assert french[0]["description"] == "Répondre au suivi de cette semaine"
