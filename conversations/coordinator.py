@@ -37,7 +37,9 @@ from bot.i18n import N_, Html, Translator, escape, translator
 from conversations import onboarding
 from conversations.common import Button, describe_unusable, explain_unusable, keyboard, say
 from conversations.context import TandemContext
+from conversations.goals import achieved_label
 from conversations.profile_steps import FIELD, GOALS, HELP_WITH, slot_text, zone_label
+from storage.goals import achieved_counts
 from storage.invites import create_invites, invite_link
 from storage.models import AuditEvent, Match, Membership, Person, PersonStatus, Program, Role
 from storage.pairing import (
@@ -679,7 +681,7 @@ def _status(tr: Translator, row: ParticipantRow) -> str:
             return tr.pgettext("person status", "active")
 
 
-def _person_line(tr: Translator, row: ParticipantRow) -> str:
+def _person_line(tr: Translator, row: ParticipantRow, achieved: int = 0) -> str:
     person = row.person
     who = f"<b>{escape(_name(person))}</b>"
     if person.username and person.name and person.name.strip():
@@ -690,6 +692,9 @@ def _person_line(tr: Translator, row: ParticipantRow) -> str:
             parts.append(tr.gettext("with {name}", name=_name(row.partner)))
         else:
             parts.append(tr.gettext("not matched yet"))
+    goals = achieved_label(tr, achieved)
+    if goals is not None:
+        parts.append(goals)
     return "• " + " · ".join(parts)
 
 
@@ -728,7 +733,14 @@ def _people_text(
 async def people_page(turn: Turn) -> Screen:
     tr = turn.tr
     everyone = await participants(turn.session, turn.program_id)
-    pages = _people_pages([(row.membership.role, _person_line(tr, row)) for row in everyone])
+    mentees = [row.membership.id for row in everyone if row.membership.role == Role.MENTEE]
+    achieved = await achieved_counts(turn.session, [i for i in mentees if i is not None])
+    pages = _people_pages(
+        [
+            (row.membership.role, _person_line(tr, row, achieved.get(row.membership.id or 0, 0)))
+            for row in everyone
+        ]
+    )
     page = min(turn.number(0, 0), len(pages) - 1)
     text = _people_text(tr, turn.program, pages[page], page, len(pages))
     if all(row.membership.role == Role.COORDINATOR for row in everyone):

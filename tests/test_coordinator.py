@@ -13,6 +13,8 @@ from sqlmodel import func, select
 from storage.db import Database
 from storage.models import (
     AuditEvent,
+    Goal,
+    GoalStatus,
     Invite,
     Match,
     Membership,
@@ -689,3 +691,23 @@ async def test_admin_pages_through_many_programs(
     await ada.tap("Program 8")
     await ada.tap("Mentee")
     assert "Invitation link for Program 8 (Mentee)" in ada.last.text
+
+
+async def test_people_shows_goals_a_mentee_achieved(
+    database: Database, coordinator: FakeUser, pair_of: tuple[FakeUser, FakeUser]
+) -> None:
+    _, alice = pair_of
+    person = await person_of(database, alice)
+    async with database.session() as session:
+        membership = (
+            await session.exec(select(Membership).where(Membership.person_id == person.id))
+        ).one()
+        goals = (await session.exec(select(Goal).where(Goal.membership_id == membership.id))).all()
+        assert goals, "the onboarding goals became a list"
+        for goal in goals:
+            goal.status = GoalStatus.ACHIEVED
+            session.add(goal)
+    await coordinator.send("/people")
+    achieved = "1 goal achieved" if len(goals) == 1 else f"{len(goals)} goals achieved"
+    assert f"Alice Martin · active · not matched yet · {achieved}" in coordinator.last.text
+    assert "Robert Tremblay · active · not matched yet\n" in coordinator.last.text + "\n"
