@@ -19,7 +19,6 @@ from __future__ import annotations
 import calendar
 import logging
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +36,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import N_, Html, Translator, escape, translator
+from bot.slots import fold
 from conversations import engine
 from conversations.common import Button, describe_unusable, keyboard, say
 from conversations.context import TandemContext
@@ -48,6 +48,7 @@ from conversations.instruments import (
     instrument_key_for,
     load_instrument,
 )
+from conversations.meeting_parse import MONTHS
 from conversations.profile_steps import Invalid, program_slot, slot_text
 from storage.meetings import meetings_between
 from storage.models import (
@@ -957,18 +958,25 @@ def _asking_message(ctx: TandemContext, answering: Answering) -> int | None:
 # --- /checkin -----------------------------------------------------------------------------------
 
 
-async def _participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
-    """The person behind a command, or the reply for someone not (yet) taking part."""
+async def participant_or(session: AsyncSession, update: Update, not_joined: str) -> Person | Reply:
+    """The person behind a command or a tap, or the reply `not_joined` for someone not
+    (yet) taking part."""
     assert update.effective_user is not None
     person = await person_by_telegram_id(session, update.effective_user.id)
     if person is None or person.id is None or person.status == PersonStatus.ONBOARDING:
-        return Reply(
-            notice=ctx.tr.gettext(
-                "Check-ins start once you have joined a program. Send /start to continue "
-                "joining, or open the invitation link your coordinator sent you."
-            )
-        )
+        return Reply(notice=not_joined)
     return person
+
+
+async def _participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
+    return await participant_or(
+        session,
+        update,
+        ctx.tr.gettext(
+            "Check-ins start once you have joined a program. Send /start to continue "
+            "joining, or open the invitation link your coordinator sent you."
+        ),
+    )
 
 
 async def checkin_command(update: Update, ctx: TandemContext) -> None:
@@ -1233,20 +1241,6 @@ def _awaiting_date(ctx: TandemContext) -> bool:
     )
 
 
-MONTHS = {
-    "january": 1, "jan": 1, "janvier": 1, "janv": 1,
-    "february": 2, "feb": 2, "fevrier": 2, "fevr": 2, "fev": 2,
-    "march": 3, "mar": 3, "mars": 3,
-    "april": 4, "apr": 4, "avril": 4, "avr": 4,
-    "may": 5, "mai": 5,
-    "june": 6, "jun": 6, "juin": 6,
-    "july": 7, "jul": 7, "juillet": 7, "juil": 7,
-    "august": 8, "aug": 8, "aout": 8,
-    "september": 9, "sep": 9, "sept": 9, "septembre": 9,
-    "october": 10, "oct": 10, "octobre": 10,
-    "november": 11, "nov": 11, "novembre": 11,
-    "december": 12, "dec": 12, "decembre": 12,
-}  # fmt: skip
 _ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DAY_MONTH = re.compile(r"(?:le )?(\d{1,2})(?:er)? ([a-z]+)(?: (\d{4}))?")
 _MONTH_DAY = re.compile(r"([a-z]+) (\d{1,2})(?:st|nd|rd|th)?(?: (\d{4}))?")
@@ -1255,9 +1249,7 @@ _MONTH_DAY = re.compile(r"([a-z]+) (\d{1,2})(?:st|nd|rd|th)?(?: (\d{4}))?")
 def parse_day(text: str, today: date) -> date | None:
     """'2027-01-05', '5 janvier', '1er mars 2027', 'January 5', 'Jan 5th, 2027' -> a date;
     without a year, the next such date after today. None when unclear."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    plain = re.sub(r"\s+", " ", plain.replace(",", " ").replace(".", " ")).strip()
+    plain = re.sub(r"\s+", " ", fold(text).replace(",", " ").replace(".", " ")).strip()
     if found := _ISO_DAY.fullmatch(plain):
         return _date(int(found[1]), int(found[2]), int(found[3]))
     for pattern, day_group, month_group in ((_DAY_MONTH, 1, 2), (_MONTH_DAY, 2, 1)):

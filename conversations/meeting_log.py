@@ -59,7 +59,7 @@ from storage.meetings import (
     open_matches,
     recent_meetings,
 )
-from storage.models import Match, MeetingLog, Person, PersonStatus, Program
+from storage.models import Match, MeetingLog, Person, Program
 from storage.people import person_by_telegram_id
 
 PREFIX = "ml"
@@ -649,17 +649,14 @@ async def _store(
 
 
 async def _participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
-    """The person behind a command or a tap, or the reply for someone not taking part."""
-    assert update.effective_user is not None
-    person = await person_by_telegram_id(session, update.effective_user.id)
-    if person is None or person.id is None or person.status == PersonStatus.ONBOARDING:
-        return Reply(
-            notice=ctx.tr.gettext(
-                "Meeting logs start once you have joined a program. Send /start to continue "
-                "joining, or open the invitation link your coordinator sent you."
-            )
-        )
-    return person
+    return await checkin.participant_or(
+        session,
+        update,
+        ctx.tr.gettext(
+            "Meeting logs start once you have joined a program. Send /start to continue "
+            "joining, or open the invitation link your coordinator sent you."
+        ),
+    )
 
 
 def _no_match(tr: Translator) -> str:

@@ -115,7 +115,7 @@ class ParsedLog:
 
 # --- vocabulary (folded: lower case, no accents, "'" for any apostrophe) -----------------
 
-_MONTHS: dict[str, int] = {
+MONTHS: dict[str, int] = {
     "january": 1, "janvier": 1, "janv": 1, "jan": 1,
     "february": 2, "fevrier": 2, "fevr": 2, "fev": 2, "feb": 2,
     "march": 3, "mars": 3, "mar": 3,
@@ -203,7 +203,7 @@ _END = r"(?!\S)"
 _HOURS_UNIT = r"(?:hours|hour|hrs|hr|hres|hre|heures|heure|h)"
 _MINUTES_UNIT = r"(?:minutes|minute|mins|min|mn|m)"
 _HALF = r"(?:and\ a\ half|et\ demie?)"
-_MONTH = rf"(?:{_alternation(_MONTHS)})"
+_MONTH = rf"(?:{_alternation(MONTHS)})"
 _COUNT = rf"(?:[0-9]{{1,3}}|{_alternation(_NUMBER_WORDS)})"
 # A clock time as people type it: "14 h", "14h30", "9:15", "2pm", "2:30 p.m".
 _CLOCK = r"[0-9]{1,2}(?:\ ?h\ ?(?:[0-5][0-9])?|:[0-5][0-9])?(?:\ ?(?:am|pm|a\.m|p\.m)\.?)?"
@@ -457,7 +457,7 @@ def _read_iso_date(match: re.Match[str], today: date) -> _Finding:
 
 
 def _read_month_date(match: re.Match[str], today: date) -> _Finding:
-    month, day = _MONTHS[match["month"]], int(match["day"])
+    month, day = MONTHS[match["month"]], int(match["day"])
     if match["year"]:
         return _Finding(Missing.DATE, _calendar_date(int(match["year"]), month, day, today))
     return _Finding(Missing.DATE, _recent_date(month, day, today))
