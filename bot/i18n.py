@@ -17,7 +17,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.dates import format_date, format_time, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -101,9 +101,6 @@ class Translator:
 
     def time(self, value: time | datetime) -> str:
         return format_time(value, format=TIME_FORMATS[self.language], locale=self.locale)
-
-    def datetime(self, value: datetime, format: str = "medium") -> str:
-        return format_datetime(value, format=format, locale=self.locale)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import time
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from bot.i18n import N_
 
@@ -113,11 +113,3 @@ def resolve_zone(text: str) -> str | None:
         if name is not None:
             return name
     return _zones_by_city().get(_plain(candidate))
-
-
-def is_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True

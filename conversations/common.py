@@ -12,7 +12,6 @@ from bot.i18n import Translator
 from conversations.context import TandemContext
 
 Button = tuple[str, str]  # (label, callback data)
-MAX_TEXT_ANSWER = 1000
 
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
@@ -31,12 +30,6 @@ async def say(
     return await chat.send_message(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
     )
-
-
-async def acknowledge(update: Update, text: str | None = None) -> None:
-    """Answer a button press so the client stops its spinner."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
 
 
 def describe_unusable(tr: Translator, update: Update, *, expects_text: bool) -> str:
