@@ -13,7 +13,15 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
-from conversations import checkin, coordinator, goals, meeting_log, onboarding, reflection
+from conversations import (
+    checkin,
+    coordinator,
+    export,
+    goals,
+    meeting_log,
+    onboarding,
+    reflection,
+)
 from conversations import settings as settings_dialogue
 from conversations.context import SERVICES, Services, TandemContext, resolve_language
 from conversations.menus import publish_coordinator_menu, publish_default_menus
@@ -63,7 +71,7 @@ def register_handlers(application: TandemApplication) -> None:
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)
     # Order matters within group 0: onboarding comes last, because its catch-all entry
     # answers whatever no other dialogue took.
-    dialogues = (settings_dialogue, coordinator, meeting_log, goals, reflection, checkin)
+    dialogues = (settings_dialogue, coordinator, export, meeting_log, goals, reflection, checkin)
     for module in (*dialogues, onboarding):
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)  # type: ignore[arg-type]

@@ -29,6 +29,14 @@ from conversations.instruments import available_instruments
 from conversations.meeting_topics import DEFAULT_TOPICS
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
+from storage.exports import (
+    FORMATS,
+    export_bytes,
+    export_tables,
+    record_export,
+    row_counts,
+)
+from storage.exports import file_name as export_file_name
 from storage.invites import create_invites, invite_link
 from storage.migrate import alembic_config, upgrade
 from storage.models import Invite, Match, Person, PersonStatus, Program, Role
@@ -537,6 +545,54 @@ def people(program: Annotated[str, typer.Argument(help="Program id or exact name
         return
     headers = ("ID", "NAME", "USERNAME", "ROLE", "STATUS", "ONBOARDED", "LOCALE", "TIME ZONE")
     typer.echo(table((*headers, "PARTNER"), rows))
+
+
+# --- exports --------------------------------------------------------------------------
+
+
+@app.command("export")
+def export(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    export_format: Annotated[
+        str, typer.Option("--format", help="xlsx (one sheet per table) or csv (a zip).")
+    ] = "xlsx",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="File to write [default: tandem-<program>-<date>.xlsx or .zip here]."),
+    ] = None,
+) -> None:
+    """Export a program's data (participants, matches, answers, logs, goals, flags, audit
+    events) for a spreadsheet. Prints the file's path; the row counts go to stderr."""
+    chosen = export_format.strip().lower()
+    if chosen not in FORMATS:
+        fail(f"--format must be xlsx or csv, not {export_format!r}.")
+
+    async def work(database: Database, _: Settings) -> tuple[Path, dict[str, int]]:
+        now = clock()
+        async with database.session() as session:
+            found = await _program(session, program)
+            assert found.id is not None
+            tables = await export_tables(session, found.id)
+            target = out or Path(export_file_name(found.name, now.date(), chosen))
+            try:
+                target.write_bytes(export_bytes(tables, chosen))
+            except OSError as error:
+                fail(f"Cannot write the export to {target}: {error.strerror or error}.")
+            record_export(
+                session,
+                found.id,
+                tables,
+                export_format=chosen,
+                actor_id=None,
+                actor_label="cli",
+                now=now,
+            )
+        return target, row_counts(tables)
+
+    target, counts = run_with_database(work)
+    typer.echo(target)
+    for name, rows in counts.items():
+        typer.echo(f"{name}: {rows} row(s)", err=True)
 
 
 # --- schedule preview -----------------------------------------------------------------

@@ -31,6 +31,7 @@ COORDINATOR_COMMANDS = (
     ("invite", N_("Create invitation links")),
     ("pair", N_("Pair a mentor with a mentee")),
     ("people", N_("Everyone in your programs")),
+    ("export", N_("Download your program's data")),
 )
 ADMIN_COMMANDS = (("newprogram", N_("Create a program")),)
 

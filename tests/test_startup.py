@@ -136,7 +136,7 @@ async def test_menus_are_published_per_language(bots: Bots, database: Database) 
     admin_menu = [
         command["command"] for command in bots.api.commands_for(BotCommandScopeChat(ADMIN_ID), "")
     ]
-    assert admin_menu[-4:] == ["invite", "pair", "people", "newprogram"]
+    assert admin_menu[-5:] == ["invite", "pair", "people", "export", "newprogram"]
     async with database.session() as session:
         assert await recall(session, BOT_USERNAME) == "tandem_test_bot"
 
@@ -151,8 +151,8 @@ async def test_coordinator_menu_only_in_coordinators_chats(tg, invite, bots: Bot
     await coordinator.tap("✅ C’est parfait")
     assert "Comme membre de l’équipe de coordination" in coordinator.last.text
     menu = bots.api.commands_for(BotCommandScopeChat(42), "")
-    assert [command["command"] for command in menu][-3:] == ["invite", "pair", "people"]
-    assert menu[-1]["description"] == "Les personnes de vos programmes"
+    assert [command["command"] for command in menu][-4:] == ["invite", "pair", "people", "export"]
+    assert menu[-2]["description"] == "Les personnes de vos programmes"
 
 
 async def test_a_crashing_handler_apologises_logs_no_text_and_tells_admins(
