@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
 from conversations import (
+    alerts,
     checkin,
     coordinator,
     export,
@@ -68,10 +69,21 @@ def build_application(
 
 
 def register_handlers(application: TandemApplication) -> None:
+    # A coordinator's note after Resolve, before anything else sees the message.
+    application.add_handler(alerts.note_handler(), group=alerts.NOTE_GROUP)
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)
     # Order matters within group 0: onboarding comes last, because its catch-all entry
     # answers whatever no other dialogue took.
-    dialogues = (settings_dialogue, coordinator, export, meeting_log, goals, reflection, checkin)
+    dialogues = (
+        alerts,
+        settings_dialogue,
+        coordinator,
+        export,
+        meeting_log,
+        goals,
+        reflection,
+        checkin,
+    )
     for module in (*dialogues, onboarding):
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)  # type: ignore[arg-type]

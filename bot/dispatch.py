@@ -116,6 +116,7 @@ class TickReport:
     reminded: int = 0
     closed: int = 0
     unreachable: int = 0
+    flagged: int = 0
     skipped: bool = False
 
     def __bool__(self) -> bool:
@@ -205,6 +206,7 @@ class Dispatcher:
         max_attempts: int = MAX_ATTEMPTS,
         budget: float | None = TICK_BUDGET,
         advisory_lock: bool = True,
+        sweep_flags: bool = False,
     ) -> None:
         self.bot = bot
         self.database = database
@@ -216,6 +218,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.budget = budget
         self.advisory_lock = advisory_lock and not database.is_sqlite
+        self.sweep_flags = sweep_flags  # the daily flag sweep (the application's dispatcher)
         self._in_flight = asyncio.Semaphore(concurrency)
         self._phases = (
             Phase(claim_due, "render_prompt", self._record_prompts, reply_to_prompt=False),
@@ -233,6 +236,7 @@ class Dispatcher:
             async with self.database.session() as session:
                 report.closed = await close_periods(session, now)
             report.created = await self.materialise(now)
+            report.flagged = await self.sweep(now)
             for phase in self._phases:
                 await self._drain(phase, report, deadline)
         if report:
@@ -253,6 +257,12 @@ class Dispatcher:
         async with self.database.session() as session:
             await note_materialised(session, now, now + self.horizon)
         return created
+
+    async def sweep(self, now: datetime) -> int:
+        """Once every 24 hours, apply the flag rules to every open match and alert the
+        coordinators about the new flags."""
+        alerts = _alerts() if self.sweep_flags else None
+        return 0 if alerts is None else int(await alerts.sweep(self.bot, self.database, now))
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[bool]:
@@ -282,8 +292,12 @@ class Dispatcher:
             if not claimed:
                 return
             deliveries = await self._deliver(claimed, phase)
+            now = self.clock()
+            unreachable = report.unreachable
             async with self.database.session() as session:
-                await phase.record(session, deliveries, self.clock(), report)
+                await phase.record(session, deliveries, now, report)
+            if report.unreachable > unreachable:
+                await self._alert_unreachable(deliveries, now)
             if len(claimed) < self.batch_size:
                 return
 
@@ -393,6 +407,15 @@ class Dispatcher:
         await release_reminders(session, backing_off, now + REMINDER_RETRY)
         report.unreachable += await self._unreachable(session, by_outcome, now)
 
+    async def _alert_unreachable(self, deliveries: Sequence[Delivery], now: datetime) -> None:
+        """Once the flags are committed, tell the coordinators who became unreachable."""
+        alerts = _alerts()
+        people = sorted(
+            {d.prompt.person_id for d in deliveries if d.outcome is Outcome.UNREACHABLE}
+        )
+        if alerts is not None and people:
+            await alerts.unreachable_alerts(self.bot, self.database, people, now)
+
     @staticmethod
     async def _unreachable(
         session: AsyncSession, by_outcome: dict[Outcome, list[Delivery]], now: datetime
@@ -423,6 +446,16 @@ def _by(deliveries: Sequence[Delivery], key: Callable[[Delivery], Any]) -> dict[
 
 
 # --- wiring into the application ------------------------------------------------------
+
+
+def _alerts() -> Any:
+    """The coordinators' alerts (conversations.alerts), imported lazily like the renderer."""
+    try:
+        return importlib.import_module("conversations.alerts")
+    except ModuleNotFoundError as error:
+        if error.name != "conversations.alerts":
+            raise
+        return None
 
 
 def checkin_renderer() -> PromptRenderer | None:
@@ -458,7 +491,7 @@ def schedule_dispatcher(
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
-    dispatcher = Dispatcher(application.bot, database, renderer, clock)
+    dispatcher = Dispatcher(application.bot, database, renderer, clock, sweep_flags=True)
     job_queue.run_repeating(
         run_dispatcher,
         interval=TICK_INTERVAL,

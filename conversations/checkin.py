@@ -37,7 +37,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.i18n import N_, Html, Translator, escape, translator
 from bot.slots import fold
-from conversations import engine
+from conversations import alerts, engine
 from conversations.common import Button, describe_unusable, keyboard, say
 from conversations.context import TandemContext
 from conversations.goals import instrument_with_goals
@@ -138,6 +138,7 @@ class Reply:
     drop_buttons: bool = False  # take the buttons off the tapped message
     messages: list[OutgoingMessage] = field(default_factory=list)
     asked: Asked | None = None
+    evaluate_match: int | None = None  # a check-in was completed: apply the flag rules
     record_first_message_of: int | None = None  # a prompt whose first message this is
     awaiting_date: bool | None = None  # set or clear the wait for a typed pause date
 
@@ -574,6 +575,7 @@ async def _store(answering: Answering, value: str, message_id: int | None) -> Re
         reply.messages.append(_question_message(tr, prompt.id, following))
         reply.asked = Asked(prompt.id, following.key)
         return reply
+    reply.evaluate_match = prompt.match_id
     if prompt.status == PromptStatus.ANSWERED:
         title = tr.gettext("Saved. Here is your check-in now:")
     else:
@@ -1296,6 +1298,8 @@ async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Mess
     _remember(ctx, reply, sent[-1].message_id if sent and sent[-1] else None)
     if reply.record_first_message_of is not None and sent and sent[0] is not None:
         await _record_message(ctx, reply.record_first_message_of, sent[0].message_id)
+    if reply.evaluate_match is not None:
+        await alerts.after_answer(ctx, reply.evaluate_match)
     return sent
 
 

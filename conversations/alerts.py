@@ -1,0 +1,697 @@
+"""Alerts: a new flag reaches every coordinator of its program at once, in their language,
+with the evidence in words and four buttons — Acknowledge, Snooze 7 days, Resolve (with a
+short note, or none) and Show match.
+
+Callback data is ``fl:<action>:<flag id>`` and is never trusted: every press is checked
+again against the person pressing it, who must have finished joining the flag's program
+as a coordinator (and not have left Tandem). A refused press changes nothing. Every
+change to a flag writes an audit event.
+
+A note for Resolve is the coordinator's next text message (within ten minutes); a
+handler in a group before every other dialogue takes it, so no dialogue in progress
+sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, CallbackQuery, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import N_, Translator, escape, translator
+from conversations.common import Button, keyboard, say
+from conversations.context import TandemContext, resolve_language
+from storage.db import Database
+from storage.flags import (
+    SEVERITY_ORDER,
+    Rule,
+    Severity,
+    evaluate_matches,
+    new_unreachable_flags,
+    open_match_pages,
+    period_monday,
+    sweep_due,
+)
+from storage.models import (
+    AuditEvent,
+    Flag,
+    FlagStatus,
+    Match,
+    Membership,
+    Person,
+    PersonStatus,
+    Program,
+    Prompt,
+    PromptKind,
+    Role,
+)
+from storage.people import person_by_telegram_id
+
+log = logging.getLogger(__name__)
+
+PREFIX = "fl"
+ACK, SNOOZE, RESOLVE, NO_NOTE, SHOW = "ack", "snz", "res", "nonote", "show"
+SNOOZE_FOR = timedelta(days=7)
+NOTE_WINDOW = timedelta(minutes=10)
+NOTE_LENGTH = 2000
+RESOLVING = "alerts_resolving"  # user_data: {"flag": id, "at": timestamp}
+NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
+RECENT_CHECKINS = 4  # shown per person by Show match
+UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
+MAX_ID = 2**31 - 1
+
+RULE_TITLES = {
+    Rule.MISSED: N_("Missed check-ins"),
+    Rule.NO_CONTACT: N_("No contact"),
+    Rule.LOW_RATING: N_("Low rating"),
+    Rule.RATING_DROP: N_("Sharp drop in a rating"),
+    Rule.RATING_GAP: N_("Mentor and mentee far apart"),
+    Rule.ASKED: N_("Asked for the coordinator"),
+    Rule.CONCERN: N_("Concern reported"),
+    Rule.SAFETY: N_("Safety words"),
+    Rule.UNREACHABLE: N_("Unreachable"),
+}
+RULE_VALUES = frozenset(rule.value for rule in Rule)
+QUESTION_LABELS = {
+    "helpful": N_("How helpful"),
+    "going": N_("How it's going"),
+    "progress": N_("Progress"),
+}
+CONCERN_LABELS = {
+    "reach": N_("Hard to reach"),
+    "schedule": N_("Finding a time"),
+    "beyond": N_("Needs support beyond my role"),
+    "other": N_("Something else"),
+}
+STATUS_LABELS = {
+    "answered": N_("answered"),
+    "missed": N_("missed"),
+    "skipped": N_("skipped"),
+    "expired": N_("paused or not sent"),
+    "failed": N_("not delivered"),
+    "pending": N_("not sent yet"),
+    "sending": N_("being sent"),
+    "sent": N_("waiting for an answer"),
+}
+
+
+# --- words ----------------------------------------------------------------------------------
+
+
+def _name(person: Person | None) -> str:
+    if person is None:
+        return "?"
+    if person.name and person.name.strip():
+        return " ".join(person.name.split())[:60]
+    return f"@{person.username}" if person.username else f"#{person.id}"
+
+
+def _week(tr: Translator, period: str | None) -> str:
+    monday = period_monday(period or "")
+    if monday is None:
+        return period or "?"
+    return tr.gettext("week of {date}", date=tr.date(monday, "long"))
+
+
+def _question(tr: Translator, key: str) -> str:
+    if key in QUESTION_LABELS:
+        return tr.gettext(QUESTION_LABELS[key])
+    return tr.gettext("Progress on a goal")
+
+
+class People:
+    """The match's two people by id, for naming them in evidence."""
+
+    def __init__(self, mentor: Person | None, mentee: Person | None) -> None:
+        self.by_id = {p.id: p for p in (mentor, mentee) if p is not None}
+
+    def name(self, person_id: Any) -> str:
+        return _name(self.by_id.get(person_id))
+
+
+def evidence_lines(tr: Translator, flag: Flag, people: People) -> list[str]:
+    """The flag's evidence, one line per fact, in the coordinator's language."""
+    evidence: dict[str, Any] = flag.evidence or {}
+    lines: list[str] = []
+    match flag.rule:
+        case Rule.MISSED:
+            for person in evidence.get("people", []):
+                weeks = ", ".join(_week(tr, period) for period in person.get("periods", []))
+                count = len(person.get("periods", []))
+                lines.append(
+                    tr.ngettext(
+                        "{name} missed {n} check-in in a row ({weeks}).",
+                        "{name} missed {n} check-ins in a row ({weeks}).",
+                        count,
+                        name=people.name(person.get("person_id")),
+                        weeks=weeks,
+                    )
+                )
+        case Rule.NO_CONTACT:
+            since = _since(tr, evidence.get("since"))
+            lines.append(
+                tr.ngettext(
+                    "No meeting logged and no contact reported for {n} week or more "
+                    "(since {date}).",
+                    "No meeting logged and no contact reported for {n} weeks or more "
+                    "(since {date}).",
+                    int(evidence.get("weeks", 0)),
+                    date=since,
+                )
+            )
+        case Rule.LOW_RATING:
+            for hit in evidence.get("answers", []):
+                lines.append(
+                    tr.gettext(
+                        "{name} rated “{question}” {value} out of 5 ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        question=_question(tr, hit.get("key", "")),
+                        value=hit.get("value"),
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.RATING_DROP:
+            for hit in evidence.get("answers", []):
+                lines.append(
+                    tr.gettext(
+                        "{name} rated “{question}” {value} out of 5, down from an average of "
+                        "{average} ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        question=_question(tr, hit.get("key", "")),
+                        value=hit.get("value"),
+                        average=tr.number(hit.get("average", 0)),
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.RATING_GAP:
+            for week in evidence.get("weeks", []):
+                lines.append(
+                    tr.gettext(
+                        "The mentee rated the help {mentee} out of 5, the mentor rated the "
+                        "relationship {mentor} out of 5 ({week}).",
+                        mentee=week.get("mentee", {}).get("value"),
+                        mentor=week.get("mentor", {}).get("value"),
+                        week=_week(tr, week.get("period")),
+                    )
+                )
+        case Rule.ASKED:
+            for hit in evidence.get("answers", []):
+                lines.append(
+                    tr.gettext(
+                        "{name} would like you to get in touch ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.CONCERN:
+            for hit in evidence.get("answers", []):
+                concerns = ", ".join(
+                    tr.gettext(CONCERN_LABELS[item]) if item in CONCERN_LABELS else item
+                    for item in hit.get("concerns", [])
+                )
+                lines.append(
+                    tr.gettext(
+                        "{name} reported: {concerns} ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        concerns=concerns,
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.SAFETY:
+            for hit in evidence.get("answers", []):
+                words = ", ".join(f"“{word}”" for word in hit.get("words", []))
+                name = people.name(hit.get("person_id"))
+                if hit.get("kind") == "log":
+                    line = tr.gettext(
+                        "{words} in a meeting log note by {name}.", words=words, name=name
+                    )
+                elif hit.get("kind") == PromptKind.REFLECTION:
+                    line = tr.gettext("{words} in a reflection by {name}.", words=words, name=name)
+                else:
+                    line = tr.gettext(
+                        "{words} in a check-in note by {name} ({week}).",
+                        words=words,
+                        name=name,
+                        week=_week(tr, hit.get("period")),
+                    )
+                lines.append(line)
+        case Rule.UNREACHABLE:
+            lines.append(
+                tr.gettext(
+                    "{name} blocked the bot or can no longer be reached (since {date}).",
+                    name=people.name(evidence.get("person_id")),
+                    date=_since(tr, evidence.get("since")),
+                )
+            )
+    return lines
+
+
+def _since(tr: Translator, value: Any) -> str:
+    try:
+        return tr.date(datetime.fromisoformat(str(value)).date(), "long")
+    except ValueError:
+        return "?"
+
+
+def _status_line(tr: Translator, flag: Flag, handler: Person | None) -> str | None:
+    name = _name(handler)
+    match flag.status:
+        case FlagStatus.ACKNOWLEDGED:
+            return tr.gettext("👀 Acknowledged by {name}.", name=name)
+        case FlagStatus.SNOOZED if flag.snoozed_until is not None:
+            return tr.gettext(
+                "💤 Snoozed by {name} until {date}.",
+                name=name,
+                date=tr.date(flag.snoozed_until.date(), "long"),
+            )
+        case FlagStatus.RESOLVED:
+            if flag.note:
+                return tr.gettext("✅ Resolved by {name}: {note}", name=name, note=flag.note)
+            return tr.gettext("✅ Resolved by {name}.", name=name)
+    return None
+
+
+def alert_text(
+    tr: Translator,
+    flag: Flag,
+    program: Program,
+    mentor: Person | None,
+    mentee: Person | None,
+    handler: Person | None = None,
+) -> str:
+    title = (
+        tr.gettext(RULE_TITLES.get(Rule(flag.rule), flag.rule))
+        if flag.rule in RULE_VALUES
+        else flag.rule
+    )
+    if flag.severity == Severity.URGENT:
+        head = tr.gettext("🚨 <b>Urgent</b> · {rule}", rule=title)
+    else:
+        head = tr.gettext("⚠️ <b>{rule}</b>", rule=title)
+    lines = [
+        head,
+        tr.gettext(
+            "{mentor} ↔ {mentee} · {program} (match {id})",
+            mentor=_name(mentor),
+            mentee=_name(mentee),
+            program=program.name,
+            id=flag.match_id,
+        ),
+        "",
+        *(escape(line) for line in evidence_lines(tr, flag, People(mentor, mentee))),
+    ]
+    status = _status_line(tr, flag, handler)
+    if status:
+        lines += ["", status]
+    return "\n".join(lines)
+
+
+def alert_buttons(tr: Translator, flag: Flag) -> list[list[Button]]:
+    def data(action: str) -> str:
+        return f"{PREFIX}:{action}:{flag.id}"
+
+    show = [(tr.gettext("Show match"), data(SHOW))]
+    if flag.status == FlagStatus.RESOLVED:
+        return [show]
+    return [
+        [(tr.gettext("Acknowledge"), data(ACK)), (tr.gettext("Snooze 7 days"), data(SNOOZE))],
+        [(tr.gettext("Resolve"), data(RESOLVE)), *show],
+    ]
+
+
+# --- reaching the coordinators ----------------------------------------------------------------
+
+
+async def coordinators(session: AsyncSession, program_id: int) -> Sequence[Person]:
+    """Who coordinates the program: finished joining, and still reachable."""
+    statement = (
+        select(Person)
+        .join(Membership, col(Membership.person_id) == col(Person.id))
+        .where(
+            Membership.program_id == program_id,
+            Membership.role == Role.COORDINATOR,
+            col(Membership.completed_at).is_not(None),
+            col(Person.status).not_in(UNREACHABLE),
+        )
+        .order_by(col(Person.id))
+    )
+    return (await session.exec(statement)).unique().all()
+
+
+async def _flag_parts(
+    session: AsyncSession, flag: Flag
+) -> tuple[Match, Program, Person | None, Person | None] | None:
+    match = await session.get(Match, flag.match_id)
+    program = None if match is None else await session.get(Program, match.program_id)
+    if match is None or program is None:
+        return None
+    return (
+        match,
+        program,
+        await session.get(Person, match.mentor_id),
+        await session.get(Person, match.mentee_id),
+    )
+
+
+async def notify(bot: Bot, database: Database, flag_ids: Sequence[int]) -> int:
+    """Send each flag to every coordinator of its program. Returns the messages sent.
+    Reads in one transaction, sends with none open."""
+    if not flag_ids:
+        return 0
+    letters: list[tuple[int, str, Any]] = []
+    async with database.session() as session:
+        flags = await session.exec(select(Flag).where(col(Flag.id).in_(flag_ids)))
+        ordered = sorted(flags.all(), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.id))
+        for flag in ordered:
+            parts = await _flag_parts(session, flag)
+            if parts is None:
+                continue
+            _, program, mentor, mentee = parts
+            for person in await coordinators(session, program.id or 0):
+                tr = translator(person.locale)
+                text = alert_text(tr, flag, program, mentor, mentee)
+                markup = keyboard(alert_buttons(tr, flag))
+                letters.append((person.chat_id or person.telegram_id, text, markup))
+    sent = 0
+    for chat_id, text, markup in letters:
+        try:
+            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except TelegramError as error:
+            log.warning("alert not delivered to a coordinator: %s", type(error).__name__)
+            continue
+        sent += 1
+    if letters:
+        log.info("alerts: %d flag(s), %d message(s) sent", len(flag_ids), sent)
+    return sent
+
+
+async def evaluate_and_notify(
+    bot: Bot, database: Database, match_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Evaluate the matches in a transaction of their own; alert once it has committed.
+    Never raises: an answer or a tick must not fail because of a rule."""
+    try:
+        async with database.session() as session:
+            created = await evaluate_matches(session, match_ids, now)
+        await notify(bot, database, created)
+    except Exception:
+        log.exception("could not evaluate the flag rules for %d match(es)", len(match_ids))
+        return []
+    return created
+
+
+async def after_answer(ctx: TandemContext, match_id: int) -> None:
+    """A check-in or reflection was completed (or changed): evaluate its match."""
+    await evaluate_and_notify(ctx.bot, ctx.db, [match_id], ctx.now())
+
+
+async def sweep(bot: Bot, database: Database, now: datetime) -> int:
+    """The daily sweep: every open match, a page per transaction, once every 24 hours.
+    Returns the flags raised."""
+    async with database.session() as session:
+        if not await sweep_due(session, now):
+            return 0
+        pages = await open_match_pages(session)
+    raised = 0
+    for page in pages:
+        raised += len(await evaluate_and_notify(bot, database, page, now))
+    return raised
+
+
+async def unreachable_alerts(
+    bot: Bot, database: Database, person_ids: Sequence[int], now: datetime
+) -> int:
+    """Alert the coordinators about the "unreachable" flags just raised for these people."""
+    try:
+        async with database.session() as session:
+            ids = [
+                i
+                for person in person_ids
+                for i in await new_unreachable_flags(session, person, now)
+            ]
+        return await notify(bot, database, ids)
+    except Exception:
+        log.exception("could not send the unreachable alerts")
+        return 0
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    pass
+
+
+def parse(data: str | None) -> tuple[str, int] | None:
+    parts = (data or "").split(":")
+    if (
+        len(parts) != 3
+        or parts[0] != PREFIX
+        or parts[1] not in (ACK, SNOOZE, RESOLVE, NO_NOTE, SHOW)
+    ):
+        return None
+    if not parts[2].isdecimal() or len(parts[2]) > 10 or int(parts[2]) > MAX_ID:
+        return None
+    return parts[1], int(parts[2])
+
+
+async def _checked(
+    session: AsyncSession, telegram_id: int, flag_id: int, tr: Translator
+) -> tuple[Person, Flag, Match, Program, Person | None, Person | None]:
+    """The presser (a coordinator of the flag's program) and the flag, or Refused."""
+    refusal = Refused(tr.gettext("Only this program's coordinators can do that."))
+    person = await person_by_telegram_id(session, telegram_id)
+    flag = await session.get(Flag, flag_id, with_for_update=True)
+    if person is None or person.status in UNREACHABLE or flag is None:
+        raise refusal
+    parts = await _flag_parts(session, flag)
+    if parts is None:
+        raise refusal
+    match, program, mentor, mentee = parts
+    member = await session.exec(
+        select(Membership.id).where(
+            Membership.person_id == person.id,
+            Membership.program_id == program.id,
+            Membership.role == Role.COORDINATOR,
+            col(Membership.completed_at).is_not(None),
+        )
+    )
+    if member.first() is None:
+        raise refusal
+    return person, flag, match, program, mentor, mentee
+
+
+def _audit(
+    session: AsyncSession, person: Person, flag: Flag, action: str, now: datetime, **detail: Any
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_id=person.id,
+            actor_label="coordinator",
+            action=f"flag.{action}",
+            subject=f"flag:{flag.id}",
+            detail={"match_id": flag.match_id, "rule": flag.rule, **detail},
+            at=now,
+        )
+    )
+
+
+def _handle(flag: Flag, person: Person, status: str, now: datetime) -> None:
+    flag.status, flag.handled_by, flag.handled_at = status, person.id, now
+    flag.snoozed_until = now + SNOOZE_FOR if status == FlagStatus.SNOOZED else None
+
+
+async def on_button(update: Update, ctx: TandemContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    tr = ctx.tr
+    parsed = parse(query.data)
+    if parsed is None:
+        await query.answer(tr.gettext("That button no longer works."))
+        return
+    action, flag_id = parsed
+    now = ctx.now()
+    notice: str | None = None
+    extra: tuple[str, Any] | None = None
+    try:
+        async with ctx.db.session() as session:
+            person, flag, match, program, mentor, mentee = await _checked(
+                session, update.effective_user.id, flag_id, tr
+            )
+            if action == SHOW:
+                summary = await match_summary(session, tr, match, program, mentor, mentee)
+                extra = (summary, None)
+            elif flag.status == FlagStatus.RESOLVED:
+                notice = tr.gettext("This flag is already resolved.")
+            elif action == ACK:
+                _handle(flag, person, FlagStatus.ACKNOWLEDGED, now)
+                _audit(session, person, flag, "acknowledge", now)
+                notice = tr.gettext("Acknowledged.")
+            elif action == SNOOZE:
+                _handle(flag, person, FlagStatus.SNOOZED, now)
+                _audit(
+                    session,
+                    person,
+                    flag,
+                    "snooze",
+                    now,
+                    until=flag.snoozed_until.isoformat() if flag.snoozed_until else None,
+                )
+                notice = tr.gettext("Snoozed for 7 days.")
+            elif action == NO_NOTE:
+                _handle(flag, person, FlagStatus.RESOLVED, now)
+                _audit(session, person, flag, "resolve", now, with_note=False)
+                notice = tr.gettext("Resolved.")
+            else:  # RESOLVE: ask for a note
+                if ctx.user_data is not None:
+                    ctx.user_data[RESOLVING] = {"flag": flag.id, "at": now.timestamp()}
+                question = tr.gettext(
+                    "Send a short note on how this was resolved, or tap “No note”."
+                )
+                extra = (
+                    question,
+                    keyboard([[(tr.gettext("No note"), f"{PREFIX}:{NO_NOTE}:{flag.id}")]]),
+                )
+            session.add(flag)
+            handler = (
+                person if flag.handled_by == person.id else await _person(session, flag.handled_by)
+            )
+            text = alert_text(tr, flag, program, mentor, mentee, handler)
+            buttons = alert_buttons(tr, flag)
+    except Refused as refusal:
+        await query.answer(str(refusal))
+        return
+    await query.answer(notice)
+    if action != SHOW and action != RESOLVE:
+        await _edit(query, text, buttons)
+    if extra is not None:
+        await say(update, extra[0], extra[1])
+
+
+async def _person(session: AsyncSession, person_id: int | None) -> Person | None:
+    return None if person_id is None else await session.get(Person, person_id)
+
+
+async def _edit(query: CallbackQuery, text: str, buttons: list[list[Button]]) -> None:
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=keyboard(buttons)
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            log.info("could not edit an alert: %s", error.message)
+
+
+async def match_summary(
+    session: AsyncSession,
+    tr: Translator,
+    match: Match,
+    program: Program,
+    mentor: Person | None,
+    mentee: Person | None,
+) -> str:
+    lines = [
+        tr.gettext(
+            "<b>{mentor} ↔ {mentee}</b> · {program} (match {id})",
+            mentor=_name(mentor),
+            mentee=_name(mentee),
+            program=program.name,
+            id=match.id,
+        ),
+        tr.gettext("Started {date}.", date=tr.date(match.started_at.date(), "long")),
+    ]
+    for person, label in ((mentor, N_("Mentor")), (mentee, N_("Mentee"))):
+        if person is None:
+            continue
+        prompts = await session.exec(
+            select(Prompt)
+            .where(
+                Prompt.match_id == match.id,
+                Prompt.person_id == person.id,
+                Prompt.kind == PromptKind.CHECKIN,
+            )
+            .order_by(col(Prompt.due_at).desc())
+            .limit(RECENT_CHECKINS)
+        )
+        weeks = [
+            tr.gettext(
+                "{week}: {status}",
+                week=_week(tr, prompt.period),
+                status=tr.gettext(STATUS_LABELS.get(prompt.status, prompt.status)),
+            )
+            for prompt in prompts.all()
+        ]
+        listed = "; ".join(weeks) if weeks else tr.gettext("no check-ins yet")
+        lines.append(
+            tr.gettext(
+                "{role} {name} — last check-ins: {weeks}",
+                role=tr.gettext(label),
+                name=_name(person),
+                weeks=listed,
+            )
+        )
+    flags = await session.exec(
+        select(Flag).where(Flag.match_id == match.id, Flag.status != FlagStatus.RESOLVED)
+    )
+    titles = [tr.gettext(RULE_TITLES[Rule(f.rule)]) for f in flags.all() if f.rule in RULE_VALUES]
+    if titles:
+        lines.append(tr.gettext("Unresolved flags: {flags}", flags=", ".join(titles)))
+    return "\n".join(lines)
+
+
+async def take_note(update: Update, ctx: TandemContext) -> None:
+    """The text after Resolve: the note. Anything else passes on to the other handlers."""
+    data = ctx.user_data
+    message, user = update.effective_message, update.effective_user
+    if not data or RESOLVING not in data or message is None or user is None or message.text is None:
+        return
+    waiting = data.pop(RESOLVING)
+    now = ctx.now()
+    if (
+        message.text.startswith("/")
+        or now.timestamp() - float(waiting.get("at", 0)) > NOTE_WINDOW.total_seconds()
+    ):
+        return
+    await resolve_language(update, ctx)
+    tr = ctx.tr
+    note = message.text.strip()[:NOTE_LENGTH]
+    try:
+        async with ctx.db.session() as session:
+            person, flag, _, program, mentor, mentee = await _checked(
+                session, user.id, int(waiting.get("flag", 0)), tr
+            )
+            if flag.status == FlagStatus.RESOLVED:
+                raise Refused(tr.gettext("This flag is already resolved."))
+            _handle(flag, person, FlagStatus.RESOLVED, now)
+            flag.note = note
+            session.add(flag)
+            _audit(session, person, flag, "resolve", now, with_note=True)
+            text = alert_text(tr, flag, program, mentor, mentee, person)
+    except Refused as refusal:
+        await say(update, str(refusal))
+        raise ApplicationHandlerStop from None
+    await say(update, text, keyboard(alert_buttons(tr, flag)))
+    raise ApplicationHandlerStop
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """The buttons, for group 0 before onboarding; the note handler is `note_handler`."""
+    return [CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:")]
+
+
+def note_handler() -> BaseHandler:  # type: ignore[type-arg]
+    return MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, take_note)

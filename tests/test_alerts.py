@@ -1,0 +1,526 @@
+"""Flag rules and coordinator alerts: each rule fires on its scripted history and not on
+its near miss, flags are never duplicated, alerts reach exactly the program's
+coordinators in their language, and every button works for them and nobody else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from bot.dispatch import Dispatcher
+from conversations.alerts import evaluate_and_notify, notify
+from storage.db import Database
+from storage.flags import evaluate_matches, safety_words
+from storage.models import (
+    Answer,
+    AuditEvent,
+    Flag,
+    FlagStatus,
+    Match,
+    MeetingLog,
+    Person,
+    Program,
+    PromptStatus,
+    Role,
+)
+from tests.conftest import FakeClock
+from tests.harness import FakeTelegram
+from tests.test_checkin import (
+    ALICE,
+    ROBERT,
+    add_pair,
+    add_participant,
+    add_prompt,
+    deliver_prompt,
+)
+
+CORA, CLAUDE, OTTO = 301, 302, 303  # coordinators: EN and FR of the program, another's
+
+
+@pytest.fixture
+async def pair(database: Database, program: Program, clock: FakeClock):
+    return await add_pair(database, program, clock)
+
+
+async def week(
+    database: Database,
+    clock: FakeClock,
+    person: Person,
+    match: Match,
+    weeks_ago: int,
+    status: str = PromptStatus.ANSWERED,
+    kind: str = "checkin",
+    **values: str,
+) -> int:
+    """A check-in `weeks_ago` weeks before this one (W47), with its answers."""
+    instrument = "mentor_weekly" if person.id == match.mentor_id else "mentee_weekly"
+    due = clock() - timedelta(weeks=weeks_ago)
+    prompt_id = await add_prompt(
+        database, clock, person, match, instrument, status=status,
+        period=f"2026-W{47 - weeks_ago}", due_at=due,
+    )  # fmt: skip
+    async with database.session() as session:
+        if kind != "checkin":
+            from storage.models import Prompt
+
+            prompt = await session.get(Prompt, prompt_id)
+            assert prompt is not None
+            prompt.kind = kind
+            session.add(prompt)
+        for key, value in values.items():
+            session.add(Answer(prompt_id=prompt_id, question_key=key, value=value, answered_at=due))
+    return prompt_id
+
+
+async def evaluate(database: Database, clock: FakeClock, match: Match) -> list[Flag]:
+    async with database.session() as session:
+        ids = await evaluate_matches(session, [match.id or 0], clock())
+        if not ids:
+            return []
+        rows = await session.exec(select(Flag).where(col(Flag.id).in_(ids)))
+        return list(rows.all())
+
+
+def rules(flags: list[Flag]) -> set[str]:
+    return {flag.rule for flag in flags}
+
+
+async def contact_log(database: Database, clock: FakeClock, match: Match, days_ago: int) -> None:
+    async with database.session() as session:
+        session.add(
+            MeetingLog(
+                match_id=match.id or 0, author_id=match.mentor_id, minutes=60, mode="call",
+                met_on=(clock() - timedelta(days=days_ago)).date(), created_at=clock(),
+            )
+        )  # fmt: skip
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+async def test_missed_twice_in_a_row_fires(database: Database, clock: FakeClock, pair) -> None:
+    mentee, _, match = pair
+    await contact_log(database, clock, match, 1)
+    first = await week(database, clock, mentee, match, 2, PromptStatus.MISSED)
+    second = await week(database, clock, mentee, match, 1, PromptStatus.MISSED)
+    await week(database, clock, mentee, match, 0, PromptStatus.SENT)  # this week: still open
+    (flag,) = await evaluate(database, clock, match)
+    assert flag.rule == "missed_checkins" and flag.severity == "medium"
+    (person,) = flag.evidence["people"]
+    assert person["prompts"] == [first, second]
+    assert person["periods"] == ["2026-W45", "2026-W46"]
+
+
+@pytest.mark.parametrize("between", [PromptStatus.SKIPPED, PromptStatus.EXPIRED, None])
+async def test_a_skipped_paused_or_absent_week_breaks_the_run(
+    database: Database, clock: FakeClock, pair, between: str | None
+) -> None:
+    mentee, _, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 3, PromptStatus.MISSED)
+    if between is not None:
+        await week(database, clock, mentee, match, 2, between)
+    await week(database, clock, mentee, match, 1, PromptStatus.MISSED)
+    assert await evaluate(database, clock, match) == []
+
+
+async def test_no_contact_for_two_weeks(database: Database, clock: FakeClock, pair) -> None:
+    mentee, _, match = pair  # matched 30 days ago, nothing since
+    await week(database, clock, mentee, match, 1, contact="none", progress="4")
+    (flag,) = await evaluate(database, clock, match)
+    assert flag.rule == "no_contact"
+    assert flag.evidence["last_contact"] == "start" and flag.evidence["weeks"] == 2
+
+
+@pytest.mark.parametrize("how", ["answer", "log"])
+async def test_a_recent_contact_is_not_flagged(
+    database: Database, clock: FakeClock, pair, how: str
+) -> None:
+    mentee, _, match = pair
+    if how == "answer":
+        await week(database, clock, mentee, match, 1, contact="call", helpful="4", progress="4")
+    else:
+        await contact_log(database, clock, match, 10)
+    assert await evaluate(database, clock, match) == []
+
+
+async def test_a_deleted_log_is_no_contact(database: Database, clock: FakeClock, pair) -> None:
+    _, _, match = pair
+    await contact_log(database, clock, match, 3)
+    async with database.session() as session:
+        log = (await session.exec(select(MeetingLog))).one()
+        log.deleted_at = clock()
+        session.add(log)
+    assert rules(await evaluate(database, clock, match)) == {"no_contact"}
+
+
+async def test_low_rating_fires_at_2_not_at_3(database: Database, clock: FakeClock, pair) -> None:
+    mentee, mentor, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentor, match, 0, contact="call", going="3")
+    assert await evaluate(database, clock, match) == []
+    prompt_id = await week(database, clock, mentee, match, 0, contact="call", helpful="2")
+    (flag,) = await evaluate(database, clock, match)
+    assert flag.rule == "low_rating"
+    assert flag.evidence["answers"] == [
+        {"prompt_id": prompt_id, "person_id": mentee.id, "period": "2026-W47",
+         "key": "helpful", "value": 2},
+    ]  # fmt: skip
+
+
+async def test_goal_ratings_count(database: Database, clock: FakeClock, pair) -> None:
+    mentee, _, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 0, contact="call", goal_7="1")
+    assert rules(await evaluate(database, clock, match)) == {"low_rating"}
+
+
+async def test_a_drop_of_two_from_the_own_average(
+    database: Database, clock: FakeClock, pair
+) -> None:
+    mentee, _, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 3, progress="5")
+    await week(database, clock, mentee, match, 2, progress="5")
+    await week(database, clock, mentee, match, 1, progress="4")  # 1 below: nothing
+    assert await evaluate(database, clock, match) == []
+    await week(database, clock, mentee, match, 0, progress="3")  # average 4.7: 1.7 below
+    assert await evaluate(database, clock, match) == []
+
+
+async def test_a_sharp_drop_fires(database: Database, clock: FakeClock, pair) -> None:
+    _, mentor, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentor, match, 2, going="5")
+    await week(database, clock, mentor, match, 1, going="5")
+    await week(database, clock, mentor, match, 0, going="3")
+    (flag,) = await evaluate(database, clock, match)
+    assert flag.rule == "rating_drop"
+    (hit,) = flag.evidence["answers"]
+    assert (hit["value"], hit["average"], hit["key"]) == (3, 5.0, "going")
+
+
+@pytest.mark.parametrize(("mentee", "mentor", "fires"), [("5", "3", True), ("5", "4", False)])
+async def test_ratings_far_apart_the_same_week(
+    database: Database, clock: FakeClock, pair, mentee: str, mentor: str, fires: bool
+) -> None:
+    mentee_row, mentor_row, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee_row, match, 0, contact="call", helpful=mentee)
+    await week(database, clock, mentor_row, match, 0, contact="call", going=mentor)
+    flags = await evaluate(database, clock, match)
+    assert rules(flags) == ({"rating_gap"} if fires else set())
+    if fires:
+        assert flags[0].evidence["weeks"][0]["period"] == "2026-W47"
+
+
+async def test_different_weeks_are_not_compared(database: Database, clock: FakeClock, pair) -> None:
+    mentee, mentor, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 1, contact="call", helpful="5")
+    await week(database, clock, mentor, match, 0, contact="call", going="3")
+    assert await evaluate(database, clock, match) == []
+
+
+async def test_asked_for_the_coordinator_and_concerns(
+    database: Database, clock: FakeClock, pair
+) -> None:
+    mentee, mentor, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 0, wants_contact="no")
+    await week(database, clock, mentor, match, 0, concerns="none", wants_contact="no")
+    assert await evaluate(database, clock, match) == []
+    await week(database, clock, mentee, match, 1, wants_contact="yes")
+    await week(database, clock, mentor, match, 1, concerns="reach,beyond")
+    flags = {flag.rule: flag for flag in await evaluate(database, clock, match)}
+    assert set(flags) == {"asked_coordinator", "concern"}
+    assert flags["asked_coordinator"].severity == "high"
+    assert flags["concern"].evidence["answers"][0]["concerns"] == ["reach", "beyond"]
+
+
+def test_safety_words_whole_words_any_case_or_accent() -> None:
+    assert safety_words("He keeps HARASSING me") == ["harassing"]
+    assert safety_words("Je me sens harcelee, pas en securite.") == ["harcelée", "pas en sécurité"]
+    assert safety_words("Il m’a menacé hier") == ["menace"]  # spelt as listed first
+    assert safety_words("thoughts of self-harm") == ["self harm"]
+    assert safety_words("Automutilation, SUICIDE") == ["automutilation", "suicide"]
+    for innocent in ("grapes", "un violon", "unsafely", "threatless", "abuses", "menaçante"):
+        assert safety_words(innocent) == [], innocent
+
+
+async def test_safety_words_are_urgent_and_not_quoted(
+    database: Database, clock: FakeClock, pair
+) -> None:
+    mentee, mentor, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 0, note="Tout va bien, on a parlé de violon.")
+    assert await evaluate(database, clock, match) == []
+    prompt_id = await week(
+        database, clock, mentor, match, 1, concerns="other",
+        concern_note="She told me about harassment at her internship.",
+    )  # fmt: skip
+    reflection = await week(database, clock, mentee, match, 2, kind="reflection", q1="Menace")
+    flags = {flag.rule: flag for flag in await evaluate(database, clock, match)}
+    safety = flags["safety_words"]
+    assert safety.severity == "urgent"
+    found = {(hit["prompt_id"], hit["key"]): hit["words"] for hit in safety.evidence["answers"]}
+    assert found == {(prompt_id, "concern_note"): ["harassment"], (reflection, "q1"): ["menace"]}
+    assert "internship" not in str(safety.evidence)
+
+
+async def test_no_duplicates_and_no_repeat_once_resolved(
+    database: Database, clock: FakeClock, pair
+) -> None:
+    mentee, _, match = pair
+    await contact_log(database, clock, match, 1)
+    await week(database, clock, mentee, match, 1, helpful="1")
+    assert rules(await evaluate(database, clock, match)) == {"low_rating"}
+    assert await evaluate(database, clock, match) == []  # still open: not again
+    async with database.session() as session:
+        flag = (await session.exec(select(Flag))).one()
+        flag.status = FlagStatus.RESOLVED
+        session.add(flag)
+    assert await evaluate(database, clock, match) == []  # the same answer: not again
+    await week(database, clock, mentee, match, 0, helpful="2")  # a new low answer
+    assert rules(await evaluate(database, clock, match)) == {"low_rating"}
+    async with database.session() as session:
+        assert len((await session.exec(select(Flag))).all()) == 2
+
+
+async def test_program_thresholds(database: Database, clock: FakeClock, program, pair) -> None:
+    mentee, _, match = pair
+    async with database.session() as session:
+        row = await session.get(Program, program.id)
+        assert row is not None
+        row.settings = {"flags": {"low_rating": 3, "no_contact_weeks": 8}}
+        session.add(row)
+    await week(database, clock, mentee, match, 0, progress="3")
+    assert rules(await evaluate(database, clock, match)) == {"low_rating"}
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def people(database: Database, program: Program, clock: FakeClock, pair) -> dict[str, Any]:
+    mentee, mentor, match = pair
+    cora = await add_participant(
+        database, program, clock, telegram_id=CORA, name="Cora Lee", role=Role.COORDINATOR
+    )
+    claude = await add_participant(
+        database, program, clock, telegram_id=CLAUDE, name="Claude Roy",
+        role=Role.COORDINATOR, locale="fr",
+    )  # fmt: skip
+    async with database.session() as session:
+        other = Program(name="Other program", created_at=clock())
+        session.add(other)
+    otto = await add_participant(
+        database, other, clock, telegram_id=OTTO, name="Otto", role=Role.COORDINATOR
+    )
+    await contact_log(database, clock, match, 1)
+    return {"mentee": mentee, "mentor": mentor, "match": match, "cora": cora,
+            "claude": claude, "otto": otto}  # fmt: skip
+
+
+async def raise_safety_flag(tg: FakeTelegram, database: Database, clock: FakeClock, people) -> int:
+    await week(
+        database, clock, people["mentee"], people["match"], 0,
+        note="Je ne me sens pas en sécurité avec lui.",
+    )  # fmt: skip
+    ids = await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
+    assert len(ids) == 1
+    return ids[0]
+
+
+async def flag_row(database: Database, flag_id: int) -> Flag:
+    async with database.session() as session:
+        flag = await session.get(Flag, flag_id)
+        assert flag is not None
+        return flag
+
+
+async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    await raise_safety_flag(tg, database, clock, people)
+    cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude")
+    (english,) = cora.messages
+    assert english.text.splitlines()[:2] == [
+        "🚨 Urgent · Safety words",
+        "Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)",
+    ]
+    assert (
+        "“pas en sécurité” in a check-in note by Alice Martin (week of November 16, 2026)."
+        in english.text
+    )
+    assert "lui" not in english.text
+    assert english.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
+    (french,) = claude.messages
+    assert french.text.splitlines()[0] == "🚨 Urgent · Mots d’alerte"
+    expected = "dans une note de suivi écrite par Alice Martin (semaine du 16 novembre 2026)"
+    assert expected in french.text
+    assert french.labels == ["Pris en charge", "Reporter de 7 jours", "Régler", "Voir le jumelage"]
+    for outsider in (OTTO, ALICE, ROBERT):
+        assert tg.user(outsider, "x").messages == []
+
+
+async def test_no_alert_for_an_old_flag(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    await raise_safety_flag(tg, database, clock, people)
+    again = await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
+    assert again == []
+    assert len(tg.user(CORA, "Cora").messages) == 1
+
+
+async def test_acknowledge_and_snooze(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora = tg.user(CORA, "Cora")
+    await cora.tap("Acknowledge")
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.handled_by, flag.handled_at) == (
+        "acknowledged",
+        people["cora"].id,
+        clock(),
+    )
+    assert cora.answers[-1] == "Acknowledged."
+    assert "👀 Acknowledged by Cora Lee." in cora.messages[0].text
+    await cora.tap("Snooze 7 days")
+    flag = await flag_row(database, flag_id)
+    assert flag.status == "snoozed" and flag.snoozed_until == clock() + timedelta(days=7)
+    async with database.session() as session:
+        events = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))).all()
+    assert [(e.action, e.actor_id, e.subject) for e in events] == [
+        ("flag.acknowledge", people["cora"].id, f"flag:{flag_id}"),
+        ("flag.snooze", people["cora"].id, f"flag:{flag_id}"),
+    ]
+
+
+async def test_resolve_with_a_note(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    claude = tg.user(CLAUDE, "Claude", language_code="fr")
+    await claude.tap("Régler")
+    assert "Envoyez une courte note" in claude.last.text
+    await claude.send("Appel fait avec Alice, suivi prévu.")
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.note) == ("resolved", "Appel fait avec Alice, suivi prévu.")
+    assert "✅ Réglé par Claude Roy : Appel fait avec Alice, suivi prévu." in claude.last.text
+    assert claude.last.labels == ["Voir le jumelage"]
+    async with database.session() as session:
+        event = (await session.exec(select(AuditEvent))).one()
+    assert (event.action, event.detail["with_note"]) == ("flag.resolve", True)
+
+
+async def test_resolve_without_a_note_and_show_match(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora = tg.user(CORA, "Cora")
+    await cora.tap("Resolve")
+    await cora.tap("No note")
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.note) == ("resolved", None)
+    await cora.press(f"fl:ack:{flag_id}", cora.messages[0].message_id)
+    assert cora.answers[-1] == "This flag is already resolved."
+    assert (await flag_row(database, flag_id)).status == "resolved"
+    await cora.press(f"fl:show:{flag_id}", cora.messages[0].message_id)
+    summary = cora.last.text
+    assert summary.startswith("Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)")
+    assert "Mentee Alice Martin — last check-ins: week of November 16, 2026: answered" in summary
+
+
+@pytest.mark.parametrize("who", [ALICE, OTTO])
+@pytest.mark.parametrize("action", ["ack", "snz", "res", "nonote", "show"])
+async def test_buttons_refused_to_others(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people, who: int, action: str
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    intruder = tg.user(who, "Intruder")
+    await tg.application.bot.send_message(who, "hello")  # a message to press on
+    before = len(intruder.messages)
+    await intruder.press(f"fl:{action}:{flag_id}")
+    assert intruder.answers[-1] == "Only this program's coordinators can do that."
+    assert len(intruder.messages) == before
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.handled_by) == ("open", None)
+    async with database.session() as session:
+        assert (await session.exec(select(AuditEvent))).all() == []
+
+
+async def test_forged_data_is_refused(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora = tg.user(CORA, "Cora")
+    await cora.press(f"fl:ack:{flag_id + 100}")
+    assert cora.answers[-1] == "Only this program's coordinators can do that."
+    for forged in ("fl:burn:1", "fl:ack:x", "fl:ack:99999999999", "fl:ack"):
+        await cora.press(forged)
+        assert cora.answers[-1] == "That button no longer works."
+    assert (await flag_row(database, flag_id)).status == "open"
+
+
+async def test_a_completed_checkin_alerts_at_once(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    prompt_id = await add_prompt(
+        database, clock, people["mentee"], people["match"], "mentee_weekly"
+    )
+    await deliver_prompt(tg, database, prompt_id)
+    alice = tg.user(ALICE, "Alice")
+    await alice.tap("Not this week")
+    await alice.tap("4")
+    await alice.tap("Skip")
+    assert tg.user(CORA, "Cora").messages == []  # nothing until the check-in is complete
+    await alice.tap("Yes")
+    (alert,) = tg.user(CORA, "Cora").messages
+    assert alert.text.splitlines()[0] == "⚠️ Asked for the coordinator"
+    assert "Alice Martin would like you to get in touch (week of November 16, 2026)." in alert.text
+    assert "Thank you! Your check-in is saved." in alice.last.text
+
+
+async def test_unreachable_flag_is_sent(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    from storage.prompts import mark_unreachable
+
+    async with database.session() as session:
+        await mark_unreachable(session, people["mentor"].id, clock())
+    from conversations.alerts import unreachable_alerts
+
+    assert (
+        await unreachable_alerts(tg.application.bot, database, [people["mentor"].id], clock()) == 2
+    )
+    assert "Robert Tremblay blocked the bot" in tg.user(CORA, "Cora").last.text
+
+
+async def test_the_daily_sweep_runs_once_a_day(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    from conversations import checkin
+
+    await week(database, clock, people["mentee"], people["match"], 1, helpful="1")
+    dispatcher = Dispatcher(
+        tg.application.bot,
+        database,
+        checkin,
+        clock,
+        budget=None,
+        advisory_lock=False,
+        sweep_flags=True,
+    )  # type: ignore[arg-type]
+    assert (await dispatcher.tick()).flagged == 1
+    await week(database, clock, people["mentor"], people["match"], 1, going="1")
+    clock.advance(hours=23)
+    assert (await dispatcher.tick()).flagged == 0
+    clock.advance(hours=1)
+    assert (await dispatcher.tick()).flagged == 0  # the same rule is still open
+    assert len(tg.user(CORA, "Cora").messages) == 1
+    assert await notify(tg.application.bot, database, []) == 0
