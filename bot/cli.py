@@ -37,6 +37,7 @@ from storage.exports import (
     row_counts,
 )
 from storage.exports import file_name as export_file_name
+from storage.flags import DEFAULTS as FLAG_DEFAULTS
 from storage.invites import create_invites, invite_link
 from storage.migrate import alembic_config, upgrade
 from storage.models import Invite, Match, Person, PersonStatus, Program, Role
@@ -288,17 +289,19 @@ def program_list() -> None:
 
 
 def _non_negative_number(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a number, 0 or more") from None
     if value < 0:
         raise ValueError("must be 0 or more")
     return int(value) if value.is_integer() else value
 
 
-def _whole_weeks(text: str) -> int:
-    value = int(text)
-    if value < 0:
+def _whole_number(text: str) -> int:
+    if not text.isdigit():
         raise ValueError("must be a whole number, 0 or more")
-    return value
+    return int(text)
 
 
 def _instrument_key(text: str) -> str:
@@ -320,11 +323,12 @@ def _topic_keys(text: str) -> list[str]:
 PROGRAM_SETTINGS: dict[str, Callable[[str], object]] = {
     "reminder_hours": _non_negative_number,
     "expected_minutes_per_week": _non_negative_number,
-    "reflection_every_weeks": _whole_weeks,
+    "reflection_every_weeks": _whole_number,
     "instruments.mentee": _instrument_key,
     "instruments.mentor": _instrument_key,
     "instruments.pulse": _instrument_key,
     "topics": _topic_keys,
+    **{f"flags.{name}": _whole_number for name in FLAG_DEFAULTS},
 }
 
 

@@ -558,3 +558,17 @@ async def test_program_configure_checks_and_stores_settings(
     assert json.loads(succeeded(await tandem(database_url, "program", "configure", "1")))[
         "topics"
     ] == ["resume", "networking"]
+
+
+async def test_program_configure_sets_flag_thresholds(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        program = await make_program(session, clock.now, "Thresholds")
+    args = ("program", "configure", str(program.id), "flags.missed_in_a_row=3")
+    assert json.loads(succeeded(await tandem(database_url, *args))) == {
+        "flags": {"missed_in_a_row": 3}
+    }
+    assert "must be a whole number" in refused(
+        await tandem(database_url, "program", "configure", "1", "flags.rating_gap=1.5")
+    )
