@@ -217,11 +217,14 @@ async def _start_with_code(update: Update, ctx: TandemContext, code: str) -> str
         return ConversationHandler.END
     user = update.effective_user
     assert user is not None
+    joined: Reply | None = None
     async with ctx.db.session() as session:
         check = await check_invite(session, code[:64], ctx.now())
         person = await person_by_telegram_id(session, user.id)
         if check.problem is None and person is not None:
-            return await send(update, ctx, await _join_another(session, update, ctx, person, code))
+            joined = await _join_another(session, update, ctx, person, code)
+    if joined is not None:  # sent once the new membership is committed
+        return await send(update, ctx, joined)
     if check.problem is not None:
         _record_bad_code(ctx)
         await say(update, _invite_problem_text(ctx, check.problem))

@@ -153,19 +153,16 @@ async def _profile(session: AsyncSession, update: Update) -> Profile | None:
 async def open_settings(update: Update, ctx: TandemContext) -> str | int:
     async with ctx.db.session() as session:
         profile = await _profile(session, update)
-    if profile is None:
+        joining = None if profile else await onboarding.locate(session, update, ctx)
+    if profile is not None:
+        await _show_menu(update, ctx, profile)
+        return CHOOSING
+    if joining is None:
+        await say(update, onboarding.how_to_join(ctx))
+    else:
         await say(update, ctx.tr.gettext("Let's finish setting you up first."))
-        await onboarding.reprompt(update, ctx) if await _onboarding(update, ctx) else await say(
-            update, onboarding.how_to_join(ctx)
-        )
-        return ConversationHandler.END
-    await _show_menu(update, ctx, profile)
-    return CHOOSING
-
-
-async def _onboarding(update: Update, ctx: TandemContext) -> bool:
-    async with ctx.db.session() as session:
-        return await onboarding.locate(session, update, ctx) is not None
+        await onboarding.ask(update, ctx, joining)
+    return ConversationHandler.END
 
 
 async def _show_menu(update: Update, ctx: TandemContext, profile: Profile) -> None:
@@ -250,7 +247,7 @@ async def on_answer(update: Update, ctx: TandemContext) -> str | int:
         except Invalid as invalid:
             notice = str(invalid)
     if query is not None:
-        await query.answer(notice if notice and query else None)
+        await query.answer(notice)
     if notice is not None:
         if query is None:
             await say(update, notice)

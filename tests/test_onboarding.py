@@ -447,3 +447,21 @@ async def test_help_shows_what_each_person_can_do(tg: FakeTelegram, invite) -> N
     await alice.send("/help")
     assert "/checkin: answer this week's check-in" in alice.last.text
     assert "/pause" in alice.last.text and "/invite" not in alice.last.text
+
+
+async def test_settings_before_joining_says_what_to_do(tg: FakeTelegram, invite) -> None:
+    stranger = tg.user(2, "Stranger")
+    await stranger.send("/settings")
+    assert [message.text for message in stranger.new_messages()] == [
+        "Hi! I'm Tandem, the companion of your mentorship program. To join, open the "
+        "invitation link your program coordinator sent you (it looks like "
+        "t.me/…?start=…). No link yet? Ask your coordinator for one."
+    ]
+    frank = tg.user(707, "Frank")
+    await frank.send(f"/start {await invite('mentee')}")
+    await frank.tap("English")
+    await frank.tap("Yes, I agree")
+    await frank.send("/settings")
+    replies = [message.text for message in frank.new_messages()]
+    assert replies[0] == "Let's finish setting you up first."
+    assert "What name should your match" in replies[1]
