@@ -7,7 +7,15 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
 from bot.config import Settings
@@ -24,6 +32,7 @@ from conversations import (
     reflection,
 )
 from conversations import settings as settings_dialogue
+from conversations.common import refuse_edit
 from conversations.context import SERVICES, Services, TandemContext, resolve_language
 from conversations.menus import publish_coordinator_menu, publish_default_menus
 from storage.clock import Clock, utcnow
@@ -32,6 +41,7 @@ from storage.persistence import DatabasePersistence
 from storage.state import BOT_USERNAME, remember
 
 log = logging.getLogger(__name__)
+EDITS_GROUP = -10  # before every other handler, the alert-note reader included
 TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
 
 
@@ -69,6 +79,9 @@ def build_application(
 
 
 def register_handlers(application: TandemApplication) -> None:
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
+    )
     # A coordinator's note after Resolve, before anything else sees the message.
     application.add_handler(alerts.note_handler(), group=alerts.NOTE_GROUP)
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)

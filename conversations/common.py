@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import Translator
-from conversations.context import TandemContext
+from conversations.context import TandemContext, resolve_language
 
 Button = tuple[str, str]  # (label, callback data)
 
@@ -74,3 +75,18 @@ def split_callback(data: str | None) -> tuple[str, str, str]:
     prefix, _, rest = (data or "").partition(":")
     stage, _, choice = rest.partition(":")
     return prefix, stage, choice
+
+
+async def refuse_edit(update: Update, ctx: TandemContext) -> None:
+    """Edited messages never reach a dialogue: an edit of an earlier answer would otherwise
+    be read as the answer to the current question. The participant is told, in their
+    language, and routing stops here."""
+    await resolve_language(update, ctx)
+    await say(
+        update,
+        ctx.tr.gettext(
+            "I don't read edited messages, so that edit changed nothing. Please send a new "
+            "message instead."
+        ),
+    )
+    raise ApplicationHandlerStop

@@ -465,3 +465,32 @@ async def test_settings_before_joining_says_what_to_do(tg: FakeTelegram, invite)
     replies = [message.text for message in frank.new_messages()]
     assert replies[0] == "Let's finish setting you up first."
     assert "What name should your match" in replies[1]
+
+
+async def test_editing_an_earlier_answer_changes_nothing(
+    tg: FakeTelegram, database: Database, invite
+) -> None:
+    frank = tg.user(707, "Frank", language_code="fr")
+    await frank.send(f"/start {await invite('mentee')}")
+    for label in ("Français", "Oui, j’accepte", "Garder « Frank »"):
+        await frank.tap(label)
+    await frank.send("Droit")
+    before, seen = await stored_snapshot(database), len(frank.messages)
+    await tg.feed(
+        {
+            "update_id": tg.next_update_id(),
+            "edited_message": {
+                "message_id": 999,
+                "date": tg.now(),
+                "edit_date": tg.now(),
+                "chat": frank.chat,
+                "from": frank.user,
+                "text": "Droit des affaires",
+            },
+        }
+    )
+    assert len(frank.messages) == seen + 1, "one reply, no question answered"
+    assert frank.last.text.startswith("Je ne lis pas les messages modifiés")
+    assert await stored_snapshot(database) == before
+    await frank.send("Devenir avocat")
+    assert "Dans quel fuseau horaire" in frank.last.text
