@@ -282,6 +282,59 @@ class Flag(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class AlertCopy(SQLModel, table=True):
+    """One coordinator's copy of a flag's alert, so every copy can be brought up to date
+    when any coordinator acts on the flag."""
+
+    __tablename__ = "alert_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int = Field(foreign_key="flag.id", index=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    chat_id: int = telegram_id_column(nullable=False)
+    message_id: int
+    sent_at: datetime = required_utc_column()
+
+
+class DeliveryStatus(StrEnum):
+    """pending → sending → sent | failed, as prompts go."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Broadcast(SQLModel, table=True):
+    """A coordinator's message to a program's participants (all, or one role)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    role: str | None = Field(default=None, max_length=20, description="None: everyone")
+    text: str = Field(max_length=4096)
+    created_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = required_utc_column()
+
+
+class BroadcastDelivery(SQLModel, table=True):
+    """One recipient of a broadcast, claimed and sent by the dispatcher."""
+
+    __tablename__ = "broadcast_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("broadcast_id", "person_id"),
+        sa.Index("ix_broadcast_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id", index=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = required_utc_column()
+    claimed_at: datetime | None = utc_column()
+    sent_at: datetime | None = utc_column()
+
+
 class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     actor_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
