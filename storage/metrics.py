@@ -1,0 +1,184 @@
+"""Program figures for coordinators: check-in response rates, ratings and contact time,
+per week or per match. The dashboard, the weekly digest, match health and /report all
+read them here, so one definition of each figure holds everywhere (README, "Figures").
+
+- **Response rate**: weekly check-ins (kind ``checkin`` only: reflections, closure and
+  follow-up surveys never count) answered, over those that reached the participant:
+  answered, still waiting, missed or not delivered. A skipped week and a week that was
+  not sent (paused, or the period closed during an outage) count in neither.
+- **Ratings**: the mentee's "How helpful" (``helpful``) and the mentor's "How it's going"
+  (``going``), 1 to 5, averaged.
+- **Contact minutes** of a match in a week: its meeting logs held that week; a week with
+  no log falls back on the mentor's check-in estimate of the time spent together
+  (``duration``: the middle of the range they tapped). Expected: the program's
+  ``contact.hours_per_month`` (default 4), spread evenly over the weeks.
+
+Weeks are ISO weeks (``2026-W47``), as check-in periods are.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.flags import period_monday
+from storage.models import Answer, Match, MeetingLog, Prompt, PromptKind, PromptStatus
+from storage.schedule import period_key
+
+RESPONDED = (PromptStatus.ANSWERED,)
+REACHED = (PromptStatus.ANSWERED, PromptStatus.SENT, PromptStatus.MISSED, PromptStatus.FAILED)
+RATING_KEYS = {"mentee": "helpful", "mentor": "going"}
+# The mentor check-in's "how long together" choices, in minutes (the middle of each range).
+DURATION_MINUTES = {"u30": 20, "m30_60": 45, "h1_2": 90, "o2h": 150}
+DEFAULT_HOURS_PER_MONTH = 4
+WEEKS_PER_MONTH = 52 / 12
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Check-ins answered out of those that reached people."""
+
+    answered: int = 0
+    reached: int = 0
+
+    def __add__(self, other: Rate) -> Rate:
+        return Rate(self.answered + other.answered, self.reached + other.reached)
+
+    @property
+    def value(self) -> float | None:
+        """Between 0 and 1, or None when nothing reached anyone."""
+        return self.answered / self.reached if self.reached else None
+
+
+def recent_periods(today: date, count: int) -> list[str]:
+    """The `count` ISO weeks ending with today's, oldest first."""
+    return [period_key(today - timedelta(weeks=back)) for back in range(count - 1, -1, -1)]
+
+
+def expected_minutes_per_week(settings: Mapping[str, Any] | None) -> float:
+    """The program's expected contact time per match and week."""
+    contact = (settings or {}).get("contact") or {}
+    hours = contact.get("hours_per_month") if isinstance(contact, Mapping) else None
+    valid = isinstance(hours, int | float) and not isinstance(hours, bool) and hours >= 0
+    return (hours if valid else DEFAULT_HOURS_PER_MONTH) * 60 / WEEKS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class CheckinCount:
+    match_id: int
+    period: str
+    status: str
+    count: int
+
+
+async def checkin_counts(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> list[CheckinCount]:
+    """How many check-ins of each status each of the program's matches had each week."""
+    statement = (
+        select(Prompt.match_id, Prompt.period, Prompt.status, sa.func.count(col(Prompt.id)))
+        .join(Match, col(Match.id) == col(Prompt.match_id))
+        .where(
+            Match.program_id == program_id,
+            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.period).in_(list(periods)),
+        )
+        .group_by(col(Prompt.match_id), col(Prompt.period), col(Prompt.status))
+    )
+    rows = (await session.exec(statement)).all()
+    return [CheckinCount(match_id, period, status, int(n)) for match_id, period, status, n in rows]
+
+
+def _rate(row: CheckinCount) -> Rate:
+    if row.status not in REACHED:
+        return Rate()
+    return Rate(row.count if row.status in RESPONDED else 0, row.count)
+
+
+def rates_by_week(rows: Iterable[CheckinCount]) -> dict[str, Rate]:
+    result: dict[str, Rate] = defaultdict(Rate)
+    for row in rows:
+        result[row.period] += _rate(row)
+    return dict(result)
+
+
+def rates_by_match(rows: Iterable[CheckinCount]) -> dict[int, Rate]:
+    result: dict[int, Rate] = defaultdict(Rate)
+    for row in rows:
+        result[row.match_id] += _rate(row)
+    return dict(result)
+
+
+async def weekly_ratings(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """{week: {"mentee": average, "mentor": average}} — a role with no rating that week
+    is absent."""
+    statement = (
+        select(Prompt.period, Prompt.person_id, Match.mentor_id, Answer.question_key, Answer.value)
+        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
+        .join(Match, col(Match.id) == col(Prompt.match_id))
+        .where(
+            Match.program_id == program_id,
+            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.period).in_(list(periods)),
+            col(Answer.question_key).in_(list(RATING_KEYS.values())),
+        )
+    )
+    values: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for period, person_id, mentor_id, key, value in (await session.exec(statement)).all():
+        role = "mentor" if person_id == mentor_id else "mentee"
+        if key == RATING_KEYS[role] and value in {"1", "2", "3", "4", "5"}:
+            values[period, role].append(int(value))
+    result: dict[str, dict[str, float]] = defaultdict(dict)
+    for (period, role), ratings in values.items():
+        result[period][role] = sum(ratings) / len(ratings)
+    return dict(result)
+
+
+async def contact_minutes(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[tuple[int, str], int]:
+    """{(match id, week): minutes together} for the weeks given: logged meetings, else the
+    mentor's check-in estimate."""
+    wanted = set(periods)
+    mondays = sorted(filter(None, (period_monday(period) for period in wanted)))
+    logged: dict[tuple[int, str], int] = defaultdict(int)
+    if mondays:
+        logs = await session.exec(
+            select(MeetingLog.match_id, MeetingLog.met_on, MeetingLog.minutes)
+            .join(Match, col(Match.id) == col(MeetingLog.match_id))
+            .where(
+                Match.program_id == program_id,
+                col(MeetingLog.deleted_at).is_(None),
+                col(MeetingLog.met_on) >= mondays[0],
+                col(MeetingLog.met_on) < mondays[-1] + timedelta(days=7),
+            )
+        )
+        for match_id, met_on, minutes in logs.all():
+            if (period := period_key(met_on)) in wanted:
+                logged[match_id, period] += minutes
+    estimates = await session.exec(
+        select(Prompt.match_id, Prompt.period, Answer.value)
+        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
+        .join(Match, col(Match.id) == col(Prompt.match_id))
+        .where(
+            Match.program_id == program_id,
+            col(Prompt.person_id) == col(Match.mentor_id),
+            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.period).in_(list(wanted)),
+            Answer.question_key == "duration",
+        )
+    )
+    result = dict(logged)
+    for match_id, period, value in estimates.all():
+        if (match_id, period) not in logged and value in DURATION_MINUTES:
+            result[match_id, period] = DURATION_MINUTES[value]
+    return result
