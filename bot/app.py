@@ -23,13 +23,18 @@ from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
 from conversations import (
     alerts,
+    broadcast,
     checkin,
     coordinator,
+    dashboard,
+    end_request,
     export,
     goals,
     meeting_log,
     onboarding,
+    oversight,
     reflection,
+    report,
 )
 from conversations import settings as settings_dialogue
 from conversations.common import refuse_edit
@@ -84,15 +89,22 @@ def register_handlers(application: TandemApplication) -> None:
     )
     # A coordinator's note after Resolve, before anything else sees the message.
     application.add_handler(alerts.note_handler(), group=alerts.NOTE_GROUP)
+    # The reason typed after /endmatch, before any dialogue sees the message.
+    application.add_handlers(end_request.reason_handlers(), group=end_request.REASON_GROUP)
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)
     # Order matters within group 0: onboarding comes last, because its catch-all entry
     # answers whatever no other dialogue took.
     dialogues = (
         alerts,
         settings_dialogue,
+        broadcast,  # before coordinator: its wait for a tap would take the text
         coordinator,
         export,
+        oversight,
+        report,
+        dashboard,
         meeting_log,
+        end_request,
         goals,
         reflection,
         checkin,

@@ -24,7 +24,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.slots import parse_slot, resolve_zone
+from bot.slots import parse_slot, parse_time, parse_weekday, resolve_zone
 from conversations.instruments import available_instruments
 from conversations.meeting_topics import DEFAULT_TOPICS
 from storage.clock import Clock, utcnow
@@ -319,6 +319,27 @@ def _topic_keys(text: str) -> list[str]:
     return keys
 
 
+def _weekday(text: str) -> int:
+    weekday = parse_weekday(text)
+    if weekday is None:
+        raise ValueError("must be a day of the week, such as mon or lundi")
+    return weekday
+
+
+def _clock_time(text: str) -> str:
+    moment = parse_time(text)
+    if moment is None:
+        raise ValueError("must be a time of day, such as 08:00 or 8 h 30")
+    return f"{moment:%H:%M}"
+
+
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off", "true", "false", "yes", "no"):
+        raise ValueError("must be on or off")
+    return value in ("on", "true", "yes")
+
+
 # What a program can set (`Program.settings`), each with the parser that checks a value.
 PROGRAM_SETTINGS: dict[str, Callable[[str], object]] = {
     "reminder_hours": _non_negative_number,
@@ -329,6 +350,9 @@ PROGRAM_SETTINGS: dict[str, Callable[[str], object]] = {
     "instruments.pulse": _instrument_key,
     "topics": _topic_keys,
     **{f"flags.{name}": _whole_number for name in FLAG_DEFAULTS},
+    "digest.weekday": _weekday,
+    "digest.time": _clock_time,
+    "digest.enabled": _on_off,
 }
 
 
@@ -351,7 +375,7 @@ def program_configure(
     ] = None,
 ) -> None:
     """Show or change a program's settings: reminder delay, instruments, meeting topics,
-    expected contact, reflection cadence."""
+    expected contact, reflection cadence, weekly digest."""
     changes = [_parse_assignment(item) for item in assignments or []]
 
     async def work(database: Database, _: Settings) -> dict[str, object]:

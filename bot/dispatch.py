@@ -7,6 +7,12 @@ claim due prompts in batches and send them concurrently through the bot (whose
 reminders. No per-participant timer exists anywhere, so start-up does not grow with the
 number of participants, and the database alone says what was sent.
 
+Coordinators' broadcasts (`storage.broadcasts`) go out the same way after the reminders:
+one delivery row per recipient, claimed, sent and recorded like a prompt.
+
+Coordinators' weekly digests (`conversations.digest`) are looked for once per quarter of
+an hour, after the daily flag sweep, and each is claimed before it is sent.
+
 Failures: `RetryAfter` puts the prompt back until Telegram's delay has passed (without
 using up an attempt); timeouts, network and server errors retry with exponential back-off
 (1, 2, 4, 8 minutes) and fail after five attempts; `Forbidden` — or "chat not found" —
@@ -29,6 +35,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,9 +47,15 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from storage.broadcasts import (
+    claim_deliveries,
+    fail_deliveries,
+    record_delivered,
+    release_deliveries,
+)
 from storage.clock import Clock
 from storage.db import Database
-from storage.models import Person, Prompt
+from storage.models import BroadcastDelivery, Person, Prompt
 from storage.prompts import (
     claim_due,
     claim_reminders,
@@ -106,8 +119,9 @@ class PromptRenderer(Protocol):
 
 @dataclass
 class TickReport:
-    """What one tick did, for logs and tests. `failed` includes the prompts of people who
-    became unreachable; `skipped` is true when another instance holds the dispatcher lock."""
+    """What one tick did, for logs and tests. `sent`, `retried` and `failed` count prompts
+    and broadcast deliveries alike; `failed` includes those of people who became
+    unreachable; `skipped` is true when another instance holds the dispatcher lock."""
 
     created: int = 0
     sent: int = 0
@@ -118,6 +132,7 @@ class TickReport:
     unreachable: int = 0
     flagged: int = 0
     skipped: bool = False
+    digests: int = 0
 
     def __bool__(self) -> bool:
         return any(getattr(self, item.name) for item in fields(self))
@@ -134,11 +149,14 @@ class Outcome(Enum):
     FAILED = "failed"
 
 
+Claimed = Prompt | BroadcastDelivery  # a unit of work: a prompt, or a broadcast's recipient
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """What happened to one prompt's message."""
+    """What happened to one claimed prompt's (or broadcast delivery's) message."""
 
-    prompt: Prompt
+    item: Claimed
     outcome: Outcome
     message_id: int | None = None
     retry_after: timedelta | None = None
@@ -173,24 +191,42 @@ def classify(error: Exception) -> Outcome:
     return Outcome.FAILED
 
 
-Claim = Callable[[AsyncSession, datetime, int], Awaitable[list[Prompt]]]
+Claim = Callable[[AsyncSession, datetime, int], Awaitable[Sequence[Claimed]]]
+Render = Callable[[AsyncSession, Any, Person], Awaitable[Rendered | None]]
 Record = Callable[[AsyncSession, Sequence[Delivery], datetime, TickReport], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Phase:
-    """Prompts or reminders: how to claim them, which renderer method words them, how
-    the outcomes are stored, and whether the message replies to the prompt it is about."""
+    """Prompts, reminders or broadcasts: how to claim them, what words them (a method of
+    the prompt renderer, by name, or a function; None: the message cannot be sent, it
+    fails), how the outcomes are stored, and whether the message replies to the prompt
+    it is about."""
 
     claim: Claim
-    render: str
+    render: str | Render
     record: Record
     reply_to_prompt: bool
 
 
+@dataclass(frozen=True)
+class Queue:
+    """Where one kind of work records what Telegram answered: sent (with the message
+    ids), back in the queue until a given time (flood control does not use up an
+    attempt), or failed for good."""
+
+    record_sent: Callable[[AsyncSession, Sequence[tuple[Any, int]], datetime], Awaitable[None]]
+    release_for_retry: Callable[..., Awaitable[None]]
+    mark_failed: Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
+
+
+PROMPTS = Queue(record_sent, release_for_retry, mark_failed)
+BROADCASTS = Queue(record_delivered, release_deliveries, fail_deliveries)
+
+
 class Dispatcher:
-    """Sends due prompts and reminders. `tick()` is safe to run concurrently, in one
-    process or several: claims never overlap."""
+    """Sends due prompts, reminders and broadcasts. `tick()` is safe to run concurrently,
+    in one process or several: claims never overlap."""
 
     def __init__(
         self,
@@ -207,6 +243,7 @@ class Dispatcher:
         budget: float | None = TICK_BUDGET,
         advisory_lock: bool = True,
         sweep_flags: bool = False,
+        send_digests: bool = False,
     ) -> None:
         self.bot = bot
         self.database = database
@@ -219,11 +256,18 @@ class Dispatcher:
         self.budget = budget
         self.advisory_lock = advisory_lock and not database.is_sqlite
         self.sweep_flags = sweep_flags  # the daily flag sweep (the application's dispatcher)
+        self.send_digests = send_digests  # the coordinators' weekly digest (likewise)
         self._in_flight = asyncio.Semaphore(concurrency)
+        prompts = partial(self._record_messages, PROMPTS)
         self._phases = (
-            Phase(claim_due, "render_prompt", self._record_prompts, reply_to_prompt=False),
+            Phase(claim_due, "render_prompt", prompts, reply_to_prompt=False),
             Phase(claim_reminders, "render_reminder", self._record_reminders, reply_to_prompt=True),
         )
+        broadcasts = _optional("conversations.broadcast")
+        if broadcasts is not None:
+            record = partial(self._record_messages, BROADCASTS)
+            render = broadcasts.render_delivery
+            self._phases += (Phase(claim_deliveries, render, record, reply_to_prompt=False),)
 
     async def tick(self) -> TickReport:
         report = TickReport()
@@ -237,6 +281,7 @@ class Dispatcher:
                 report.closed = await close_periods(session, now)
             report.created = await self.materialise(now)
             report.flagged = await self.sweep(now)
+            report.digests = await self.digest(now)
             for phase in self._phases:
                 await self._drain(phase, report, deadline)
         if report:
@@ -263,6 +308,12 @@ class Dispatcher:
         coordinators about the new flags."""
         alerts = _alerts() if self.sweep_flags else None
         return 0 if alerts is None else int(await alerts.sweep(self.bot, self.database, now))
+
+    async def digest(self, now: datetime) -> int:
+        """The coordinators' weekly digests that fell due (looked for once per quarter of
+        an hour, each sent at most once)."""
+        digests = _optional("conversations.digest") if self.send_digests else None
+        return 0 if digests is None else int(await digests.send_due(self.bot, self.database, now))
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[bool]:
@@ -301,41 +352,48 @@ class Dispatcher:
             if len(claimed) < self.batch_size:
                 return
 
-    async def _deliver(self, claimed: Sequence[Prompt], phase: Phase) -> list[Delivery]:
+    async def _deliver(self, claimed: Sequence[Claimed], phase: Phase) -> list[Delivery]:
         """Render the batch in one read, then send it with at most `concurrency` requests
         in flight. No database session is open while Telegram is talking."""
-        ready: list[tuple[Prompt, int, Rendered, int | None]] = []
+        ready: list[tuple[Claimed, int, Rendered, int | None]] = []
         broken: list[Delivery] = []
         async with self.database.session() as session:
-            ids = [prompt.person_id for prompt in claimed]
+            ids = [item.person_id for item in claimed]
             found = await session.exec(select(Person).where(col(Person.id).in_(ids)))
             people = {person.id: person for person in found}
-            for prompt in claimed:
-                person = people.get(prompt.person_id)
+            for item in claimed:
+                person = people.get(item.person_id)
                 message = (
-                    None if person is None else await self._render(session, prompt, person, phase)
+                    None if person is None else await self._render(session, item, person, phase)
                 )
                 if person is None or message is None:
-                    broken.append(Delivery(prompt, Outcome.FAILED))
+                    broken.append(Delivery(item, Outcome.FAILED))
                     continue
-                reply = prompt.telegram_message_id if phase.reply_to_prompt else None
-                ready.append((prompt, person.chat_id or person.telegram_id, message, reply))
-        sent = await asyncio.gather(*(self._send(*item) for item in ready))
+                reply = (
+                    item.telegram_message_id
+                    if phase.reply_to_prompt and isinstance(item, Prompt)
+                    else None
+                )
+                ready.append((item, person.chat_id or person.telegram_id, message, reply))
+        sent = await asyncio.gather(*(self._send(*entry) for entry in ready))
         return [*sent, *broken]
 
     async def _render(
-        self, session: AsyncSession, prompt: Prompt, person: Person, phase: Phase
+        self, session: AsyncSession, item: Claimed, person: Person, phase: Phase
     ) -> Rendered | None:
         """The message, or None when the renderer fails: one broken prompt (an unknown
         instrument, say) fails alone instead of taking its batch down."""
+        render = phase.render
+        if isinstance(render, str):  # read now: tests swap the renderer
+            render = getattr(self.renderer, render)
         try:
-            return await getattr(self.renderer, phase.render)(session, prompt, person)  # type: ignore[no-any-return]
+            return await render(session, item, person)  # type: ignore[no-any-return]
         except Exception as error:
-            log.exception("cannot render prompt %s (%s)", prompt.id, type(error).__name__)
+            log.exception("cannot render %s %s (%s)", _kind(item), item.id, type(error).__name__)
             return None
 
     async def _send(
-        self, prompt: Prompt, chat_id: int, message: Rendered, reply_to: int | None
+        self, item: Claimed, chat_id: int, message: Rendered, reply_to: int | None
     ) -> Delivery:
         reply = (
             None
@@ -353,40 +411,45 @@ class Dispatcher:
                 )
             except Exception as error:
                 outcome = classify(error)
+                kind = _kind(item)
                 log.warning(
-                    "prompt %s not delivered: %s (%s)", prompt.id, type(error).__name__, outcome
+                    "%s %s not delivered: %s (%s)", kind, item.id, type(error).__name__, outcome
                 )
                 if outcome is Outcome.FAILED and not isinstance(error, TelegramError):
-                    log.error("unexpected error sending prompt %s", prompt.id, exc_info=error)
+                    log.error("unexpected error sending %s %s", kind, item.id, exc_info=error)
                 delay = retry_delay(error) if isinstance(error, RetryAfter) else None
-                return Delivery(prompt, outcome, retry_after=delay)
-        return Delivery(prompt, Outcome.SENT, message_id=result.message_id)
+                return Delivery(item, outcome, retry_after=delay)
+        return Delivery(item, Outcome.SENT, message_id=result.message_id)
 
-    async def _record_prompts(
+    async def _record_messages(
         self,
+        queue: Queue,
         session: AsyncSession,
         deliveries: Sequence[Delivery],
         now: datetime,
         report: TickReport,
     ) -> None:
-        """One statement per kind of outcome (and per distinct retry time)."""
+        """Prompts or broadcast deliveries: one statement per kind of outcome (and per
+        distinct retry time)."""
         by_outcome = _group(deliveries)
-        sent = [(d.prompt, d.message_id or 0) for d in by_outcome[Outcome.SENT]]
-        await record_sent(session, sent, now)
+        sent = [(d.item, d.message_id or 0) for d in by_outcome[Outcome.SENT]]
+        await queue.record_sent(session, sent, now)
         report.sent += len(sent)
         for delay, ids in _by(by_outcome[Outcome.FLOOD], lambda d: d.retry_after).items():
-            await release_for_retry(session, ids, now + (delay or timedelta()), count_attempt=False)
+            await queue.release_for_retry(
+                session, ids, now + (delay or timedelta()), count_attempt=False
+            )
             report.retried += len(ids)
         exhausted: list[Delivery] = []
         retrying: list[Delivery] = []
         for delivery in by_outcome[Outcome.BACKOFF]:
-            spent = delivery.prompt.attempts >= self.max_attempts
+            spent = delivery.item.attempts >= self.max_attempts
             (exhausted if spent else retrying).append(delivery)
-        for attempts, ids in _by(retrying, lambda d: d.prompt.attempts).items():
-            await release_for_retry(session, ids, now + backoff(attempts))
+        for attempts, ids in _by(retrying, lambda d: d.item.attempts).items():
+            await queue.release_for_retry(session, ids, now + backoff(attempts))
             report.retried += len(ids)
         failed = [*by_outcome[Outcome.FAILED], *exhausted, *by_outcome[Outcome.UNREACHABLE]]
-        await mark_failed(session, [_id(d) for d in failed])
+        await queue.mark_failed(session, [_id(d) for d in failed])
         report.failed += len(failed)
         report.unreachable += await self._unreachable(session, by_outcome, now)
 
@@ -410,9 +473,7 @@ class Dispatcher:
     async def _alert_unreachable(self, deliveries: Sequence[Delivery], now: datetime) -> None:
         """Once the flags are committed, tell the coordinators who became unreachable."""
         alerts = _alerts()
-        people = sorted(
-            {d.prompt.person_id for d in deliveries if d.outcome is Outcome.UNREACHABLE}
-        )
+        people = sorted({d.item.person_id for d in deliveries if d.outcome is Outcome.UNREACHABLE})
         if alerts is not None and people:
             await alerts.unreachable_alerts(self.bot, self.database, people, now)
 
@@ -420,15 +481,20 @@ class Dispatcher:
     async def _unreachable(
         session: AsyncSession, by_outcome: dict[Outcome, list[Delivery]], now: datetime
     ) -> int:
-        people = sorted({d.prompt.person_id for d in by_outcome[Outcome.UNREACHABLE]})
+        people = sorted({d.item.person_id for d in by_outcome[Outcome.UNREACHABLE]})
         for person_id in people:
             await mark_unreachable(session, person_id, now)
         return len(people)
 
 
 def _id(delivery: Delivery) -> int:
-    assert delivery.prompt.id is not None
-    return delivery.prompt.id
+    assert delivery.item.id is not None
+    return delivery.item.id
+
+
+def _kind(item: Claimed) -> str:
+    """What a log line calls the item: "prompt" or "broadcast delivery"."""
+    return "prompt" if isinstance(item, Prompt) else "broadcast delivery"
 
 
 def _group(deliveries: Sequence[Delivery]) -> dict[Outcome, list[Delivery]]:
@@ -448,25 +514,24 @@ def _by(deliveries: Sequence[Delivery], key: Callable[[Delivery], Any]) -> dict[
 # --- wiring into the application ------------------------------------------------------
 
 
-def _alerts() -> Any:
-    """The coordinators' alerts (conversations.alerts), imported lazily like the renderer."""
+def _optional(name: str) -> Any:
+    """A dialogue module, imported lazily (None while it does not exist)."""
     try:
-        return importlib.import_module("conversations.alerts")
+        return importlib.import_module(name)
     except ModuleNotFoundError as error:
-        if error.name != "conversations.alerts":
+        if error.name != name:
             raise
         return None
+
+
+def _alerts() -> Any:
+    """The coordinators' alerts (conversations.alerts), imported lazily like the renderer."""
+    return _optional("conversations.alerts")
 
 
 def checkin_renderer() -> PromptRenderer | None:
     """The check-in dialogue's renderer, imported lazily (None while it does not exist)."""
-    try:
-        module = importlib.import_module("conversations.checkin")
-    except ModuleNotFoundError as error:
-        if error.name != "conversations.checkin":
-            raise
-        return None
-    return module  # type: ignore[return-value]
+    return _optional("conversations.checkin")  # type: ignore[no-any-return]
 
 
 async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
@@ -491,7 +556,9 @@ def schedule_dispatcher(
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
-    dispatcher = Dispatcher(application.bot, database, renderer, clock, sweep_flags=True)
+    dispatcher = Dispatcher(
+        application.bot, database, renderer, clock, sweep_flags=True, send_digests=True
+    )
     job_queue.run_repeating(
         run_dispatcher,
         interval=TICK_INTERVAL,

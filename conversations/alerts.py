@@ -2,6 +2,12 @@
 with the evidence in words and four buttons — Acknowledge, Snooze 7 days, Resolve (with a
 short note, or none) and Show match.
 
+Each coordinator's message is recorded (`AlertCopy`), so when one of them acts on the flag
+every other copy is edited, once the change has committed, to show it in its reader's
+language. A snooze that is over opens the flag again, and the alert is sent again saying
+so; the dispatcher's every tick looks for those (`sweep`), and once a day it applies the
+flag rules to every open match.
+
 Callback data is ``fl:<action>:<flag id>`` and is never trusted: every press is checked
 again against the person pressing it, who must have finished joining the flag's program
 as a coordinator (and not have left Tandem). A refused press changes nothing. Every
@@ -16,12 +22,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, CallbackQuery, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -32,14 +39,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_, Translator, escape, translator
+from bot.i18n import N_, Translator, translator
 from conversations.common import Button, keyboard, say
 from conversations.context import TandemContext, resolve_language
+from conversations.links import match_timeline
+from storage.clock import utcnow
 from storage.db import Database
 from storage.flags import (
     SEVERITY_ORDER,
     Rule,
     Severity,
+    end_snoozes,
     evaluate_matches,
     new_unreachable_flags,
     open_match_pages,
@@ -47,6 +57,7 @@ from storage.flags import (
     sweep_due,
 )
 from storage.models import (
+    AlertCopy,
     AuditEvent,
     Flag,
     FlagStatus,
@@ -55,7 +66,6 @@ from storage.models import (
     Person,
     PersonStatus,
     Program,
-    Prompt,
     PromptKind,
     Role,
 )
@@ -64,13 +74,12 @@ from storage.people import person_by_telegram_id
 log = logging.getLogger(__name__)
 
 PREFIX = "fl"
-ACK, SNOOZE, RESOLVE, NO_NOTE, SHOW = "ack", "snz", "res", "nonote", "show"
+ACK, SNOOZE, RESOLVE, NO_NOTE = "ack", "snz", "res", "nonote"
 SNOOZE_FOR = timedelta(days=7)
 NOTE_WINDOW = timedelta(minutes=10)
 NOTE_LENGTH = 2000
 RESOLVING = "alerts_resolving"  # user_data: {"flag": id, "at": timestamp}
 NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
-RECENT_CHECKINS = 4  # shown per person by Show match
 UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
 MAX_ID = 2**31 - 1
 
@@ -84,6 +93,8 @@ RULE_TITLES = {
     Rule.CONCERN: N_("Concern reported"),
     Rule.SAFETY: N_("Safety words"),
     Rule.UNREACHABLE: N_("Unreachable"),
+    Rule.BENCHMARK: N_("Contact behind the benchmark"),
+    Rule.END_REQUEST: N_("Asked to end the match"),
 }
 RULE_VALUES = frozenset(rule.value for rule in Rule)
 QUESTION_LABELS = {
@@ -96,16 +107,6 @@ CONCERN_LABELS = {
     "schedule": N_("Finding a time"),
     "beyond": N_("Needs support beyond my role"),
     "other": N_("Something else"),
-}
-STATUS_LABELS = {
-    "answered": N_("answered"),
-    "missed": N_("missed"),
-    "skipped": N_("skipped"),
-    "expired": N_("paused or not sent"),
-    "failed": N_("not delivered"),
-    "pending": N_("not sent yet"),
-    "sending": N_("being sent"),
-    "sent": N_("waiting for an answer"),
 }
 
 
@@ -144,7 +145,8 @@ class People:
 
 
 def evidence_lines(tr: Translator, flag: Flag, people: People) -> list[str]:
-    """The flag's evidence, one line per fact, in the coordinator's language."""
+    """The flag's evidence, one line per fact, in the coordinator's language (Telegram
+    HTML: the values in them are escaped)."""
     evidence: dict[str, Any] = flag.evidence or {}
     lines: list[str] = []
     match flag.rule:
@@ -257,7 +259,41 @@ def evidence_lines(tr: Translator, flag: Flag, people: People) -> list[str]:
                     date=_since(tr, evidence.get("since")),
                 )
             )
+        case Rule.BENCHMARK:
+            lines += [_month_line(tr, month) for month in evidence.get("months", [])]
+        case Rule.END_REQUEST:
+            lines += [_request_line(tr, item, people) for item in evidence.get("requests", [])]
     return lines
+
+
+def _month_line(tr: Translator, month: dict[str, Any]) -> str:
+    return tr.ngettext(
+        "Month {month} of the match ({first} to {last}): {n} day of contact, {expected} expected.",
+        "Month {month} of the match ({first} to {last}): {n} days of contact, {expected} expected.",
+        int(month.get("contacts", 0)),
+        month=month.get("month"),
+        first=_since(tr, month.get("first")),
+        last=_since(tr, month.get("last")),
+        expected=month.get("expected"),
+    )
+
+
+def _request_line(tr: Translator, request: dict[str, Any], people: People) -> str:
+    """Who asked to end the match, when, and the reason in their own words."""
+    name, date = people.name(request.get("person_id")), _since(tr, request.get("at"))
+    reason = request.get("reason")
+    if not reason:
+        return tr.gettext(
+            "{name} asked on {date} to end the match early (no reason given).",
+            name=name,
+            date=date,
+        )
+    return tr.gettext(
+        "{name} asked on {date} to end the match early: “{reason}”",
+        name=name,
+        date=date,
+        reason=reason,
+    )
 
 
 def _since(tr: Translator, value: Any) -> str:
@@ -270,6 +306,13 @@ def _since(tr: Translator, value: Any) -> str:
 def _status_line(tr: Translator, flag: Flag, handler: Person | None) -> str | None:
     name = _name(handler)
     match flag.status:
+        case FlagStatus.OPEN if flag.snoozed_until is not None:
+            return tr.gettext(
+                "⏰ Snoozed by {name} until {date}: the snooze is over, this needs attention "
+                "again.",
+                name=name,
+                date=tr.date(flag.snoozed_until.date(), "long"),
+            )
         case FlagStatus.ACKNOWLEDGED:
             return tr.gettext("👀 Acknowledged by {name}.", name=name)
         case FlagStatus.SNOOZED if flag.snoozed_until is not None:
@@ -312,7 +355,7 @@ def alert_text(
             id=flag.match_id,
         ),
         "",
-        *(escape(line) for line in evidence_lines(tr, flag, People(mentor, mentee))),
+        *evidence_lines(tr, flag, People(mentor, mentee)),
     ]
     status = _status_line(tr, flag, handler)
     if status:
@@ -324,7 +367,7 @@ def alert_buttons(tr: Translator, flag: Flag) -> list[list[Button]]:
     def data(action: str) -> str:
         return f"{PREFIX}:{action}:{flag.id}"
 
-    show = [(tr.gettext("Show match"), data(SHOW))]
+    show = [(tr.gettext("Show match"), match_timeline(flag.match_id))]
     if flag.status == FlagStatus.RESOLVED:
         return [show]
     return [
@@ -352,9 +395,10 @@ async def coordinators(session: AsyncSession, program_id: int) -> Sequence[Perso
     return (await session.exec(statement)).unique().all()
 
 
-async def _flag_parts(
-    session: AsyncSession, flag: Flag
-) -> tuple[Match, Program, Person | None, Person | None] | None:
+FlagParts = tuple[Match, Program, Person | None, Person | None]
+
+
+async def _flag_parts(session: AsyncSession, flag: Flag) -> FlagParts | None:
     match = await session.get(Match, flag.match_id)
     program = None if match is None else await session.get(Program, match.program_id)
     if match is None or program is None:
@@ -367,12 +411,40 @@ async def _flag_parts(
     )
 
 
-async def notify(bot: Bot, database: Database, flag_ids: Sequence[int]) -> int:
-    """Send each flag to every coordinator of its program. Returns the messages sent.
-    Reads in one transaction, sends with none open."""
+@dataclass(frozen=True)
+class Letter:
+    """One coordinator's alert: sent, or an edit of the copy they already have."""
+
+    flag_id: int
+    person_id: int
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup
+    message_id: int | None = None
+
+
+async def _letter(session: AsyncSession, flag: Flag, reader: Person, parts: FlagParts) -> Letter:
+    """The flag's alert as it is now, in the reader's language."""
+    _, program, mentor, mentee = parts
+    tr = translator(reader.locale)
+    handler = await _person(session, flag.handled_by)
+    return Letter(
+        flag.id or 0,
+        reader.id or 0,
+        reader.chat_id or reader.telegram_id,
+        alert_text(tr, flag, program, mentor, mentee, handler),
+        keyboard(alert_buttons(tr, flag)),
+    )
+
+
+async def notify(
+    bot: Bot, database: Database, flag_ids: Sequence[int], *, now: datetime | None = None
+) -> int:
+    """Send each flag to every coordinator of its program and record each copy delivered.
+    Returns the messages sent. Reads in one transaction, sends with none open."""
     if not flag_ids:
         return 0
-    letters: list[tuple[int, str, Any]] = []
+    letters: list[Letter] = []
     async with database.session() as session:
         flags = await session.exec(select(Flag).where(col(Flag.id).in_(flag_ids)))
         ordered = sorted(flags.all(), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.id))
@@ -380,23 +452,77 @@ async def notify(bot: Bot, database: Database, flag_ids: Sequence[int]) -> int:
             parts = await _flag_parts(session, flag)
             if parts is None:
                 continue
-            _, program, mentor, mentee = parts
-            for person in await coordinators(session, program.id or 0):
-                tr = translator(person.locale)
-                text = alert_text(tr, flag, program, mentor, mentee)
-                markup = keyboard(alert_buttons(tr, flag))
-                letters.append((person.chat_id or person.telegram_id, text, markup))
-    sent = 0
-    for chat_id, text, markup in letters:
+            for person in await coordinators(session, parts[1].id or 0):
+                letters.append(await _letter(session, flag, person, parts))
+    copies: list[AlertCopy] = []
+    for letter in letters:
         try:
-            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            message = await bot.send_message(
+                letter.chat_id, letter.text, parse_mode=ParseMode.HTML, reply_markup=letter.markup
+            )
         except TelegramError as error:
             log.warning("alert not delivered to a coordinator: %s", type(error).__name__)
             continue
-        sent += 1
+        copies.append(
+            AlertCopy(
+                flag_id=letter.flag_id,
+                person_id=letter.person_id,
+                chat_id=letter.chat_id,
+                message_id=message.message_id,
+                sent_at=now or utcnow(),
+            )
+        )
+    if copies:
+        async with database.session() as session:
+            session.add_all(copies)
     if letters:
-        log.info("alerts: %d flag(s), %d message(s) sent", len(flag_ids), sent)
-    return sent
+        log.info("alerts: %d flag(s), %d message(s) sent", len(flag_ids), len(copies))
+    return len(copies)
+
+
+async def refresh_copies(
+    bot: Bot, database: Database, flag_id: int, *, edited: tuple[int, int] | None = None
+) -> int:
+    """Bring every coordinator's copy of the flag's alert up to date, each in its reader's
+    language, but the message `edited` (chat id, message id) that is already. Call once
+    the change has committed. A copy that cannot be edited any more (deleted, too old) is
+    skipped. Returns the copies edited."""
+    async with database.session() as session:
+        flag = await session.get(Flag, flag_id)
+        parts = None if flag is None else await _flag_parts(session, flag)
+        if flag is None or parts is None:
+            return 0
+        rows = await session.exec(
+            select(AlertCopy, Person)
+            .join(Person, col(Person.id) == col(AlertCopy.person_id))
+            .where(AlertCopy.flag_id == flag_id, col(Person.status).not_in(UNREACHABLE))
+            .order_by(col(AlertCopy.id))
+        )
+        letters = [
+            replace(
+                await _letter(session, flag, reader, parts),
+                chat_id=copy.chat_id,
+                message_id=copy.message_id,
+            )
+            for copy, reader in rows.all()
+            if (copy.chat_id, copy.message_id) != edited
+        ]
+    edits = 0
+    for letter in letters:
+        try:
+            await bot.edit_message_text(
+                letter.text,
+                chat_id=letter.chat_id,
+                message_id=letter.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=letter.markup,
+            )
+        except TelegramError as error:
+            if "not modified" not in str(error).lower():
+                log.info("could not update a copy of an alert: %s", type(error).__name__)
+            continue
+        edits += 1
+    return edits
 
 
 async def evaluate_and_notify(
@@ -407,7 +533,7 @@ async def evaluate_and_notify(
     try:
         async with database.session() as session:
             created = await evaluate_matches(session, match_ids, now)
-        await notify(bot, database, created)
+        await notify(bot, database, created, now=now)
     except Exception:
         log.exception("could not evaluate the flag rules for %d match(es)", len(match_ids))
         return []
@@ -420,16 +546,31 @@ async def after_answer(ctx: TandemContext, match_id: int) -> None:
 
 
 async def sweep(bot: Bot, database: Database, now: datetime) -> int:
-    """The daily sweep: every open match, a page per transaction, once every 24 hours.
-    Returns the flags raised."""
+    """Every dispatcher tick: flags whose snooze is over are open and sent again. Once
+    every 24 hours, the daily sweep: every open match, a page per transaction. Returns the
+    flags raised or opened again."""
+    woken = await snoozes_over(bot, database, now)
     async with database.session() as session:
         if not await sweep_due(session, now):
-            return 0
+            return woken
         pages = await open_match_pages(session)
     raised = 0
     for page in pages:
         raised += len(await evaluate_and_notify(bot, database, page, now))
-    return raised
+    return woken + raised
+
+
+async def snoozes_over(bot: Bot, database: Database, now: datetime) -> int:
+    """Open again the flags whose snooze is over, and send their alerts again (saying the
+    snooze ended). Never raises. Returns how many."""
+    try:
+        async with database.session() as session:
+            woken = await end_snoozes(session, now)
+        await notify(bot, database, woken, now=now)
+    except Exception:
+        log.exception("could not open the flags whose snooze is over")
+        return 0
+    return len(woken)
 
 
 async def unreachable_alerts(
@@ -443,7 +584,7 @@ async def unreachable_alerts(
                 for person in person_ids
                 for i in await new_unreachable_flags(session, person, now)
             ]
-        return await notify(bot, database, ids)
+        return await notify(bot, database, ids, now=now)
     except Exception:
         log.exception("could not send the unreachable alerts")
         return 0
@@ -458,11 +599,7 @@ class Refused(Exception):
 
 def parse(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
-    if (
-        len(parts) != 3
-        or parts[0] != PREFIX
-        or parts[1] not in (ACK, SNOOZE, RESOLVE, NO_NOTE, SHOW)
-    ):
+    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (ACK, SNOOZE, RESOLVE, NO_NOTE):
         return None
     if not parts[2].isdecimal() or len(parts[2]) > 10 or int(parts[2]) > MAX_ID:
         return None
@@ -515,6 +652,33 @@ def _handle(flag: Flag, person: Person, status: str, now: datetime) -> None:
     flag.snoozed_until = now + SNOOZE_FOR if status == FlagStatus.SNOOZED else None
 
 
+# What each button does to a flag: its new status, the audit action, the answer.
+CHANGES = {
+    ACK: (FlagStatus.ACKNOWLEDGED, "acknowledge", N_("Acknowledged.")),
+    SNOOZE: (FlagStatus.SNOOZED, "snooze", N_("Snoozed for 7 days.")),
+    NO_NOTE: (FlagStatus.RESOLVED, "resolve", N_("Resolved.")),
+}
+
+
+def _change(session: AsyncSession, person: Person, flag: Flag, action: str, now: datetime) -> None:
+    status, audited, _ = CHANGES[action]
+    _handle(flag, person, status, now)
+    detail: dict[str, Any] = {}
+    if action == SNOOZE and flag.snoozed_until is not None:
+        detail["until"] = flag.snoozed_until.isoformat()
+    if action == NO_NOTE:
+        detail["with_note"] = False
+    _audit(session, person, flag, audited, now, **detail)
+
+
+def _ask_note(ctx: TandemContext, flag: Flag, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
+    if ctx.user_data is not None:
+        ctx.user_data[RESOLVING] = {"flag": flag.id, "at": now.timestamp()}
+    tr = ctx.tr
+    question = tr.gettext("Send a short note on how this was resolved, or tap “No note”.")
+    return question, keyboard([[(tr.gettext("No note"), f"{PREFIX}:{NO_NOTE}:{flag.id}")]])
+
+
 async def on_button(update: Update, ctx: TandemContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
@@ -526,46 +690,20 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
     action, flag_id = parsed
     now = ctx.now()
     notice: str | None = None
-    extra: tuple[str, Any] | None = None
+    extra: tuple[str, InlineKeyboardMarkup | None] | None = None
+    changed = False
     try:
         async with ctx.db.session() as session:
-            person, flag, match, program, mentor, mentee = await _checked(
+            person, flag, _, program, mentor, mentee = await _checked(
                 session, update.effective_user.id, flag_id, tr
             )
-            if action == SHOW:
-                summary = await match_summary(session, tr, match, program, mentor, mentee)
-                extra = (summary, None)
-            elif flag.status == FlagStatus.RESOLVED:
+            if flag.status == FlagStatus.RESOLVED:
                 notice = tr.gettext("This flag is already resolved.")
-            elif action == ACK:
-                _handle(flag, person, FlagStatus.ACKNOWLEDGED, now)
-                _audit(session, person, flag, "acknowledge", now)
-                notice = tr.gettext("Acknowledged.")
-            elif action == SNOOZE:
-                _handle(flag, person, FlagStatus.SNOOZED, now)
-                _audit(
-                    session,
-                    person,
-                    flag,
-                    "snooze",
-                    now,
-                    until=flag.snoozed_until.isoformat() if flag.snoozed_until else None,
-                )
-                notice = tr.gettext("Snoozed for 7 days.")
-            elif action == NO_NOTE:
-                _handle(flag, person, FlagStatus.RESOLVED, now)
-                _audit(session, person, flag, "resolve", now, with_note=False)
-                notice = tr.gettext("Resolved.")
-            else:  # RESOLVE: ask for a note
-                if ctx.user_data is not None:
-                    ctx.user_data[RESOLVING] = {"flag": flag.id, "at": now.timestamp()}
-                question = tr.gettext(
-                    "Send a short note on how this was resolved, or tap “No note”."
-                )
-                extra = (
-                    question,
-                    keyboard([[(tr.gettext("No note"), f"{PREFIX}:{NO_NOTE}:{flag.id}")]]),
-                )
+            elif action == RESOLVE:
+                extra = _ask_note(ctx, flag, now)
+            else:
+                _change(session, person, flag, action, now)
+                notice, changed = tr.gettext(CHANGES[action][2]), True
             session.add(flag)
             handler = (
                 person if flag.handled_by == person.id else await _person(session, flag.handled_by)
@@ -576,8 +714,12 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         await query.answer(str(refusal))
         return
     await query.answer(notice)
-    if action != SHOW and action != RESOLVE:
+    if action != RESOLVE:
         await _edit(query, text, buttons)
+    if changed:
+        pressed = query.message
+        edited = (pressed.chat.id, pressed.message_id) if pressed is not None else None
+        await refresh_copies(ctx.bot, ctx.db, flag_id, edited=edited)
     if extra is not None:
         await say(update, extra[0], extra[1])
 
@@ -594,63 +736,6 @@ async def _edit(query: CallbackQuery, text: str, buttons: list[list[Button]]) ->
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             log.info("could not edit an alert: %s", error.message)
-
-
-async def match_summary(
-    session: AsyncSession,
-    tr: Translator,
-    match: Match,
-    program: Program,
-    mentor: Person | None,
-    mentee: Person | None,
-) -> str:
-    lines = [
-        tr.gettext(
-            "<b>{mentor} ↔ {mentee}</b> · {program} (match {id})",
-            mentor=_name(mentor),
-            mentee=_name(mentee),
-            program=program.name,
-            id=match.id,
-        ),
-        tr.gettext("Started {date}.", date=tr.date(match.started_at.date(), "long")),
-    ]
-    for person, label in ((mentor, N_("Mentor")), (mentee, N_("Mentee"))):
-        if person is None:
-            continue
-        prompts = await session.exec(
-            select(Prompt)
-            .where(
-                Prompt.match_id == match.id,
-                Prompt.person_id == person.id,
-                Prompt.kind == PromptKind.CHECKIN,
-            )
-            .order_by(col(Prompt.due_at).desc())
-            .limit(RECENT_CHECKINS)
-        )
-        weeks = [
-            tr.gettext(
-                "{week}: {status}",
-                week=_week(tr, prompt.period),
-                status=tr.gettext(STATUS_LABELS.get(prompt.status, prompt.status)),
-            )
-            for prompt in prompts.all()
-        ]
-        listed = "; ".join(weeks) if weeks else tr.gettext("no check-ins yet")
-        lines.append(
-            tr.gettext(
-                "{role} {name} — last check-ins: {weeks}",
-                role=tr.gettext(label),
-                name=_name(person),
-                weeks=listed,
-            )
-        )
-    flags = await session.exec(
-        select(Flag).where(Flag.match_id == match.id, Flag.status != FlagStatus.RESOLVED)
-    )
-    titles = [tr.gettext(RULE_TITLES[Rule(f.rule)]) for f in flags.all() if f.rule in RULE_VALUES]
-    if titles:
-        lines.append(tr.gettext("Unresolved flags: {flags}", flags=", ".join(titles)))
-    return "\n".join(lines)
 
 
 async def take_note(update: Update, ctx: TandemContext) -> None:
@@ -685,6 +770,7 @@ async def take_note(update: Update, ctx: TandemContext) -> None:
         await say(update, str(refusal))
         raise ApplicationHandlerStop from None
     await say(update, text, keyboard(alert_buttons(tr, flag)))
+    await refresh_copies(ctx.bot, ctx.db, flag.id or 0)
     raise ApplicationHandlerStop
 
 

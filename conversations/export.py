@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from functools import partial
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -19,20 +18,9 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import N_, Translator
-from conversations import onboarding
-from conversations.common import Button, describe_unusable, keyboard, say
+from conversations.common import Button, describe_unusable
 from conversations.context import TandemContext
-from conversations.coordinator import (
-    CHOICES_PER_PAGE,
-    NAME_CLIP,
-    Actor,
-    Task,
-    _actor,
-    _clip,
-    _nav,
-    _number,
-    _page,
-)
+from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse, show
 from storage.exports import (
     FORMATS,
     export_bytes,
@@ -47,14 +35,6 @@ PREFIX = "exp"
 FORMAT_LABELS = {"xlsx": N_("Excel (.xlsx)"), "csv": N_("CSV (.zip)")}
 
 
-def _data(action: str, program_id: int | None, *args: object) -> str:
-    return ":".join([PREFIX, action, str(program_id or 0), *(str(arg) for arg in args)])
-
-
-def _coordinated(actor: Actor, program_id: int) -> bool:
-    return actor.may(Task.PEOPLE, program_id)  # a coordinator of this program, admins not
-
-
 def _formats(tr: Translator, program: Program) -> tuple[str, list[list[Button]]]:
     text = tr.gettext(
         "<b>{program}</b>: in which format do you want your program's data? Each table "
@@ -62,53 +42,18 @@ def _formats(tr: Translator, program: Program) -> tuple[str, list[list[Button]]]
         "audit events) is a sheet of the workbook, or a file in the zip.",
         program=program.name,
     )
-    rows = [[(tr.gettext(FORMAT_LABELS[kind]), _data(kind, program.id)) for kind in FORMATS]]
+    rows = [[(tr.gettext(FORMAT_LABELS[kind]), data(PREFIX, kind, program.id)) for kind in FORMATS]]
     return text, rows
 
 
 async def _choices(update: Update, ctx: TandemContext, page: int) -> None:
     """The formats for a coordinator's only program, or a choice of program first."""
-    tr = ctx.tr
-    async with ctx.db.session() as session:
-        actor = await _actor(session, update, ctx)
-        programs = [
-            program
-            for program_id in sorted(actor.coordinates)
-            if (program := await session.get(Program, program_id)) is not None
-        ]
-    if not programs:
-        await _refuse(update, tr.gettext("This command is for program coordinators."))
-        await onboarding.reprompt(update, ctx)
-        return
-    if len(programs) == 1:
-        text, rows = _formats(tr, programs[0])
-    else:
-        shown, page, pages = _page(programs, page, CHOICES_PER_PAGE)
-        rows = [[(_clip(program.name, NAME_CLIP), _data("prog", program.id))] for program in shown]
-        rows.append(_nav(tr, page, pages, partial(_data, "page", 0)))
-        text = tr.gettext("Which program's data do you want?")
-    await _show(update, text, [row for row in rows if row])
 
+    async def formats(program: Program) -> None:
+        await show(update, *_formats(ctx.tr, program))
 
-async def _show(update: Update, text: str, rows: list[list[Button]]) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.answer()
-        try:
-            await query.edit_message_text(
-                text, parse_mode=ParseMode.HTML, reply_markup=keyboard(rows) if rows else None
-            )
-            return
-        except BadRequest:
-            pass
-    await say(update, text, keyboard(rows) if rows else None)
-
-
-async def _refuse(update: Update, text: str) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
-    else:
-        await say(update, text)
+    question = ctx.tr.gettext("Which program's data do you want?")
+    await choose(update, ctx, prefix=PREFIX, page=page, question=question, one=formats)
 
 
 async def export_command(update: Update, ctx: TandemContext) -> None:
@@ -119,31 +64,22 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     tr = ctx.tr
-    parts = (query.data or "").split(":")
-    program_id = _number(parts[2]) if len(parts) >= 3 else None
-    action = parts[1] if len(parts) >= 3 else ""
-    if program_id is None or action not in ("page", "prog", *FORMATS):
+    press = parse(query.data)
+    if press is not None and press.action == PAGE and press.number is not None:
+        await _choices(update, ctx, press.number)
+        return
+    if press is None or press.number is not None or press.action not in (PICK, *FORMATS):
         await query.answer(describe_unusable(tr, update, expects_text=False))
         return
-    if action == "page":
-        page = _number(parts[3]) if len(parts) > 3 else None
-        if page is None:
-            await query.answer(describe_unusable(tr, update, expects_text=False))
-            return
-        await _choices(update, ctx, page)
-        return
+    action, program_id = press.action, press.program_id
     now = ctx.now()
     async with ctx.db.session() as session:
-        actor = await _actor(session, update, ctx)
-        program = (
-            await session.get(Program, program_id) if _coordinated(actor, program_id) else None
-        )
+        actor, program = await program_for(session, update, ctx, program_id)
         if program is None:
-            await query.answer(tr.gettext("Only this program's coordinators can do that."))
+            await refuse(update, tr.gettext("Only this program's coordinators can do that."))
             return
-        if action == "prog":
-            text, rows = _formats(tr, program)
-            await _show(update, text, rows)
+        if action == PICK:
+            await show(update, *_formats(tr, program))
             return
         tables = await export_tables(session, program_id)
         content = await asyncio.to_thread(export_bytes, tables, action)

@@ -59,6 +59,7 @@ from storage.meetings import (
     open_matches,
     recent_meetings,
 )
+from storage.metrics import expected_minutes_per_week
 from storage.models import Match, MeetingLog, Person, Program
 from storage.people import person_by_telegram_id
 
@@ -75,7 +76,6 @@ MAX_QUICK_LOG = 1000
 MAX_TOPIC_BUTTONS = 8  # with "Something else" and "Nothing in particular": 10 options
 RECENT = 10  # meetings listed by /logs
 TOPICS_SHOWN = 80  # characters of a meeting's topics in /logs, so ten fit one message
-DEFAULT_EXPECTED_MINUTES = 60  # per week, unless Program.settings says otherwise
 FIELDS: dict[str, tuple[str, ...]] = {
     "date": ("date",),
     "duration": ("duration",),
@@ -623,7 +623,8 @@ async def _finish(logging: Logging) -> Outcome:
         await logging.session.flush()
         title, just_logged = tr.gettext("Meeting logged"), True
     record = _record(tr, meeting, logging.instrument, title, just_logged=just_logged)
-    return Outcome(Reply(messages=[record]), clear=True)
+    # The flag rules read the log once it has committed (a note's safety words alert now).
+    return Outcome(Reply(messages=[record], evaluate_match=meeting.match_id), clear=True)
 
 
 async def _store(
@@ -957,7 +958,7 @@ async def _on_undo(pressed: Pressed) -> Outcome:
     """Undo, right after logging: delete without asking."""
     _delete(pressed)
     text = escape(pressed.tr.gettext("↩️ Undone: that meeting is no longer logged."))
-    return Outcome(Reply(edit=OutgoingMessage(text, None)))
+    return Outcome(Reply(edit=OutgoingMessage(text, None), evaluate_match=pressed.meeting.match_id))
 
 
 async def _on_show(pressed: Pressed) -> Outcome:
@@ -1037,7 +1038,12 @@ async def _on_delete_confirmed(pressed: Pressed) -> Outcome:
     _delete(pressed)
     await pressed.session.flush()
     overview = await _overview_of(pressed)
-    return Outcome(Reply(notice=pressed.tr.gettext("Deleted."), edit=overview))
+    deleted = Reply(
+        notice=pressed.tr.gettext("Deleted."),
+        edit=overview,
+        evaluate_match=pressed.meeting.match_id,
+    )
+    return Outcome(deleted)
 
 
 async def _on_keep(pressed: Pressed) -> Outcome:
@@ -1089,10 +1095,7 @@ def expected_minutes(program: Program | None, match: Match, today: date, zone: t
     """The contact a program expects by `today`: its weekly minutes
     (`settings["expected_minutes_per_week"]`, default 60) for every week begun since the
     match started, up to the program's length."""
-    settings = (program.settings if program else None) or {}
-    per_week = settings.get("expected_minutes_per_week", DEFAULT_EXPECTED_MINUTES)
-    if isinstance(per_week, bool) or not isinstance(per_week, int | float) or per_week < 0:
-        per_week = DEFAULT_EXPECTED_MINUTES
+    per_week = expected_minutes_per_week(program.settings if program else None)
     started = match.started_at.astimezone(zone).date()
     weeks = max(0, (today - started).days) // 7 + 1
     if program is not None:

@@ -21,13 +21,20 @@ PARTICIPANT_COMMANDS = (
     ("skip", N_("Skip this week's check-in")),
     ("pause", N_("Pause check-ins, for holidays for example")),
     ("resume", N_("Resume check-ins after a pause")),
+    ("endmatch", N_("Ask to end your match early")),
     ("start", N_("Join a program, or continue joining")),
     ("help", N_("What I can do for you")),
     ("settings", N_("Your name, time zone and check-in time")),
     ("language", N_("Switch between English and French")),
     ("cancel", N_("Stop what we are doing")),
 )
-COORDINATOR_COMMANDS = (
+COORDINATOR_COMMANDS = (  # what needs attention first, then the program's running
+    ("flags", N_("Open flags, the most urgent first")),
+    ("matches", N_("Every match with its health: on track, watch, at risk")),
+    ("match", N_("One match's timeline, e.g. /match 12")),
+    ("dashboard", N_("Your program's figures at a glance")),
+    ("report", N_("A chart of your program's last weeks")),
+    ("broadcast", N_("Send a message to your program's participants")),
     ("invite", N_("Create invitation links")),
     ("pair", N_("Pair a mentor with a mentee")),
     ("people", N_("Everyone in your programs")),

@@ -70,6 +70,7 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
                 tr.gettext("/skip: skip this week's check-in"),
                 tr.gettext("/pause: pause check-ins until a date (holidays, a busy month)"),
                 tr.gettext("/resume: start check-ins again"),
+                tr.gettext("/endmatch: ask your coordinator to end your match early"),
             ]
         lines += [
             tr.gettext("/settings: change your name, time zone or weekly check-in time"),

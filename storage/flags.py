@@ -8,22 +8,33 @@ same time. It returns the ids of the flags it created: the caller alerts the coo
 once its transaction has committed.
 
 Each flag's evidence names the prompts, weeks and values behind it (never a participant's
-text: for safety words, only the word that matched) and lists its `marks`, the atoms of
-evidence it covers (``p12:helpful``, ``gap:2026-W47``…). A rule raises a flag only when
-it finds a mark no earlier flag of that rule on the match covered: a resolved flag is not
-raised again by the daily sweep for the same answers, but is for a new one.
+check-in text: for safety words, listed in `storage.safety`, only the word that matched)
+and lists its `marks`, the atoms of evidence it covers (``p12:helpful``, ``gap:2026-W47``,
+``bm:2026-10-17``…). A rule raises a flag only when it finds a mark no earlier flag of
+that rule on the match covered: a resolved flag is not raised again by the daily sweep for
+the same answers (or month), but is for a new one.
+
+Contact (meetings logged, contact reported in check-ins) is counted by `storage.contacts`
+for both the no-contact rule and the contact benchmark (MENTOR's Elements of Effective
+Practice: two contacts in a match's first month, then at least one a month).
+
+Two flags are not found by the rules: "unreachable" (raised by
+`storage.prompts.mark_unreachable`) and "end request", raised by `request_end` when a
+participant asks to end their match early, through the same insert as the rules' flags
+(their evidence lists the requests: who, when, and the reason they gave, which the
+coordinators read). A snoozed flag whose snooze is over is opened again by `end_snoozes`;
+it keeps who snoozed it and until when (`handled_by`, `snoozed_until`), so its alert can
+say the snooze ended, until someone acts on it again.
 
 Thresholds live in ``Program.settings["flags"]``; `DEFAULTS` fills in what is missing.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -32,8 +43,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.contacts import (
+    Contact,
+    contact_days,
+    elapsed_months,
+    is_reported,
+    logged,
+    reported,
+)
 from storage.models import (
     Answer,
+    AuditEvent,
     Flag,
     FlagStatus,
     Match,
@@ -45,6 +65,7 @@ from storage.models import (
     PromptStatus,
     StoredState,
 )
+from storage.safety import safety_words
 
 WEEK = timedelta(days=7)
 SWEEP_EVERY = timedelta(hours=24)
@@ -63,6 +84,8 @@ class Rule(StrEnum):
     CONCERN = "concern"
     SAFETY = "safety_words"
     UNREACHABLE = "unreachable"  # raised by storage.prompts.mark_unreachable
+    BENCHMARK = "contact_benchmark"
+    END_REQUEST = "end_request"  # raised by request_end
 
 
 class Severity(StrEnum):
@@ -81,7 +104,9 @@ DEFAULTS: dict[str, int] = {
     "rating_drop": 2,  # points below the person's own average of that question
     "drop_history": 2,  # earlier answers needed before a drop counts
     "rating_gap": 2,  # points between mentor and mentee the same week
-    "recent_days": 14,  # answers older than this raise no new flag
+    "recent_days": 14,  # answers (and months of contact) older than this raise no new flag
+    "first_month_contacts": 2,  # days of contact expected in a match's first month
+    "monthly_contacts": 1,  # … and in every later month
 }
 
 SCALE_KEYS = ("helpful", "going", "progress")
@@ -89,7 +114,6 @@ GOAL_PREFIX = "goal_"
 MENTEE_RATING, MENTOR_RATING = "helpful", "going"  # compared the same week
 FREE_TEXT_KEYS = ("note", "concern_note")  # check-in questions typed freely
 NO_CONCERN = "none"
-NO_CONTACT = "none"
 SETTLED = (
     PromptStatus.ANSWERED,
     PromptStatus.MISSED,
@@ -97,59 +121,6 @@ SETTLED = (
     PromptStatus.EXPIRED,
     PromptStatus.FAILED,
 )
-
-# Safety words, English and French, matched as whole words ignoring case and accents
-# (written here as people type them; a space matches any run of spaces or hyphens).
-SAFETY_WORDS: tuple[str, ...] = (
-    # English
-    "harass", "harassed", "harassing", "harassment",
-    "abuse", "abused", "abusing", "abusive",
-    "unsafe", "not safe", "in danger",
-    "threat", "threats", "threaten", "threatened", "threatening",
-    "self harm", "self harming", "hurt myself", "kill myself", "cutting myself",
-    "suicide", "suicidal",
-    "violence", "violent",
-    "assault", "assaulted", "rape", "raped",
-    "bully", "bullied", "bullying", "stalking", "stalked",
-    # French
-    "harcèlement", "harceler", "harcelé", "harcelée", "harcèle", "harcelant",
-    "abus", "abusé", "abusée", "abusif", "abusive",
-    "pas en sécurité", "en danger", "dangereux",
-    "menace", "menaces", "menacé", "menacée", "menacer", "menaçant",
-    "automutilation", "me faire du mal", "me tuer",
-    "suicidaire",
-    "agression", "agressé", "agressée", "viol", "violée",
-    "intimidation", "intimidé", "intimidée",
-)  # fmt: skip
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: "Harcèlement" -> "harcelement"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-def _pattern(words: Iterable[str]) -> re.Pattern[str]:
-    canonical = sorted({fold(word) for word in words}, key=len, reverse=True)
-    parts = [r"[\s\-]+".join(map(re.escape, word.split())) for word in canonical]
-    return re.compile(r"(?<!\w)(" + "|".join(parts) + r")(?!\w)")
-
-
-_SAFETY = _pattern(SAFETY_WORDS)
-_SAFETY_NAMES: dict[str, str] = {}
-for _word in SAFETY_WORDS:  # "menace" and "menacé" fold alike: the first one names both
-    _SAFETY_NAMES.setdefault(fold(_word), _word)
-
-
-def safety_words(text: str) -> list[str]:
-    """The safety words in `text` (as listed, once each, in order of appearance)."""
-    found: list[str] = []
-    for matched in _SAFETY.finditer(fold(text)):
-        key = " ".join(re.split(r"[\s\-]+", matched.group(1)))
-        word = _SAFETY_NAMES.get(key, key)
-        if word not in found:
-            found.append(word)
-    return found
 
 
 def thresholds(settings: Mapping[str, Any] | None) -> dict[str, int]:
@@ -211,6 +182,16 @@ class History:
 
     def role(self, person_id: int) -> str:
         return "mentor" if person_id == self.match.mentor_id else "mentee"
+
+    def contacts(self) -> list[Contact]:
+        """Every meeting logged and every contact reported (see `storage.contacts`)."""
+        started_on = self.match.started_at.date()
+        found = [logged(log.met_on) for log in self.logs]
+        for given in self.answers:
+            if is_reported(given.key, given.value):
+                monday = period_monday(given.prompt.period) or given.answered_at.date()
+                found.append(reported(monday, given.answered_at, started_on))
+        return found
 
 
 @dataclass(frozen=True)
@@ -275,23 +256,15 @@ def missed_in_a_row(history: History) -> Candidate | None:
     return _candidate(history, Rule.MISSED, Severity.MEDIUM, marks, people=people)
 
 
-def _log_moment(log: MeetingLog) -> datetime:
-    return datetime.combine(log.met_on, time(12), UTC)
-
-
 def no_contact(history: History) -> Candidate | None:
     """No meeting logged and no contact reported for N weeks, counting from the start."""
     if history.match.status != MatchStatus.ACTIVE:
         return None
     weeks = history.limits["no_contact_weeks"]
     last, source = history.match.started_at, "start"
-    for log in history.logs:
-        if _log_moment(log) > last:
-            last, source = _log_moment(log), "log"
-    for given in history.answers:
-        reported = given.key == "contact" and given.value not in ("", NO_CONTACT)
-        if reported and given.answered_at > last:
-            last, source = given.answered_at, "answer"
+    for contact in history.contacts():
+        if contact.moment > last:
+            last, source = contact.moment, contact.source
     window = weeks * WEEK
     silent = history.now - last
     if silent < window:
@@ -306,6 +279,36 @@ def no_contact(history: History) -> Candidate | None:
         since=last.isoformat(),
         last_contact=source,
     )
+
+
+def behind_benchmark(history: History) -> Candidate | None:
+    """Fewer days of contact than expected in a month of the match that has ended (the
+    first month expects `first_month_contacts`, later ones `monthly_contacts`). Judged
+    while the match is active, for months that ended in the last `recent_days`, so a
+    paused match is not judged while paused nor, once resumed, for a month that ended
+    long before."""
+    if history.match.status != MatchStatus.ACTIVE:
+        return None
+    limits, today = history.limits, history.now.date()
+    days = contact_days(history.contacts())
+    months = []
+    for month in elapsed_months(history.match.started_at.date(), today):
+        if (today - month.last).days > limits["recent_days"]:
+            continue
+        expected = limits["first_month_contacts" if month.number == 1 else "monthly_contacts"]
+        count = sum(1 for day in days if month.holds(day))
+        if count < expected:
+            months.append(
+                {
+                    "month": month.number,
+                    "first": month.first.isoformat(),
+                    "last": month.last.isoformat(),
+                    "contacts": count,
+                    "expected": expected,
+                }
+            )
+    marks = [f"bm:{month['first']}" for month in months]
+    return _candidate(history, Rule.BENCHMARK, Severity.MEDIUM, marks, months=months)
 
 
 def low_rating(history: History) -> Candidate | None:
@@ -425,6 +428,7 @@ RULES = (
     rating_gap,
     missed_in_a_row,
     no_contact,
+    behind_benchmark,
 )
 
 
@@ -496,22 +500,33 @@ async def histories(
     return list(found.values())
 
 
+def _row(match_id: int, candidate: Candidate, now: datetime) -> dict[str, Any]:
+    return {
+        "match_id": match_id,
+        "rule": candidate.rule.value,
+        "severity": candidate.severity.value,
+        "evidence": candidate.evidence,
+        "status": FlagStatus.OPEN.value,
+        "opened_at": now,
+    }
+
+
 async def evaluate_matches(
     session: AsyncSession, match_ids: Sequence[int], now: datetime
 ) -> list[int]:
     """Apply every rule to these matches; insert the new flags. Returns their ids."""
     rows = [
-        {
-            "match_id": history.match.id,
-            "rule": candidate.rule.value,
-            "severity": candidate.severity.value,
-            "evidence": candidate.evidence,
-            "status": FlagStatus.OPEN.value,
-            "opened_at": now,
-        }
+        _row(history.match.id or 0, candidate, now)
         for history in await histories(session, match_ids, now)
         for candidate in evaluate(history)
     ]
+    return await insert_flags(session, rows)
+
+
+async def insert_flags(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert these flags, but none for a match and rule that already has an unresolved
+    flag (the partial unique index decides, whoever inserts at the same time). Returns
+    the ids of the flags inserted."""
     if not rows:
         return []
     statement = (
@@ -536,6 +551,110 @@ async def new_unreachable_flags(session: AsyncSession, person_id: int, now: date
         for flag_id, evidence in (await session.exec(statement)).all()
         if flag_id is not None and (evidence or {}).get("person_id") == person_id
     ]
+
+
+# --- a request to end a match early ------------------------------------------------------
+
+
+class Requested(StrEnum):
+    NEW = "new"  # a new flag
+    ADDED = "added"  # the partner's request was open: the flag now lists both
+    ALREADY = "already"  # this person's request is already with the coordinators
+
+
+async def open_end_request(session: AsyncSession, match_id: int) -> Flag | None:
+    """The match's unresolved end request, locked for this transaction."""
+    statement = (
+        select(Flag)
+        .where(
+            Flag.match_id == match_id,
+            Flag.rule == Rule.END_REQUEST,
+            Flag.status != FlagStatus.RESOLVED,
+        )
+        .with_for_update()
+    )
+    return (await session.exec(statement)).first()
+
+
+def requested_by(flag: Flag | None, person_id: int) -> bool:
+    requests = [] if flag is None else (flag.evidence or {}).get("requests") or []
+    return any(request.get("person_id") == person_id for request in requests)
+
+
+async def request_end(
+    session: AsyncSession, match: Match, person_id: int, reason: str | None, now: datetime
+) -> tuple[Requested, int]:
+    """A participant asks to end their match early: a "high" flag for the coordinators
+    (or, when the partner's request is open, their flag lists this one too and is open
+    again) and an audit event. Nothing about the match changes: the coordinators decide.
+    Returns what happened and the flag's id."""
+    match_id = match.id or 0
+    request = {"person_id": person_id, "at": now.isoformat(), "reason": reason}
+    flag = await open_end_request(session, match_id)
+    if flag is None:
+        candidate = Candidate(Rule.END_REQUEST, Severity.HIGH, {"requests": [request]})
+        created = await insert_flags(session, [_row(match_id, candidate, now)])
+        flag = None if created else await open_end_request(session, match_id)
+        if created:
+            _audit_request(session, match, person_id, reason, now)
+            return Requested.NEW, created[0]
+        if flag is None:  # the partner's request, inserted and resolved meanwhile
+            raise RuntimeError("the match's end request changed meanwhile")
+    if requested_by(flag, person_id):
+        return Requested.ALREADY, flag.id or 0
+    evidence = flag.evidence or {}
+    flag.evidence = {**evidence, "requests": [*(evidence.get("requests") or []), request]}
+    flag.status, flag.snoozed_until = FlagStatus.OPEN, None
+    session.add(flag)
+    _audit_request(session, match, person_id, reason, now)
+    return Requested.ADDED, flag.id or 0
+
+
+def _audit_request(
+    session: AsyncSession, match: Match, person_id: int, reason: str | None, now: datetime
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_id=person_id,
+            actor_label="mentor" if person_id == match.mentor_id else "mentee",
+            action="match.end_requested",
+            subject=f"match:{match.id}",
+            detail={"reason": reason},
+            at=now,
+        )
+    )
+
+
+# --- snoozes that ended -------------------------------------------------------------------
+
+
+async def end_snoozes(session: AsyncSession, now: datetime) -> list[int]:
+    """Open again the snoozed flags whose snooze is over, each with an audit event;
+    returns their ids. One statement, which the unresolved flags' partial index serves
+    (its condition is repeated word for word so SQLite can use it): cheap enough for
+    every dispatcher tick."""
+    statement = (
+        sa.update(Flag)
+        .where(
+            sa.text(f"status != '{FlagStatus.RESOLVED}'"),
+            col(Flag.status) == FlagStatus.SNOOZED,
+            col(Flag.snoozed_until) <= now,
+        )
+        .values(status=FlagStatus.OPEN)
+        .returning(col(Flag.id), col(Flag.match_id), col(Flag.rule))
+    )
+    reopened = sorted((await session.exec(statement)).all())
+    for flag_id, match_id, rule in reopened:
+        session.add(
+            AuditEvent(
+                actor_label="tandem",
+                action="flag.snooze_ended",
+                subject=f"flag:{flag_id}",
+                detail={"match_id": match_id, "rule": rule},
+                at=now,
+            )
+        )
+    return [flag_id for flag_id, _, _ in reopened]
 
 
 # --- the daily sweep ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ read them here, so one definition of each figure holds everywhere (README, "Figu
 - **Contact minutes** of a match in a week: its meeting logs held that week; a week with
   no log falls back on the mentor's check-in estimate of the time spent together
   (``duration``: the middle of the range they tapped). Expected: the program's
-  ``contact.hours_per_month`` (default 4), spread evenly over the weeks.
+  ``expected_minutes_per_week`` (default 60), as /logs shows participants.
 
 Weeks are ISO weeks (``2026-W47``), as check-in periods are.
 """
@@ -37,8 +37,7 @@ REACHED = (PromptStatus.ANSWERED, PromptStatus.SENT, PromptStatus.MISSED, Prompt
 RATING_KEYS = {"mentee": "helpful", "mentor": "going"}
 # The mentor check-in's "how long together" choices, in minutes (the middle of each range).
 DURATION_MINUTES = {"u30": 20, "m30_60": 45, "h1_2": 90, "o2h": 150}
-DEFAULT_HOURS_PER_MONTH = 4
-WEEKS_PER_MONTH = 52 / 12
+DEFAULT_EXPECTED_MINUTES = 60
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,11 @@ def recent_periods(today: date, count: int) -> list[str]:
 
 
 def expected_minutes_per_week(settings: Mapping[str, Any] | None) -> float:
-    """The program's expected contact time per match and week."""
-    contact = (settings or {}).get("contact") or {}
-    hours = contact.get("hours_per_month") if isinstance(contact, Mapping) else None
-    valid = isinstance(hours, int | float) and not isinstance(hours, bool) and hours >= 0
-    return (hours if valid else DEFAULT_HOURS_PER_MONTH) * 60 / WEEKS_PER_MONTH
+    """The program's expected contact time per match and week
+    (``settings["expected_minutes_per_week"]``; the default when missing or invalid)."""
+    given = (settings or {}).get("expected_minutes_per_week")
+    valid = isinstance(given, int | float) and not isinstance(given, bool) and given >= 0
+    return given if valid else DEFAULT_EXPECTED_MINUTES
 
 
 @dataclass(frozen=True)

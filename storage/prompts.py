@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.claims import claim_rows
 from storage.models import (
     Flag,
     FlagStatus,
@@ -486,33 +487,8 @@ async def _claim(
     order: Any,
     changes: Mapping[str, Any],
 ) -> list[Prompt]:
-    """Move up to `limit` prompts matching `criteria` (oldest first) by `changes`, in one
-    statement; prompts another transaction has locked are skipped, not waited for.
-
-    The chosen ids are a CTE, which PostgreSQL evaluates once. As a plain
-    ``IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` it may plan a semi-join that re-runs
-    the subquery for every row and so updates far more than `limit` rows (seen on
-    PostgreSQL 15: LIMIT 7 claimed 20). The outer WHERE repeats none of the criteria:
-    PostgreSQL re-checks them when it locks each row (and skips rows that no longer
-    match), SQLite runs the statement alone, and repeating them makes SQLite scan the
-    status index for every claim instead of looking the chosen ids up.
-    """
-    chosen = (
-        select(Prompt.id)
-        .where(*criteria, _reachable())
-        .order_by(order)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("chosen")
-    )
-    statement = (
-        sa.update(Prompt)
-        .where(col(Prompt.id).in_(select(chosen.c.id)))
-        .values(**changes)
-        .returning(Prompt)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = list((await session.exec(statement)).scalars().all())
+    """Claim prompts of reachable people (see `storage.claims.claim_rows`), by due date."""
+    claimed = await claim_rows(session, Prompt, [*criteria, _reachable()], [order], limit, changes)
     claimed.sort(key=lambda prompt: (prompt.due_at, prompt.id or 0))
     return claimed
 

@@ -4,6 +4,8 @@ coordinators in their language, and every button works for them and nobody else.
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -13,19 +15,22 @@ from sqlmodel import col, select
 from bot.dispatch import Dispatcher
 from conversations.alerts import evaluate_and_notify, notify
 from storage.db import Database
-from storage.flags import evaluate_matches, safety_words
+from storage.flags import evaluate_matches
 from storage.models import (
+    AlertCopy,
     Answer,
     AuditEvent,
     Flag,
     FlagStatus,
     Match,
+    MatchStatus,
     MeetingLog,
     Person,
     Program,
     PromptStatus,
     Role,
 )
+from storage.safety import safety_words
 from tests.conftest import FakeClock
 from tests.harness import FakeTelegram
 from tests.test_checkin import (
@@ -301,12 +306,155 @@ async def test_program_thresholds(database: Database, clock: FakeClock, program,
     assert rules(await evaluate(database, clock, match)) == {"low_rating"}
 
 
+# --- contact against the benchmark -------------------------------------------------------------
+
+
+async def restart(
+    database: Database, clock: FakeClock, match: Match, days_ago: int, status: str | None = None
+) -> None:
+    """Date the match's start `days_ago` days back (and change its status)."""
+    async with database.session() as session:
+        row = await session.get(Match, match.id)
+        assert row is not None
+        row.started_at = clock() - timedelta(days=days_ago)
+        row.status = status or row.status
+        session.add(row)
+
+
+async def benchmark(database: Database, clock: FakeClock, match: Match) -> list[Flag]:
+    return [
+        flag for flag in await evaluate(database, clock, match) if flag.rule == "contact_benchmark"
+    ]
+
+
+FIRST_MONTH = {"month": 1, "first": "2026-10-07", "last": "2026-11-06", "expected": 2}
+
+
+@pytest.mark.parametrize(
+    ("second", "contacts"),
+    [
+        ("log the same day", 1),  # two logs of one day: one contact
+        ("reports that week", 1),  # both check-ins of the log's week: the same contact
+        ("log another day", 2),
+        ("report another week", 2),
+    ],
+)
+async def test_two_days_of_contact_in_the_first_month(
+    database: Database, clock: FakeClock, pair, second: str, contacts: int
+) -> None:
+    mentee, mentor, match = pair
+    await restart(database, clock, match, 40)  # month 1: October 7 to November 6
+    await contact_log(database, clock, match, 33)  # Wednesday October 14 (2026-W42)
+    await contact_log(database, clock, match, 3)  # in month 2: no "no contact" flag
+    if second == "log the same day":
+        await contact_log(database, clock, match, 33)
+    elif second == "reports that week":
+        await week(database, clock, mentee, match, 5, contact="call")
+        await week(database, clock, mentor, match, 5, contact="in_person")
+    elif second == "log another day":
+        await contact_log(database, clock, match, 32)
+    else:
+        await week(database, clock, mentee, match, 3, contact="messages")  # 2026-W44
+    flags = await evaluate(database, clock, match)
+    if contacts == 2:
+        assert flags == []
+        return
+    (flag,) = flags
+    assert (flag.rule, flag.severity) == ("contact_benchmark", "medium")
+    assert flag.evidence == {"months": [{**FIRST_MONTH, "contacts": 1}], "marks": ["bm:2026-10-07"]}
+
+
+async def test_a_month_is_judged_once_it_has_ended(
+    database: Database, clock: FakeClock, pair
+) -> None:
+    _, _, match = pair  # matched 30 days ago: the first month ends tonight
+    await contact_log(database, clock, match, 1)
+    assert await evaluate(database, clock, match) == []
+    clock.advance(days=1)
+    (flag,) = await evaluate(database, clock, match)
+    assert flag.evidence["months"] == [
+        {"month": 1, "first": "2026-10-17", "last": "2026-11-16", "contacts": 1, "expected": 2}
+    ]
+
+
+@pytest.mark.parametrize("reported", [False, True])
+async def test_a_later_month_expects_one_contact(
+    database: Database, clock: FakeClock, pair, reported: bool
+) -> None:
+    mentee, _, match = pair
+    await restart(database, clock, match, 70)  # months: Sep 7, Oct 7 (judged), Nov 7
+    for days_ago in (60, 50, 3):  # two in month 1 (ended long ago), one in month 3
+        await contact_log(database, clock, match, days_ago)
+    if reported:
+        await week(database, clock, mentee, match, 4, contact="call")  # 2026-W43
+        assert await evaluate(database, clock, match) == []
+        return
+    (flag,) = await evaluate(database, clock, match)
+    assert flag.evidence["months"] == [
+        {"month": 2, "first": "2026-10-07", "last": "2026-11-06", "contacts": 0, "expected": 1}
+    ]
+
+
+@pytest.mark.parametrize("status", [MatchStatus.PAUSED, MatchStatus.CLOSED])
+async def test_a_paused_or_closed_match_is_not_judged(
+    database: Database, clock: FakeClock, pair, status: str
+) -> None:
+    _, _, match = pair
+    await restart(database, clock, match, 40, status)
+    assert await evaluate(database, clock, match) == []
+
+
+async def test_a_resolved_month_is_not_raised_again_a_new_one_is(
+    database: Database, clock: FakeClock, pair
+) -> None:
+    _, _, match = pair
+    await restart(database, clock, match, 40)
+    await contact_log(database, clock, match, 30)
+    (flag,) = await benchmark(database, clock, match)
+    async with database.session() as session:
+        row = await session.get(Flag, flag.id)
+        assert row is not None
+        row.status = FlagStatus.RESOLVED
+        session.add(row)
+    assert await benchmark(database, clock, match) == []
+    clock.advance(days=30)  # month 2 (November 7 to December 6) passes without contact
+    (flag,) = await benchmark(database, clock, match)
+    assert [month["month"] for month in flag.evidence["months"]] == [2]
+    assert flag.evidence["marks"] == ["bm:2026-11-07"]
+
+
+async def test_benchmark_thresholds(database: Database, clock: FakeClock, program, pair) -> None:
+    _, _, match = pair
+    await restart(database, clock, match, 40)
+    await contact_log(database, clock, match, 33)
+    await contact_log(database, clock, match, 3)
+    async with database.session() as session:
+        row = await session.get(Program, program.id)
+        assert row is not None
+        row.settings = {"flags": {"first_month_contacts": 1}}
+        session.add(row)
+    assert await evaluate(database, clock, match) == []
+
+
+async def test_the_benchmark_thresholds_can_be_configured(
+    database: Database, database_url: str, program: Program
+) -> None:
+    from tests.test_cli import succeeded, tandem
+
+    args = ("flags.first_month_contacts=3", "flags.monthly_contacts=2")
+    result = await tandem(database_url, "program", "configure", str(program.id), *args)
+    assert json.loads(succeeded(result)) == {
+        "flags": {"first_month_contacts": 3, "monthly_contacts": 2}
+    }
+
+
 # --- alerts --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def people(database: Database, program: Program, clock: FakeClock, pair) -> dict[str, Any]:
-    mentee, mentor, match = pair
+async def seed_people(database: Database, program: Program, clock: FakeClock) -> dict[str, Any]:
+    """The pair (matched a month ago, a meeting logged yesterday), the program's two
+    coordinators (Cora in English, Claude in French) and another program's (Otto)."""
+    mentee, mentor, match = await add_pair(database, program, clock)
     cora = await add_participant(
         database, program, clock, telegram_id=CORA, name="Cora Lee", role=Role.COORDINATOR
     )
@@ -323,6 +471,11 @@ async def people(database: Database, program: Program, clock: FakeClock, pair) -
     await contact_log(database, clock, match, 1)
     return {"mentee": mentee, "mentor": mentor, "match": match, "cora": cora,
             "claude": claude, "otto": otto}  # fmt: skip
+
+
+@pytest.fixture
+async def people(database: Database, program: Program, clock: FakeClock) -> dict[str, Any]:
+    return await seed_people(database, program, clock)
 
 
 async def raise_safety_flag(tg: FakeTelegram, database: Database, clock: FakeClock, people) -> int:
@@ -430,14 +583,35 @@ async def test_resolve_without_a_note_and_show_match(
     await cora.press(f"fl:ack:{flag_id}", cora.messages[0].message_id)
     assert cora.answers[-1] == "This flag is already resolved."
     assert (await flag_row(database, flag_id)).status == "resolved"
-    await cora.press(f"fl:show:{flag_id}", cora.messages[0].message_id)
-    summary = cora.last.text
-    assert summary.startswith("Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)")
-    assert "Mentee Alice Martin — last check-ins: week of November 16, 2026: answered" in summary
+    alert = cora.messages[0]
+    await cora.tap("Show match")  # the timeline, as a new message: the alert stays
+    timeline = cora.last.text.splitlines()
+    assert cora.messages[0].text == alert.text and len(cora.messages) == 3
+    assert timeline[0] == "Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)"
+    assert "✅ Nov 16 · Cora Lee resolved “Safety words”." in timeline
+    assert "✅ Nov 16 · Check-in, Alice Martin: answered" in timeline
 
 
 @pytest.mark.parametrize("who", [ALICE, OTTO])
-@pytest.mark.parametrize("action", ["ack", "snz", "res", "nonote", "show"])
+async def test_show_match_refused_to_others(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people, who: int
+) -> None:
+    await raise_safety_flag(tg, database, clock, people)
+    intruder = tg.user(who, "Intruder")
+    await tg.application.bot.send_message(who, "hello")  # a message to press on
+    before = len(intruder.messages)
+    await intruder.press(f"ov:mt:{people['match'].id}")
+    refusal = (
+        "This command is for program coordinators."
+        if who == ALICE
+        else "I can't find match 1 in your programs. Send /matches to see them."
+    )
+    assert intruder.answers[-1] == refusal
+    assert len(intruder.messages) == before
+
+
+@pytest.mark.parametrize("who", [ALICE, OTTO])
+@pytest.mark.parametrize("action", ["ack", "snz", "res", "nonote"])
 async def test_buttons_refused_to_others(
     tg: FakeTelegram, database: Database, clock: FakeClock, people, who: int, action: str
 ) -> None:
@@ -506,6 +680,7 @@ async def test_the_daily_sweep_runs_once_a_day(
 ) -> None:
     from conversations import checkin
 
+    await contact_log(database, clock, people["match"], 20)  # two in the first month
     await week(database, clock, people["mentee"], people["match"], 1, helpful="1")
     dispatcher = Dispatcher(
         tg.application.bot,
@@ -524,3 +699,139 @@ async def test_the_daily_sweep_runs_once_a_day(
     assert (await dispatcher.tick()).flagged == 0  # the same rule is still open
     assert len(tg.user(CORA, "Cora").messages) == 1
     assert await notify(tg.application.bot, database, []) == 0
+
+
+async def test_the_benchmark_alert_in_english_and_french(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    await restart(database, clock, people["match"], 40)
+    await contact_log(database, clock, people["match"], 35)  # month 1 (the other: month 2)
+    await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
+    (english,) = tg.user(CORA, "Cora").messages
+    assert english.text.splitlines()[0] == "⚠️ Contact behind the benchmark"
+    assert (
+        "Month 1 of the match (October 7, 2026 to November 6, 2026): 1 day of contact, "
+        "2 expected." in english.text
+    )
+    (french,) = tg.user(CLAUDE, "Claude").messages
+    assert french.text.splitlines()[0] == "⚠️ Contacts sous la norme"
+    assert (
+        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact, "
+        "2 attendus." in french.text
+    )
+
+
+# --- snoozes that end, copies kept up to date, meeting logs -------------------------------------
+
+
+async def test_a_snooze_that_ends_alerts_again(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    from conversations import checkin
+
+    await contact_log(database, clock, people["match"], 20)  # the first month is on track
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude")
+    await cora.tap("Snooze 7 days")
+    dispatcher = Dispatcher(
+        tg.application.bot, database, checkin, clock, budget=None, advisory_lock=False,
+        sweep_flags=True,
+    )  # type: ignore[arg-type]  # fmt: skip
+    assert (await dispatcher.tick()).flagged == 0
+    clock.advance(days=6, hours=23)
+    assert (await dispatcher.tick()).flagged == 0
+    assert (await flag_row(database, flag_id)).status == "snoozed"
+    clock.advance(hours=1)
+    assert (await dispatcher.tick()).flagged == 1
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.handled_by) == ("open", people["cora"].id)
+    snoozed, again = cora.messages
+    assert "💤 Snoozed by Cora Lee" in snoozed.text  # the earlier copy, as it was
+    assert again.text.splitlines()[0] == "🚨 Urgent · Safety words"
+    assert again.text.endswith(
+        "⏰ Snoozed by Cora Lee until November 23, 2026: the snooze is over, this needs "
+        "attention again."
+    )
+    assert again.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
+    assert claude.last.text.endswith(
+        "⏰ Reporté par Cora Lee jusqu’au 23 novembre 2026 : le report est terminé, ce "
+        "signalement demande de nouveau votre attention."
+    )
+    async with database.session() as session:
+        events = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))).all()
+    assert [(e.action, e.actor_id, e.actor_label) for e in events] == [
+        ("flag.snooze", people["cora"].id, "coordinator"),
+        ("flag.snooze_ended", None, "tandem"),
+    ]
+    assert (await dispatcher.tick()).flagged == 0  # once
+    assert len(cora.messages) == 2
+    await cora.tap("Acknowledge")
+    assert "⏰" not in cora.last.text and "👀 Acknowledged by Cora Lee." in cora.last.text
+
+
+async def test_every_copy_shows_who_acted_in_its_readers_language(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude", language_code="fr")
+    async with database.session() as session:
+        copies = (await session.exec(select(AlertCopy).order_by(col(AlertCopy.id)))).all()
+    assert [(c.flag_id, c.person_id, c.chat_id, c.message_id, c.sent_at) for c in copies] == [
+        (flag_id, people["cora"].id, CORA, cora.messages[0].message_id, clock()),
+        (flag_id, people["claude"].id, CLAUDE, claude.messages[0].message_id, clock()),
+    ]
+    await cora.tap("Acknowledge")
+    (french,) = claude.messages
+    assert french.text.endswith("👀 Pris en charge par Cora Lee.")
+    assert french.labels == ["Pris en charge", "Reporter de 7 jours", "Régler", "Voir le jumelage"]
+    await claude.tap("Régler")
+    await claude.send("Appel fait avec Alice.")
+    assert cora.messages[0].text.endswith("✅ Resolved by Claude Roy: Appel fait avec Alice.")
+    assert cora.messages[0].labels == ["Show match"]
+    assert claude.messages[0].text.endswith("✅ Réglé par Claude Roy : Appel fait avec Alice.")
+
+
+async def test_a_copy_that_cannot_be_edited_is_skipped(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    people,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    claude = tg.user(CLAUDE, "Claude")
+    await tg.application.bot.delete_message(CLAUDE, claude.messages[0].message_id)
+    cora = tg.user(CORA, "Cora")
+    with caplog.at_level(logging.INFO, logger="conversations.alerts"):
+        await cora.tap("Snooze 7 days")
+    assert "could not update a copy of an alert: BadRequest" in caplog.text
+    assert "💤 Snoozed by Cora Lee until November 23, 2026." in cora.messages[0].text
+    assert (await flag_row(database, flag_id)).status == "snoozed"
+
+
+async def test_a_meeting_log_alerts_at_once(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    alice = tg.user(ALICE, "Alice")
+    await alice.send("/log 45m yesterday video")
+    assert tg.user(CORA, "Cora").messages == []
+    await alice.tap("✏️ Edit")
+    await alice.tap("Notes")
+    await alice.send("I felt unsafe at his office.")
+    assert alice.last.text.startswith("✅ Meeting updated")
+    (alert,) = tg.user(CORA, "Cora").messages
+    assert alert.text.splitlines()[0] == "🚨 Urgent · Safety words"
+    assert "“unsafe” in a meeting log note by Alice Martin." in alert.text
+    assert "office" not in alert.text
+    async with database.session() as session:  # the pair's other meeting is gone too
+        other = (
+            await session.exec(
+                select(MeetingLog).where(MeetingLog.author_id != people["mentee"].id)
+            )
+        ).one()
+        other.deleted_at = clock()
+        session.add(other)
+    await alice.tap("🗑️ Delete")
+    await alice.tap("🗑️ Yes, delete it")
+    alert = tg.user(CORA, "Cora").last
+    assert alert.text.splitlines()[0] == "⚠️ No contact"

@@ -572,3 +572,23 @@ async def test_program_configure_sets_flag_thresholds(
     assert "must be a whole number" in refused(
         await tandem(database_url, "program", "configure", "1", "flags.rating_gap=1.5")
     )
+
+
+async def test_program_configure_sets_the_weekly_digest(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        program = await make_program(session, clock.now, "Digest")
+    args = ("program", "configure", str(program.id))
+    shown = await tandem(
+        database_url, *args, "digest.weekday=vendredi", "digest.time=16 h 30", "digest.enabled=off"
+    )
+    assert json.loads(succeeded(shown)) == {
+        "digest": {"weekday": 4, "time": "16:30", "enabled": False}
+    }
+    for setting, problem in (
+        ("digest.weekday=8", "must be a day of the week"),
+        ("digest.time=noon", "must be a time of day"),
+        ("digest.enabled=maybe", "must be on or off"),
+    ):
+        assert problem in refused(await tandem(database_url, *args, setting))

@@ -29,10 +29,11 @@ def test_recent_periods_end_with_this_week_and_cross_the_year() -> None:
     assert recent_periods(date(2027, 1, 6), 2) == ["2026-W53", "2027-W01"]
 
 
-def test_expected_contact_defaults_to_four_hours_a_month() -> None:
-    assert round(expected_minutes_per_week({}) * 52 / 12) == 240
-    assert round(expected_minutes_per_week({"contact": {"hours_per_month": 8}}) * 52 / 12) == 480
-    assert round(expected_minutes_per_week({"contact": {"hours_per_month": "x"}})) == 55
+def test_expected_contact_is_the_programs_weekly_minutes() -> None:
+    assert expected_minutes_per_week({}) == 60
+    assert expected_minutes_per_week({"expected_minutes_per_week": 90}) == 90
+    assert expected_minutes_per_week({"expected_minutes_per_week": "lots"}) == 60
+    assert expected_minutes_per_week({"expected_minutes_per_week": True}) == 60
 
 
 async def test_response_rates_count_checkins_reached_only(

@@ -25,6 +25,10 @@ from tests.conftest import ADMIN_ID, Bots
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]
+COORDINATOR_MENU = [
+    "flags", "matches", "match", "dashboard", "report", "broadcast",
+    "invite", "pair", "people", "export",
+]  # fmt: skip
 
 
 def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -129,14 +133,14 @@ async def test_menus_are_published_per_language(bots: Bots, database: Database) 
     french = bots.api.commands_for(None, "fr")
     assert english == [
         "checkin", "log", "logs", "goals", "reflect", "journal", "skip", "pause", "resume",
-        "start", "help", "settings", "language", "cancel",
+        "endmatch", "start", "help", "settings", "language", "cancel",
     ]  # fmt: skip
     assert "invite" not in english
     assert french[0]["description"] == "Répondre au suivi de cette semaine"
     admin_menu = [
         command["command"] for command in bots.api.commands_for(BotCommandScopeChat(ADMIN_ID), "")
     ]
-    assert admin_menu[-5:] == ["invite", "pair", "people", "export", "newprogram"]
+    assert admin_menu[-11:] == [*COORDINATOR_MENU, "newprogram"]
     async with database.session() as session:
         assert await recall(session, BOT_USERNAME) == "tandem_test_bot"
 
@@ -151,7 +155,7 @@ async def test_coordinator_menu_only_in_coordinators_chats(tg, invite, bots: Bot
     await coordinator.tap("✅ C’est parfait")
     assert "Comme membre de l’équipe de coordination" in coordinator.last.text
     menu = bots.api.commands_for(BotCommandScopeChat(42), "")
-    assert [command["command"] for command in menu][-4:] == ["invite", "pair", "people", "export"]
+    assert [command["command"] for command in menu][-10:] == COORDINATOR_MENU
     assert menu[-2]["description"] == "Les personnes de vos programmes"
 
 
