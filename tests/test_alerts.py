@@ -714,10 +714,10 @@ async def test_the_benchmark_alert_in_english_and_french(
         "2 expected." in english.text
     )
     (french,) = tg.user(CLAUDE, "Claude").messages
-    assert french.text.splitlines()[0] == "⚠️ Contacts sous la norme"
+    assert french.text.splitlines()[0] == "⚠️ Moins de contacts que prévu"
     assert (
-        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact, "
-        "2 attendus." in french.text
+        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact "
+        "(prévu : 2)." in french.text
     )
 
 

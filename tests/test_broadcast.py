@@ -221,10 +221,10 @@ async def test_french_coordinator_sees_everything_in_french(
     await claude.send(TEXT)
     assert claude.last.text == "\n\n".join(
         [
-            "Aperçu : voici ce que les personnes recevront.",
+            "Aperçu : voici ce que les destinataires recevront.",
             f"{HEADER_FR}\n\n{TEXT}",
             "4 personnes le recevront : 3 en anglais, 1 en français.",
-            "Chaque personne lit la première ligne dans sa propre langue.",
+            "La première ligne s’affichera dans la langue de chaque personne.",
         ]
     )
     assert claude.buttons == ["Envoyer à 4 personnes", "Modifier le texte", "Annuler"]

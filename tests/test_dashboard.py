@@ -178,7 +178,7 @@ async def test_in_french_with_french_numbers(claude: FakeUser, history: History)
         "",
         "Jumelages : 1 actif, 1 en pause, 1 en voie de se terminer.",
         "En attente d’un jumelage : 1 personne mentorée.",
-        "Réponses aux suivis cette semaine : 50\xa0% (1 sur 2); semaine dernière : 67\xa0% "
+        "Réponses aux suivis cette semaine : 50\xa0% (1 sur 2); la semaine dernière : 67\xa0% "
         "(2 sur 3).",
         "Ce mois-ci : 2 rencontres consignées, 2,5 h ensemble (consignées, ou estimées par "
         "le mentor ou la mentore).",

@@ -40,7 +40,7 @@ from tests.test_dashboard import add_match, flag, log
 CORA, CLAUDE, VERA, OTTO, UNA = 301, 302, 303, 304, 305
 # Monday, November 23, 2026, 7:59 in Toronto (EST, UTC-5): the digest reports 2026-W47.
 MONDAY = datetime(2026, 11, 23, 12, 59, tzinfo=UTC)
-HEADS = ("📬 Your weekly digest", "📬 Votre bilan de la semaine")
+HEADS = ("📬 Your weekly digest", "📬 Votre bilan hebdomadaire")
 
 
 def dispatcher(tg: FakeTelegram, database: Database, clock: FakeClock) -> Dispatcher:
@@ -138,7 +138,7 @@ ENGLISH = [
     "/flags lists every open flag; /dashboard shows this week's figures.",
 ]
 FRENCH = [
-    "📬 Votre bilan de la semaine · semaine du 16 novembre 2026",
+    "📬 Votre bilan hebdomadaire · semaine du 16 novembre 2026",
     "",
     "Career Bridge Toronto",
     "Signalements ouverts : 3 (1 urgent, 1 de gravité élevée, 1 de gravité moyenne). "

@@ -117,7 +117,7 @@ async def test_a_mentee_asks_with_a_reason(
     assert french.text.splitlines()[0] == "⚠️ Demande de fin de jumelage"
     assert (
         "Alice Martin a demandé le 16 novembre 2026 de mettre fin au jumelage plus tôt que "
-        "prévu : « He cancels every time & says <sorry> »" in french.text
+        "prévu : «\xa0He cancels every time & says <sorry>\xa0»" in french.text
     )
     for outsider in (OTTO, ROBERT):
         assert tg.user(outsider, "x").messages == []
@@ -132,8 +132,8 @@ async def test_a_mentor_asks_in_french_without_a_reason(
         "Demander de mettre fin plus tôt à votre jumelage avec Alice Martin?\n\n"
         "Il arrive qu’un jumelage ne fonctionne pas, et c’est correct."
     )
-    assert robert.last.labels == ["Oui, en parler à la coordination", "Non, on continue"]
-    await robert.tap("Oui, en parler à la coordination")
+    assert robert.last.labels == ["Oui, aviser la coordination", "Non, on continue"]
+    await robert.tap("Oui, aviser la coordination")
     assert robert.last.text.startswith("Voulez-vous expliquer pourquoi en quelques mots?")
     await robert.tap("Passer")
     assert robert.last.text.startswith(
@@ -193,8 +193,8 @@ async def test_the_partner_asking_too_is_added_to_the_open_flag(
     await alice.send("We never agree on a time.")
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/endmatch")  # he is not told that Alice asked
-    assert robert.last.labels == ["Oui, en parler à la coordination", "Non, on continue"]
-    await robert.tap("Oui, en parler à la coordination")
+    assert robert.last.labels == ["Oui, aviser la coordination", "Non, on continue"]
+    await robert.tap("Oui, aviser la coordination")
     await robert.tap("Passer")
     (flag,) = await flags(database)
     assert [request["person_id"] for request in flag.evidence["requests"]] == [
@@ -230,7 +230,7 @@ async def test_the_reason_is_typed_in_french(
 ) -> None:
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/endmatch")
-    await robert.tap("Oui, en parler à la coordination")
+    await robert.tap("Oui, aviser la coordination")
     await robert.send("x" * 501)
     assert robert.last.text.startswith("C’est un peu long")
     await robert.send("Nos horaires ne concordent plus.")
@@ -292,7 +292,7 @@ async def test_someone_with_two_matches_picks_one(
     assert robert.last.labels == ["Alice Martin", "Béa Roy"]
     await robert.tap("Béa Roy")
     assert "votre jumelage avec Béa Roy" in robert.last.text
-    await robert.tap("Oui, en parler à la coordination")
+    await robert.tap("Oui, aviser la coordination")
     await robert.tap("Passer")
     (flag,) = await flags(database)
     assert flag.match_id == second.id

@@ -217,11 +217,11 @@ async def test_french_coordinator_gets_a_french_chart(
     ((png, _),) = photos(bots)
     assert size_of(png) == (840, 1260)
     assert josee.last.text.splitlines() == [
-        "Career Bridge Toronto, 12 dernières semaines (31 août\u2009–\u200922 nov. 2026; la "
+        "Career Bridge Toronto, les 12 dernières semaines (31 août\u2009–\u200922 nov. 2026; la "
         "dernière est encore en cours).",
         "Réponses aux suivis : 67\xa0% (4 sur les 6 suivis reçus).",
         "Notes moyennes sur 5 : personnes mentorées 3,0 (utilité), mentors 4,0 (déroulement).",
-        "Contact : 2,5 h consignées ou estimées, pour 17 h prévues (15\xa0%).",
+        "Temps de contact : 2,5 h consignées ou estimées, sur 17 h prévues (15\xa0%).",
     ]
     assert josee.buttons == ["4 semaines", "26 semaines"]
 

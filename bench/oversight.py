@@ -1,0 +1,199 @@
+"""Benchmark: what a coordinator's views cost on a big program.
+
+    python -m bench.oversight [--matches 200] [--weeks 26] [--url postgresql://…]
+
+Seeds a program (a fresh SQLite file unless --url names an empty database) with N
+matches and W weeks of history — both partners' weekly check-ins (most answered, some
+missed or skipped, with ratings and contact), a meeting log most weeks, a flag on one
+match in ten — then times, as of the last week: match health for /matches (and the
+/matches and /flags first pages), /dashboard's figures, the digest's week in review, and
+/report's figures and drawing. Each is the median of five runs. Prints figures; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time as clock
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from bot.i18n import translator
+from conversations.charts import render_report, report_data
+from conversations.oversight import ALL, Look, flags_view, matches_view
+from storage.db import Database, async_database_url
+from storage.health import match_health
+from storage.migrate import upgrade
+from storage.models import (
+    Answer,
+    Flag,
+    Match,
+    MeetingLog,
+    Person,
+    Program,
+    Prompt,
+    PromptKind,
+    PromptStatus,
+)
+from storage.schedule import period_key
+from storage.summary import dashboard, previous_week, week_in_review
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in Toronto
+RUNS = 5
+
+
+def _people(count: int, start: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "telegram_id": start + index,
+            "chat_id": start + index,
+            "name": f"Person {start + index}",
+            "locale": "fr" if index % 3 == 0 else "en",
+            "status": "active",
+            "consent_at": NOW,
+            "consent_version": "bench",
+            "created_at": NOW,
+        }
+        for index in range(count)
+    ]
+
+
+async def seed(database: Database, matches: int, weeks: int) -> Program:
+    """One program, `matches` matches that started `weeks` weeks ago, their history."""
+    rng = Random(7)
+    started = NOW - timedelta(weeks=weeks)
+    async with database.session() as session:
+        program = Program(name="Bench", created_at=NOW, weeks=weeks)
+        session.add(program)
+        await session.flush()
+        people = [Person(**row) for row in _people(2 * matches, 1_000_000)]
+        session.add_all(people)
+        await session.flush()
+        pairs = [
+            Match(
+                program_id=program.id or 0,
+                mentor_id=people[2 * index].id or 0,
+                mentee_id=people[2 * index + 1].id or 0,
+                started_at=started,
+            )
+            for index in range(matches)
+        ]
+        session.add_all(pairs)
+        await session.flush()
+        for week in range(weeks):
+            due = started + timedelta(weeks=week)
+            await _week(session, rng, pairs, due, period_key(due.date()))
+        for match in pairs[::10]:
+            session.add(
+                Flag(match_id=match.id or 0, rule="low_rating", severity="medium",
+                     evidence={"marks": []}, opened_at=NOW - timedelta(days=3))
+            )  # fmt: skip
+    return program
+
+
+async def _week(session: Any, rng: Random, pairs: list[Match], due: datetime, period: str) -> None:
+    """Both partners' check-ins of one week for every match, their answers, the logs."""
+    prompts: list[tuple[Prompt, str]] = []
+    for match in pairs:
+        for person_id, rating_key in ((match.mentor_id, "going"), (match.mentee_id, "helpful")):
+            status = rng.choices(
+                (PromptStatus.ANSWERED, PromptStatus.MISSED, PromptStatus.SKIPPED), (8, 1, 1)
+            )[0]
+            prompt = Prompt(
+                person_id=person_id, match_id=match.id or 0, kind=PromptKind.CHECKIN,
+                period=period, instrument="bench", due_at=due,
+                closes_at=due + timedelta(days=7), status=status,
+            )  # fmt: skip
+            prompts.append((prompt, rating_key))
+        if rng.random() < 0.7:
+            session.add(
+                MeetingLog(match_id=match.id or 0, author_id=match.mentor_id,
+                           met_on=due.date() + timedelta(days=1),
+                           minutes=rng.choice((30, 45, 60, 90)), mode="call", created_at=due)
+            )  # fmt: skip
+    session.add_all([prompt for prompt, _ in prompts])
+    await session.flush()
+    for prompt, rating_key in prompts:
+        if prompt.status != PromptStatus.ANSWERED:
+            continue
+        for key, value in ((rating_key, str(rng.randint(1, 5))), ("contact", "call")):
+            session.add(
+                Answer(prompt_id=prompt.id or 0, question_key=key, value=value,
+                       answered_at=due + timedelta(hours=2))
+            )  # fmt: skip
+
+
+async def _median(action: Callable[[], Awaitable[Any]]) -> float:
+    times = []
+    for _ in range(RUNS):
+        start = clock.perf_counter()
+        await action()
+        times.append(clock.perf_counter() - start)
+    return statistics.median(times)
+
+
+async def measure(database: Database, program: Program, weeks: int) -> list[tuple[str, float]]:
+    tr = translator("fr")
+    today: date = NOW.date()
+    this_week = period_key(today)
+    figures: list[tuple[str, float]] = []
+
+    async def timed(label: str, action: Callable[[Any], Awaitable[Any]]) -> None:
+        async def run() -> None:
+            async with database.session() as session:
+                await action(session)
+
+        figures.append((label, await _median(run)))
+
+    await timed("match health, all matches", lambda s: match_health(s, [program], NOW))
+    await timed(
+        "/matches first page", lambda s: matches_view(Look(s, tr, [program], NOW), ALL, 0, 0)
+    )
+    await timed("/flags first page", lambda s: flags_view(Look(s, tr, [program], NOW), 0))
+    await timed("/dashboard figures", lambda s: dashboard(s, program, NOW))
+    await timed(
+        "digest: last week in review",
+        lambda s: week_in_review(s, program, previous_week(this_week), NOW),
+    )
+    await timed(f"/report figures, {weeks} weeks", lambda s: report_data(s, program, today, weeks))
+    async with database.session() as session:
+        data = await report_data(session, program, today, weeks)
+    figures.append(
+        (f"/report drawing, {weeks} weeks", await _median(
+            lambda: asyncio.to_thread(render_report, data, tr, program.name)
+        ))
+    )  # fmt: skip
+    return figures
+
+
+async def run(matches: int, weeks: int, url: str | None) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(async_database_url(url or f"sqlite:///{Path(folder) / 'bench.db'}"))
+        await upgrade(database)
+        start = clock.perf_counter()
+        program = await seed(database, matches, weeks)
+        print(
+            f"seeded {matches} matches × {weeks} weeks ({matches * weeks * 2:,} check-ins) "
+            f"on {database.engine.dialect.name} in {clock.perf_counter() - start:.1f} s"
+        )
+        for label, seconds in await measure(database, program, weeks):
+            print(f"  {label:<34} {seconds * 1000:8.1f} ms")
+        await database.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--matches", type=int, default=200)
+    parser.add_argument("--weeks", type=int, default=26)
+    parser.add_argument("--url", help="an empty database to seed (default: a SQLite file)")
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.matches, arguments.weeks, arguments.url))
+
+
+if __name__ == "__main__":
+    main()
