@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlmodel import col, select
@@ -70,6 +70,7 @@ from storage.models import (
     Role,
 )
 from storage.people import person_by_telegram_id
+from storage.programs import zone_or_none
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ ACK, SNOOZE, RESOLVE, NO_NOTE = "ack", "snz", "res", "nonote"
 SNOOZE_FOR = timedelta(days=7)
 NOTE_WINDOW = timedelta(minutes=10)
 NOTE_LENGTH = 2000
+# Of a resolve note, what an alert shows: with the evidence it stays within Telegram's
+# 4,096 characters. The whole note is in /match and the exports.
+NOTE_SHOWN = 600
 RESOLVING = "alerts_resolving"  # user_data: {"flag": id, "at": timestamp}
 NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
 UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
@@ -144,9 +148,11 @@ class People:
         return _name(self.by_id.get(person_id))
 
 
-def evidence_lines(tr: Translator, flag: Flag, people: People) -> list[str]:
+def evidence_lines(
+    tr: Translator, flag: Flag, people: People, zone: tzinfo | None = None
+) -> list[str]:
     """The flag's evidence, one line per fact, in the coordinator's language (Telegram
-    HTML: the values in them are escaped)."""
+    HTML: the values in them are escaped), its moments as dates in `zone` (the program's)."""
     evidence: dict[str, Any] = flag.evidence or {}
     lines: list[str] = []
     match flag.rule:
@@ -164,7 +170,7 @@ def evidence_lines(tr: Translator, flag: Flag, people: People) -> list[str]:
                     )
                 )
         case Rule.NO_CONTACT:
-            since = _since(tr, evidence.get("since"))
+            since = _since(tr, evidence.get("since"), zone)
             lines.append(
                 tr.ngettext(
                     "No meeting logged and no contact reported for {n} week or more "
@@ -256,13 +262,14 @@ def evidence_lines(tr: Translator, flag: Flag, people: People) -> list[str]:
                 tr.gettext(
                     "{name} blocked the bot or can no longer be reached (since {date}).",
                     name=people.name(evidence.get("person_id")),
-                    date=_since(tr, evidence.get("since")),
+                    date=_since(tr, evidence.get("since"), zone),
                 )
             )
         case Rule.BENCHMARK:
             lines += [_month_line(tr, month) for month in evidence.get("months", [])]
         case Rule.END_REQUEST:
-            lines += [_request_line(tr, item, people) for item in evidence.get("requests", [])]
+            requests = evidence.get("requests", [])
+            lines += [_request_line(tr, item, people, zone) for item in requests]
     return lines
 
 
@@ -278,9 +285,11 @@ def _month_line(tr: Translator, month: dict[str, Any]) -> str:
     )
 
 
-def _request_line(tr: Translator, request: dict[str, Any], people: People) -> str:
+def _request_line(
+    tr: Translator, request: dict[str, Any], people: People, zone: tzinfo | None
+) -> str:
     """Who asked to end the match, when, and the reason in their own words."""
-    name, date = people.name(request.get("person_id")), _since(tr, request.get("at"))
+    name, date = people.name(request.get("person_id")), _since(tr, request.get("at"), zone)
     reason = request.get("reason")
     if not reason:
         return tr.gettext(
@@ -296,14 +305,21 @@ def _request_line(tr: Translator, request: dict[str, Any], people: People) -> st
     )
 
 
-def _since(tr: Translator, value: Any) -> str:
+def local_date(moment: datetime, zone: tzinfo | None) -> date:
+    """The day a moment falls on in `zone` (a date without a time stays as it is)."""
+    return moment.astimezone(zone).date() if zone and moment.tzinfo else moment.date()
+
+
+def _since(tr: Translator, value: Any, zone: tzinfo | None = None) -> str:
     try:
-        return tr.date(datetime.fromisoformat(str(value)).date(), "long")
+        return tr.date(local_date(datetime.fromisoformat(str(value)), zone), "long")
     except ValueError:
         return "?"
 
 
-def _status_line(tr: Translator, flag: Flag, handler: Person | None) -> str | None:
+def _status_line(
+    tr: Translator, flag: Flag, handler: Person | None, zone: tzinfo | None
+) -> str | None:
     name = _name(handler)
     match flag.status:
         case FlagStatus.OPEN if flag.snoozed_until is not None:
@@ -311,7 +327,7 @@ def _status_line(tr: Translator, flag: Flag, handler: Person | None) -> str | No
                 "⏰ Snoozed by {name} until {date}: the snooze is over, this needs attention "
                 "again.",
                 name=name,
-                date=tr.date(flag.snoozed_until.date(), "long"),
+                date=tr.date(local_date(flag.snoozed_until, zone), "long"),
             )
         case FlagStatus.ACKNOWLEDGED:
             return tr.gettext("👀 Acknowledged by {name}.", name=name)
@@ -319,11 +335,12 @@ def _status_line(tr: Translator, flag: Flag, handler: Person | None) -> str | No
             return tr.gettext(
                 "💤 Snoozed by {name} until {date}.",
                 name=name,
-                date=tr.date(flag.snoozed_until.date(), "long"),
+                date=tr.date(local_date(flag.snoozed_until, zone), "long"),
             )
         case FlagStatus.RESOLVED:
             if flag.note:
-                return tr.gettext("✅ Resolved by {name}: {note}", name=name, note=flag.note)
+                note = flag.note if len(flag.note) <= NOTE_SHOWN else flag.note[:NOTE_SHOWN] + "…"
+                return tr.gettext("✅ Resolved by {name}: {note}", name=name, note=note)
             return tr.gettext("✅ Resolved by {name}.", name=name)
     return None
 
@@ -336,6 +353,7 @@ def alert_text(
     mentee: Person | None,
     handler: Person | None = None,
 ) -> str:
+    zone = zone_or_none(program.timezone)
     title = (
         tr.gettext(RULE_TITLES.get(Rule(flag.rule), flag.rule))
         if flag.rule in RULE_VALUES
@@ -355,9 +373,9 @@ def alert_text(
             id=flag.match_id,
         ),
         "",
-        *evidence_lines(tr, flag, People(mentor, mentee)),
+        *evidence_lines(tr, flag, People(mentor, mentee), zone),
     ]
-    status = _status_line(tr, flag, handler)
+    status = _status_line(tr, flag, handler, zone)
     if status:
         lines += ["", status]
     return "\n".join(lines)
@@ -446,7 +464,9 @@ async def notify(
         return 0
     letters: list[Letter] = []
     async with database.session() as session:
-        flags = await session.exec(select(Flag).where(col(Flag.id).in_(flag_ids)))
+        flags = await session.exec(  # a flag resolved meanwhile needs nobody's attention
+            select(Flag).where(col(Flag.id).in_(flag_ids), Flag.status != FlagStatus.RESOLVED)
+        )
         ordered = sorted(flags.all(), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.id))
         for flag in ordered:
             parts = await _flag_parts(session, flag)
@@ -484,27 +504,29 @@ async def refresh_copies(
     bot: Bot, database: Database, flag_id: int, *, edited: tuple[int, int] | None = None
 ) -> int:
     """Bring every coordinator's copy of the flag's alert up to date, each in its reader's
-    language, but the message `edited` (chat id, message id) that is already. Call once
-    the change has committed. A copy that cannot be edited any more (deleted, too old) is
-    skipped. Returns the copies edited."""
+    language, but the message `edited` (chat id, message id) that is already, and only
+    for those who still coordinate the program. Call once the change has committed. A
+    copy that cannot be edited any more (deleted, too old) is skipped. Returns the copies
+    edited."""
     async with database.session() as session:
         flag = await session.get(Flag, flag_id)
         parts = None if flag is None else await _flag_parts(session, flag)
         if flag is None or parts is None:
             return 0
+        # Who left the program (or Tandem) since reads no more of it.
+        readers = {person.id: person for person in await coordinators(session, parts[1].id or 0)}
         rows = await session.exec(
-            select(AlertCopy, Person)
-            .join(Person, col(Person.id) == col(AlertCopy.person_id))
-            .where(AlertCopy.flag_id == flag_id, col(Person.status).not_in(UNREACHABLE))
+            select(AlertCopy)
+            .where(AlertCopy.flag_id == flag_id, col(AlertCopy.person_id).in_(list(readers)))
             .order_by(col(AlertCopy.id))
         )
         letters = [
             replace(
-                await _letter(session, flag, reader, parts),
+                await _letter(session, flag, readers[copy.person_id], parts),
                 chat_id=copy.chat_id,
                 message_id=copy.message_id,
             )
-            for copy, reader in rows.all()
+            for copy in rows.all()
             if (copy.chat_id, copy.message_id) != edited
         ]
     edits = 0
@@ -688,6 +710,9 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         await query.answer(tr.gettext("That button no longer works."))
         return
     action, flag_id = parsed
+    waiting = (ctx.user_data or {}).get(RESOLVING)
+    if ctx.user_data is not None and isinstance(waiting, dict) and waiting.get("flag") == flag_id:
+        ctx.user_data.pop(RESOLVING)  # No note, or another button: no note is awaited now
     now = ctx.now()
     notice: str | None = None
     extra: tuple[str, InlineKeyboardMarkup | None] | None = None

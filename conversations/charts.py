@@ -57,6 +57,7 @@ MENTOR_COLOUR = "#0072B2"
 CONTACT_COLOUR = "#56B4E9"
 EXPECTED_COLOUR = "#D55E00"
 GRID_COLOUR = "#DDDDDD"
+AXIS_HOURS = "#,##0.###"  # the contact axis: as many decimals as its step needs
 
 RATE_TITLE = N_("Check-ins answered")
 RATE_AXIS = N_("Answered")
@@ -296,7 +297,9 @@ def _contact(axes: Axes, tr: Translator, data: ReportData) -> None:
     xs = list(range(len(data.weeks)))
     hours = [week.contact_minutes / 60 for week in data.weeks]
     expected = [week.expected_minutes / 60 for week in data.weeks]
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: decimal(tr, value)))
+    # Steps of 0.25 or 0.025 h are common with few matches: one decimal would label the
+    # line at 0.25 h "0.2" (half-even) and the one at 0.75 h "0.8".
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: decimal(tr, value, AXIS_HOURS)))
     if not any(hours) and not any(expected):
         axes.set_ylim(0, 1)
         _no_data(axes, tr)

@@ -10,7 +10,8 @@ already with the coordinators.
 Callback data is ``end:<action>:<match id>`` and is never trusted: every press checks
 again that the person pressing is that match's mentor or mentee and that the match is
 still active or paused. The reason is the next message (within the hour, and unless a
-check-in question was asked since, nor another dialogue's button tapped), read by a
+check-in question was asked since, a check-in or reflection was sent or reminded since,
+or another dialogue's button was tapped), read by a
 handler in a group before every dialogue; /cancel then sends nothing, any other command
 drops the question.
 """
@@ -18,9 +19,11 @@ drops the question.
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.error import TelegramError
@@ -44,7 +47,7 @@ from conversations.meeting_log import _partner_name
 from conversations.program_menu import show
 from storage.flags import Requested, open_end_request, request_end, requested_by
 from storage.meetings import open_matches
-from storage.models import Match, MatchStatus, Person
+from storage.models import Match, MatchStatus, Person, Prompt, PromptStatus
 from storage.people import person_by_telegram_id
 
 PREFIX = "end"
@@ -278,6 +281,25 @@ def _still_waiting(ctx: TandemContext, waiting: dict[str, Any]) -> bool:
     return not (isinstance(checkin_asked, dict) and float(checkin_asked.get("at", 0)) > asked_at)
 
 
+async def _prompted_since(ctx: TandemContext, telegram_id: int, asked_at: float) -> bool:
+    """Whether a check-in or reflection reached the person (sent, or reminded) after the
+    reason question: the dispatcher sends those without an update, and the message then
+    answers that one."""
+    since = datetime.fromtimestamp(asked_at, UTC)
+    statement = (
+        select(Prompt.id)
+        .join(Person, col(Person.id) == col(Prompt.person_id))
+        .where(
+            Person.telegram_id == telegram_id,
+            Prompt.status == PromptStatus.SENT,
+            sa.or_(col(Prompt.sent_at) > since, col(Prompt.reminded_at) > since),
+        )
+        .limit(1)
+    )
+    async with ctx.db.session() as session:
+        return (await session.exec(statement)).first() is not None
+
+
 def _command(text: str) -> str:
     return text.split(maxsplit=1)[0].partition("@")[0]
 
@@ -288,7 +310,11 @@ async def take_reason(update: Update, ctx: TandemContext) -> None:
     waiting = (data or {}).get(WAITING)
     if data is None or not isinstance(waiting, dict) or message is None or user is None:
         return
-    if not _still_waiting(ctx, waiting) or (message.text or "").startswith("/"):
+    if (
+        not _still_waiting(ctx, waiting)
+        or (message.text or "").startswith("/")
+        or await _prompted_since(ctx, user.id, float(waiting.get("at", 0)))
+    ):
         data.pop(WAITING)
         if message.text is None or _command(message.text) != "/cancel":
             return

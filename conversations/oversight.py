@@ -48,6 +48,7 @@ from conversations.alerts import (
     alert_text,
     evidence_lines,
 )
+from conversations.alerts import local_date as _local_day
 from conversations.common import Button, describe_unusable, keyboard, say
 from conversations.context import TandemContext
 from conversations.coordinator import (
@@ -135,10 +136,6 @@ PROMPT_ICONS = {"answered": "✅", "missed": "❌", "skipped": "⏭", "expired":
 def _short_date(tr: Translator, day: date) -> str:
     """Nov 16, 16 nov."""
     return format_skeleton("MMMd", day, locale=tr.locale)
-
-
-def _local_day(moment: datetime, zone: tzinfo | None) -> date:
-    return moment.astimezone(zone).date() if zone else moment.date()
 
 
 def _pair(tr: Translator, match: Match, mentor: Person | None, mentee: Person | None) -> str:
@@ -291,12 +288,15 @@ async def _people(session: AsyncSession, ids: set[int | None]) -> dict[int, Pers
 # --- /flags -----------------------------------------------------------------------------------
 
 
-def _flag_status(tr: Translator, flag: Flag, handler: Person | None, now: datetime) -> str:
+def _flag_status(
+    tr: Translator, flag: Flag, handler: Person | None, now: datetime, zone: tzinfo | None
+) -> str:
     if flag.status == FlagStatus.ACKNOWLEDGED:
         return tr.gettext("👀 acknowledged by {name}", name=_name(handler))
     if snoozed(flag, now) and flag.snoozed_until is not None:
         return tr.gettext(
-            "💤 snoozed until {date}", date=_short_date(tr, flag.snoozed_until.date())
+            "💤 snoozed until {date}",
+            date=_short_date(tr, _local_day(flag.snoozed_until, zone)),
         )
     return tr.pgettext("flag status", "open")
 
@@ -346,11 +346,13 @@ async def flags_view(look: Look, page: int) -> View:
             + escape(_severity(tr, flag.severity)),
             _pair(tr, match, people.get(match.mentor_id), people.get(match.mentee_id)),
         ]
+        program = look.program(match.program_id)
         if several:
-            program = look.program(match.program_id)
             lines.append(escape(_clip(program.name if program else "?", NAME_CLIP)))
         handler = people.get(flag.handled_by or 0)
-        lines.append(f"{_age(tr, flag.opened_at, now)} · {_flag_status(tr, flag, handler, now)}")
+        zone = zone_or_none(program.timezone) if program else None
+        status = _flag_status(tr, flag, handler, now, zone)
+        lines.append(f"{_age(tr, flag.opened_at, now)} · {status}")
         blocks.append("\n".join(lines))
         buttons.append([(f"{number} · {_clip(title, NAME_CLIP)}", _data("f", flag.id))])
     pages = _pages(blocks, FLAGS_PER_PAGE)
@@ -616,7 +618,7 @@ async def _flag_events(timeline: Timeline, session: AsyncSession) -> None:
     timeline.people |= await _people(session, {event.actor_id for event in events})
     people = People(timeline.people.get(match.mentor_id), timeline.people.get(match.mentee_id))
     for flag in flags.values():
-        lines = evidence_lines(tr, flag, people)
+        lines = evidence_lines(tr, flag, people, timeline.zone)
         if len(lines) > EVIDENCE_LINES:
             more = len(lines) - EVIDENCE_LINES
             lines = [*lines[:EVIDENCE_LINES], tr.ngettext("… and {n} more", "… and {n} more", more)]
@@ -630,13 +632,13 @@ async def _flag_events(timeline: Timeline, session: AsyncSession) -> None:
         flag = flags.get(int(event.subject.split(":")[1])) if event.subject else None
         if flag is None:
             continue
-        action = _flag_action(tr, event, flag, timeline.name(event.actor_id))
+        action = _flag_action(tr, event, flag, timeline.name(event.actor_id), timeline.zone)
         if action is not None:
             timeline.add(event.at, action[0], action[1], order=3)
 
 
 def _flag_action(
-    tr: Translator, event: AuditEvent, flag: Flag, name: str
+    tr: Translator, event: AuditEvent, flag: Flag, name: str, zone: tzinfo | None
 ) -> tuple[str, str] | None:
     rule = _rule(tr, flag.rule)
     match event.action:
@@ -644,7 +646,8 @@ def _flag_action(
             return "👀", tr.gettext("{name} acknowledged “{rule}”.", name=name, rule=rule)
         case "flag.snooze":
             try:
-                until = tr.date(datetime.fromisoformat(str(event.detail.get("until"))).date())
+                moment = datetime.fromisoformat(str(event.detail.get("until")))
+                until = tr.date(_local_day(moment, zone))
             except ValueError:
                 until = "?"
             return "💤", tr.gettext(

@@ -86,8 +86,9 @@ async def show(update: Update, text: str, rows: list[list[Button]]) -> None:
                 text, parse_mode=ParseMode.HTML, reply_markup=keyboard(rows) if rows else None
             )
             return
-        except BadRequest:
-            pass
+        except BadRequest as error:
+            if "not modified" in str(error).lower():  # a double tap: it shows this already
+                return
     await say(update, text, keyboard(rows) if rows else None)
 
 

@@ -93,6 +93,8 @@ def caption(tr: Translator, program_name: str, data: ReportData) -> str:
                 share=percent(tr, data.contact_minutes / data.expected_minutes),
             )
         )
+    elif any(week.active_matches for week in data.weeks):  # the program expects no contact
+        lines.append(tr.gettext("Contact: {hours} h logged or estimated.", hours=hours))
     else:
         lines.append(tr.gettext("Contact: {hours} h logged; no match was active.", hours=hours))
     return "\n".join(lines)

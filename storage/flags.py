@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -65,6 +65,7 @@ from storage.models import (
     PromptStatus,
     StoredState,
 )
+from storage.programs import zone_or_none
 from storage.safety import safety_words
 
 WEEK = timedelta(days=7)
@@ -168,6 +169,7 @@ class History:
     match: Match
     limits: dict[str, int]
     now: datetime
+    zone: tzinfo | None = None  # the program's: days (of contact, of months) are local
     prompts: list[Prompt] = field(default_factory=list)  # by due date
     answers: list[Given] = field(default_factory=list)  # by prompt due date
     logs: list[MeetingLog] = field(default_factory=list)
@@ -180,16 +182,19 @@ class History:
     def recent(self) -> list[Given]:
         return [given for given in self.answers if given.answered_at >= self.cutoff]
 
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date() if self.zone else moment.date()
+
     def role(self, person_id: int) -> str:
         return "mentor" if person_id == self.match.mentor_id else "mentee"
 
     def contacts(self) -> list[Contact]:
         """Every meeting logged and every contact reported (see `storage.contacts`)."""
-        started_on = self.match.started_at.date()
+        started_on = self.local_day(self.match.started_at)
         found = [logged(log.met_on) for log in self.logs]
         for given in self.answers:
             if is_reported(given.key, given.value):
-                monday = period_monday(given.prompt.period) or given.answered_at.date()
+                monday = period_monday(given.prompt.period) or self.local_day(given.answered_at)
                 found.append(reported(monday, given.answered_at, started_on))
         return found
 
@@ -286,13 +291,14 @@ def behind_benchmark(history: History) -> Candidate | None:
     first month expects `first_month_contacts`, later ones `monthly_contacts`). Judged
     while the match is active, for months that ended in the last `recent_days`, so a
     paused match is not judged while paused nor, once resumed, for a month that ended
-    long before."""
+    long before. Months are the program's local days, as meetings are logged: a match
+    made at 23:30 begins that day, and a month ends once its last day is over there."""
     if history.match.status != MatchStatus.ACTIVE:
         return None
-    limits, today = history.limits, history.now.date()
+    limits, today = history.limits, history.local_day(history.now)
     days = contact_days(history.contacts())
     months = []
-    for month in elapsed_months(history.match.started_at.date(), today):
+    for month in elapsed_months(history.local_day(history.match.started_at), today):
         if (today - month.last).days > limits["recent_days"]:
             continue
         expected = limits["first_month_contacts" if month.number == 1 else "monthly_contacts"]
@@ -452,15 +458,15 @@ async def histories(
     """The open matches among `match_ids` with everything the rules read."""
     if not match_ids:
         return []
-    statement = select(Match, Program.settings).join(
+    statement = select(Match, Program.settings, Program.timezone).join(
         Program, col(Program.id) == col(Match.program_id)
     )
     statement = statement.where(
         col(Match.id).in_(match_ids), col(Match.status) != MatchStatus.CLOSED
     )
     found = {
-        match.id: History(match, thresholds(settings), now)
-        for match, settings in (await session.exec(statement)).all()
+        match.id: History(match, thresholds(settings), now, zone_or_none(timezone))
+        for match, settings, timezone in (await session.exec(statement)).all()
     }
     if not found:
         return []

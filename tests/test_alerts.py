@@ -571,6 +571,21 @@ async def test_resolve_with_a_note(
     assert (event.action, event.detail["with_note"]) == ("flag.resolve", True)
 
 
+async def test_a_long_note_is_kept_whole_and_shown_clipped(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora = tg.user(CORA, "Cora")
+    await cora.tap("Resolve")
+    note = "Called Alice. " * 200  # 2,800 characters: stored up to 2,000
+    await cora.send(note)
+    flag = await flag_row(database, flag_id)
+    assert flag.note == note.strip()[:2000]
+    (status,) = [line for line in cora.last.text.splitlines() if line.startswith("✅")]
+    assert status == "✅ Resolved by Cora Lee: " + note.strip()[:600] + "…"
+    assert len(cora.last.raw) < 4096
+
+
 async def test_resolve_without_a_note_and_show_match(
     tg: FakeTelegram, database: Database, clock: FakeClock, people
 ) -> None:
