@@ -88,7 +88,7 @@ def register_handlers(application: TandemApplication) -> None:
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
     )
     # A coordinator's note after Resolve, before anything else sees the message.
-    application.add_handler(alerts.note_handler(), group=alerts.NOTE_GROUP)
+    application.add_handlers(alerts.note_handlers(), group=alerts.NOTE_GROUP)
     # The reason typed after /endmatch, before any dialogue sees the message.
     application.add_handlers(end_request.reason_handlers(), group=end_request.REASON_GROUP)
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)

@@ -800,9 +800,20 @@ async def take_note(update: Update, ctx: TandemContext) -> None:
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    """The buttons, for group 0 before onboarding; the note handler is `note_handler`."""
+    """The buttons, for group 0 before onboarding; the note's are `note_handlers`."""
     return [CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:")]
 
 
-def note_handler() -> BaseHandler:  # type: ignore[type-arg]
-    return MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, take_note)
+async def forget_note(update: Update, ctx: TandemContext) -> None:
+    """Another dialogue's button: the coordinator moved on, so the next text is not a note."""
+    if ctx.user_data:
+        ctx.user_data.pop(RESOLVING, None)
+
+
+def note_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """For `NOTE_GROUP`: the note, and the end of the wait for one when a command is sent
+    (take_note lets it pass on) or another dialogue's button is pressed."""
+    return [
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, take_note),
+        CallbackQueryHandler(forget_note, pattern=rf"^(?!{PREFIX}:)"),
+    ]

@@ -81,6 +81,12 @@ def flags_line(tr: Translator, flags: FlagCounts) -> str:
                 for severity in severities
             ),
         )
+    elif flags.snoozed:
+        return tr.ngettext(
+            "Open flags: none, apart from {n} snoozed.",
+            "Open flags: none, apart from {n} snoozed.",
+            flags.snoozed,
+        )
     else:
         line = tr.gettext("Open flags: none.")
     if flags.snoozed:

@@ -479,7 +479,14 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
             )
         )
     if not everyone and chosen != CLOSED:
-        lines += ["", tr.gettext("No matches yet. Send /pair to pair a mentor with a mentee.")]
+        if await match_health(look.session, scope, now, closed=True):
+            empty = tr.gettext(
+                "No match is open right now: tap Closed to see the ones that ended, or send "
+                "/pair to pair a mentor with a mentee."
+            )
+        else:
+            empty = tr.gettext("No matches yet. Send /pair to pair a mentor with a mentee.")
+        lines += ["", empty]
     elif not listed:
         lines += ["", tr.gettext(EMPTY_LISTS[chosen])]
     else:

@@ -24,6 +24,7 @@ from storage.models import (
     Program,
 )
 from tests.conftest import FakeClock
+from tests.fakebot import iter_buttons
 from tests.harness import FakeTelegram
 from tests.test_alerts import (
     CLAUDE,
@@ -250,3 +251,36 @@ async def test_after_no_note_the_next_text_goes_where_it_was_meant(
     await cora.send("Check-ins close on Sunday this week.")
     assert cora.last.text.startswith("Preview: this is what they will receive.")
     assert (await flag_row(database, flag_id)).note is None
+
+
+async def test_after_resolve_a_command_ends_the_wait_for_a_note(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people: dict[str, Any]
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora = tg.user(CORA, "Cora")
+    await cora.tap("Resolve")
+    assert "Send a short note" in cora.last.text
+    await cora.send("/broadcast")
+    (mentees,) = [label for label in cora.last.labels if label.startswith("Mentees")]
+    await cora.tap(mentees)
+    await cora.send("Check-ins close on Sunday this week.")
+    assert cora.last.text.startswith("Preview: this is what they will receive.")
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.note) == (FlagStatus.OPEN, None)
+
+
+async def test_after_resolve_another_dialogues_button_ends_the_wait_for_a_note(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people: dict[str, Any]
+) -> None:
+    flag_id = await raise_safety_flag(tg, database, clock, people)
+    cora = tg.user(CORA, "Cora")
+    await cora.send("/matches")
+    listing = cora.last
+    (at_risk,) = [b for b in iter_buttons(listing) if b.text == "🔴 At risk"]
+    await cora.press(f"fl:res:{flag_id}", cora.messages[0].message_id)
+    assert "Send a short note" in cora.last.text
+    await cora.press(at_risk.callback_data or "", listing.message_id)  # moved on
+    await cora.send("Spoke with Alice")
+    flag = await flag_row(database, flag_id)
+    assert (flag.status, flag.note) == (FlagStatus.OPEN, None)
+    assert not cora.last.text.startswith("✅")

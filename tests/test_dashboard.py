@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.i18n import translator
+from conversations.dashboard import flags_line
 from storage.db import Database
 from storage.models import (
     Flag,
@@ -23,7 +25,7 @@ from storage.models import (
     PromptStatus,
     Role,
 )
-from storage.summary import dashboard, month_weeks
+from storage.summary import FlagCounts, dashboard, month_weeks
 from tests.conftest import FakeClock
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_alerts import week
@@ -307,3 +309,16 @@ async def test_the_menu_offers_the_dashboard_to_coordinators() -> None:
 
     assert "dashboard" in [c.command for c in commands("en", coordinator=True)]
     assert "dashboard" not in [c.command for c in commands("fr", coordinator=False)]
+
+
+@pytest.mark.parametrize(
+    ("language", "counts", "line"),
+    [
+        ("en", FlagCounts({}, snoozed=2), "Open flags: none, apart from 2 snoozed."),
+        ("fr", FlagCounts({}, snoozed=1), "Signalements ouverts : aucun, sauf 1 reporté."),
+        ("en", FlagCounts({"high": 1}, snoozed=1), "Open flags: 1 (1 high). 1 more is snoozed."),
+        ("en", FlagCounts({}), "Open flags: none."),
+    ],
+)
+def test_the_flags_line_says_what_is_snoozed(language: str, counts: FlagCounts, line: str) -> None:
+    assert flags_line(translator(language), counts) == line

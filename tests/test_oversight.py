@@ -730,7 +730,11 @@ async def test_closed_matches_are_listed_apart(
         row.closure_reason = "Found a job"
         session.add(row)
     await cora.send("/matches")
-    assert "No matches yet." in cora.last.text and "Robert" not in cora.last.text
+    assert "Robert" not in cora.last.text
+    assert (
+        "No match is open right now: tap Closed to see the ones that ended, or send /pair "
+        "to pair a mentor with a mentee."
+    ) in cora.last.text
     await cora.tap("Closed")
     assert entries(cora.last) == ["⚪ Closed · Robert Tremblay ↔ Alice Martin (match 1)"]
     assert "closed November 14, 2026 · Found a job" in cora.last.text
