@@ -117,7 +117,7 @@ CONCERN_LABELS = {
 # --- words ----------------------------------------------------------------------------------
 
 
-def _name(person: Person | None) -> str:
+def person_name(person: Person | None) -> str:
     if person is None:
         return "?"
     if person.name and person.name.strip():
@@ -132,7 +132,7 @@ def _week(tr: Translator, period: str | None) -> str:
     return tr.gettext("week of {date}", date=tr.date(monday, "long"))
 
 
-def _question(tr: Translator, key: str) -> str:
+def question_label(tr: Translator, key: str) -> str:
     if key in QUESTION_LABELS:
         return tr.gettext(QUESTION_LABELS[key])
     return tr.gettext("Progress on a goal")
@@ -145,7 +145,7 @@ class People:
         self.by_id = {p.id: p for p in (mentor, mentee) if p is not None}
 
     def name(self, person_id: Any) -> str:
-        return _name(self.by_id.get(person_id))
+        return person_name(self.by_id.get(person_id))
 
 
 def evidence_lines(
@@ -187,7 +187,7 @@ def evidence_lines(
                     tr.gettext(
                         "{name} rated “{question}” {value} out of 5 ({week}).",
                         name=people.name(hit.get("person_id")),
-                        question=_question(tr, hit.get("key", "")),
+                        question=question_label(tr, hit.get("key", "")),
                         value=hit.get("value"),
                         week=_week(tr, hit.get("period")),
                     )
@@ -199,7 +199,7 @@ def evidence_lines(
                         "{name} rated “{question}” {value} out of 5, down from an average of "
                         "{average} ({week}).",
                         name=people.name(hit.get("person_id")),
-                        question=_question(tr, hit.get("key", "")),
+                        question=question_label(tr, hit.get("key", "")),
                         value=hit.get("value"),
                         average=tr.number(hit.get("average", 0)),
                         week=_week(tr, hit.get("period")),
@@ -320,7 +320,7 @@ def _since(tr: Translator, value: Any, zone: tzinfo | None = None) -> str:
 def _status_line(
     tr: Translator, flag: Flag, handler: Person | None, zone: tzinfo | None
 ) -> str | None:
-    name = _name(handler)
+    name = person_name(handler)
     match flag.status:
         case FlagStatus.OPEN if flag.snoozed_until is not None:
             return tr.gettext(
@@ -367,8 +367,8 @@ def alert_text(
         head,
         tr.gettext(
             "{mentor} ↔ {mentee} · {program} (match {id})",
-            mentor=_name(mentor),
-            mentee=_name(mentee),
+            mentor=person_name(mentor),
+            mentee=person_name(mentee),
             program=program.name,
             id=flag.match_id,
         ),

@@ -61,13 +61,13 @@ from conversations.coordinator import (
     Screen,
     Task,
     Turn,
-    _actor,
-    _clip,
-    _local_date,
-    _nav,
-    _number,
-    _page,
-    _programs,
+    clip,
+    current_actor,
+    local_day_text,
+    page_buttons,
+    page_of,
+    parse_number,
+    programs_for,
 )
 from storage.broadcasts import (
     RECEIVING,
@@ -160,7 +160,7 @@ def _parse(raw: str | None) -> Press | None:
     parts = (raw or "").split(":")
     if len(parts) not in (4, 5) or parts[0] != PREFIX:
         return None
-    program_id = _number(parts[2])
+    program_id = parse_number(parts[2])
     if program_id is None:
         return None
     return Press(parts[1], program_id, parts[3], parts[4] if len(parts) == 5 else "")
@@ -175,8 +175,8 @@ def _audience_label(tr: Translator, role: str | None) -> str:
 
 async def _open(session: AsyncSession, update: Update, ctx: TandemContext, page: int) -> Step:
     """The audience for a coordinator's only program, or a choice of program first."""
-    actor = await _actor(session, update, ctx)
-    programs = await _programs(session, actor, Task.PEOPLE)  # their own programs only
+    actor = await current_actor(session, update, ctx)
+    programs = await programs_for(session, actor, Task.PEOPLE)  # their own programs only
     if not programs:
         raise Refused(ctx.tr.gettext("This command is for program coordinators."))
     draft = _draft(ctx)
@@ -184,11 +184,11 @@ async def _open(session: AsyncSession, update: Update, ctx: TandemContext, page:
     token = draft["token"]
     if len(programs) == 1:
         return await _audiences(Turn(session, update, ctx, actor, programs[0]))
-    shown, page, pages = _page(programs, page, CHOICES_PER_PAGE)
+    shown, page, pages = page_of(programs, page, CHOICES_PER_PAGE)
     rows = [
-        [(_clip(program.name, NAME_CLIP), _data("prog", program.id, token))] for program in shown
+        [(clip(program.name, NAME_CLIP), _data("prog", program.id, token))] for program in shown
     ]
-    rows.append(_nav(ctx.tr, page, pages, partial(_data, "page", 0, token)))
+    rows.append(page_buttons(ctx.tr, page, pages, partial(_data, "page", 0, token)))
     return Screen(ctx.tr.gettext("Which program is your message for?"), rows), WAITING
 
 
@@ -207,7 +207,7 @@ def _tally_line(tr: Translator, tally: Tally, zone: str | None) -> str:
         parts.append(tr.ngettext("{n} still to send", "{n} still to send", tally.waiting))
     return tr.gettext(
         "<b>Last message</b> ({date}, {audience}): {outcome}.",
-        date=_local_date(tr, tally.broadcast.created_at, zone),
+        date=local_day_text(tr, tally.broadcast.created_at, zone),
         audience=_audience_label(tr, tally.broadcast.role),
         outcome=Html(", ".join(parts)),
     )
@@ -413,14 +413,14 @@ async def _decide_press(
 ) -> Step:
     stale = Refused(describe_unusable(ctx.tr, update, expects_text=False))
     if press.action == "page":  # bc:page:0:<token>:<page>, a page of the program choice
-        page = _number(press.argument)
+        page = parse_number(press.argument)
         draft = _draft(ctx)
         if page is None or draft is None or draft.get("token") != press.token:
             raise stale
         return await _open(session, update, ctx, page)
     if press.action not in ACTIONS:
         raise stale
-    actor = await _actor(session, update, ctx)
+    actor = await current_actor(session, update, ctx)
     program = (
         await session.get(Program, press.program_id)
         if press.program_id in actor.coordinates  # a coordinator of it; admins are not
@@ -498,7 +498,7 @@ async def on_message(update: Update, ctx: TandemContext) -> str | int | None:
         return ConversationHandler.END
     try:
         async with ctx.db.session() as session:
-            actor = await _actor(session, update, ctx)
+            actor = await current_actor(session, update, ctx)
             program_id = draft.get("program")
             program = (
                 await session.get(Program, program_id) if program_id in actor.coordinates else None

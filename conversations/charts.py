@@ -292,7 +292,7 @@ def _ratings(axes: Axes, tr: Translator, data: ReportData) -> None:
     axes.legend(loc="upper left", fontsize=9, frameon=False, ncols=2)
 
 
-def _contact(axes: Axes, tr: Translator, data: ReportData) -> None:
+def draw_contact(axes: Axes, tr: Translator, data: ReportData) -> None:
     _style(axes, tr, CONTACT_TITLE, CONTACT_AXIS)
     xs = list(range(len(data.weeks)))
     hours = [week.contact_minutes / 60 for week in data.weeks]
@@ -324,7 +324,7 @@ def render_report(data: ReportData, tr: Translator, program_name: str) -> bytes:
     rates, ratings, contact = figure.subplots(3, 1, sharex=True)
     _rates(rates, tr, data)
     _ratings(ratings, tr, data)
-    _contact(contact, tr, data)
+    draw_contact(contact, tr, data)
     count = len(data.weeks)
     step = math.ceil(count / MAX_WEEK_LABELS) if count else 1
     contact.xaxis.set_major_locator(MultipleLocator(step))

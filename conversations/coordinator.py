@@ -121,7 +121,7 @@ class Actor:
         return "coordinator" if program_id in self.coordinates else f"admin {self.telegram_id}"
 
 
-async def _actor(session: AsyncSession, update: Update, ctx: TandemContext) -> Actor:
+async def current_actor(session: AsyncSession, update: Update, ctx: TandemContext) -> Actor:
     user = update.effective_user
     assert user is not None
     person = await person_by_telegram_id(session, user.id)
@@ -137,7 +137,7 @@ async def _actor(session: AsyncSession, update: Update, ctx: TandemContext) -> A
     return Actor(user.id, person, admin, coordinates)
 
 
-async def _programs(session: AsyncSession, actor: Actor, task: Task) -> Sequence[Program]:
+async def programs_for(session: AsyncSession, actor: Actor, task: Task) -> Sequence[Program]:
     statement = select(Program).order_by(col(Program.id))
     if not (actor.admin and task == Task.INVITE):
         statement = statement.where(col(Program.id).in_(actor.coordinates))
@@ -148,7 +148,7 @@ class Refused(Exception):
     """Not allowed, or no longer possible: nothing changes and the message says why."""
 
 
-def _not_a_coordinator(tr: Translator) -> Refused:
+def not_a_coordinator(tr: Translator) -> Refused:
     return Refused(tr.gettext("This command is for program coordinators."))
 
 
@@ -180,7 +180,7 @@ def data(action: str, program_id: int | None, *args: object) -> str:
     return ":".join([PREFIX, action, str(program_id or 0), *(str(arg) for arg in args)])
 
 
-def _number(text: str) -> int | None:
+def parse_number(text: str) -> int | None:
     return int(text) if text.isdecimal() and len(text) <= 10 and int(text) <= MAX_ID else None
 
 
@@ -195,7 +195,7 @@ def parse_press(raw: str | None) -> Press | None:
     parts = (raw or "").split(":")
     if len(parts) < 3 or parts[0] != PREFIX:
         return None
-    program_id = _number(parts[2])
+    program_id = parse_number(parts[2])
     return None if program_id is None else Press(parts[1], program_id, tuple(parts[3:]))
 
 
@@ -226,35 +226,35 @@ class Turn:
     def number(self, index: int, default: int | None = None) -> int:
         """The argument at `index` as an id or page number; a missing or forged one makes
         the press stale."""
-        value = _number(self.args[index]) if index < len(self.args) else default
+        value = parse_number(self.args[index]) if index < len(self.args) else default
         if value is None:
             raise self.stale()
         return value
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _name(person: Person, limit: int = NAME_CLIP) -> str:
-    return _clip(person_label(person), limit)
+    return clip(person_label(person), limit)
 
 
-def _labelled(tr: Translator, label: Html, value: str) -> str:
+def labelled(tr: Translator, label: Html, value: str) -> str:
     """`label: value`, with the colon as each language writes it."""
     # Translators: a label and its value, such as "Field: Accounting".
     return tr.gettext("{label}: {value}", label=label, value=value)
 
 
-def _page(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
+def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
     """The items on `page` (clamped to the pages there are), the page, the page count."""
     pages = max(1, -(-len(items) // size))
     page = min(page, pages - 1)
     return items[page * size : (page + 1) * size], page, pages
 
 
-def _nav(tr: Translator, page: int, pages: int, to: Callable[[int], str]) -> list[Button]:
+def page_buttons(tr: Translator, page: int, pages: int, to: Callable[[int], str]) -> list[Button]:
     row: list[Button] = []
     if page > 0:
         row.append((tr.gettext("‹ Previous"), to(page - 1)))
@@ -263,7 +263,7 @@ def _nav(tr: Translator, page: int, pages: int, to: Callable[[int], str]) -> lis
     return row
 
 
-def _local_date(tr: Translator, moment: datetime, zone_name: str | None) -> str:
+def local_day_text(tr: Translator, moment: datetime, zone_name: str | None) -> str:
     zone = zone_or_none(zone_name)
     return tr.date(moment.astimezone(zone).date() if zone else moment.date())
 
@@ -277,8 +277,8 @@ async def _open(
     session: AsyncSession, update: Update, ctx: TandemContext, task: Task, page: int = 0
 ) -> Screen:
     """A command's first screen: its program's menu, or a choice of program."""
-    actor = await _actor(session, update, ctx)
-    programs = await _programs(session, actor, task)
+    actor = await current_actor(session, update, ctx)
+    programs = await programs_for(session, actor, task)
     if not programs:
         if actor.admin and task == Task.INVITE:
             return Screen(
@@ -286,16 +286,15 @@ async def _open(
                     "There are no programs yet. Create one with /newprogram followed by its name."
                 )
             )
-        raise _not_a_coordinator(ctx.tr)
+        raise not_a_coordinator(ctx.tr)
     if len(programs) == 1:
         turn = Turn(session, update, ctx, actor, programs[0])
         return await ACTIONS[FIRST_ACTION[task]][1](turn)
-    shown, page, pages = _page(programs, page, CHOICES_PER_PAGE)
+    shown, page, pages = page_of(programs, page, CHOICES_PER_PAGE)
     rows = [
-        [(_clip(program.name, NAME_CLIP), data(FIRST_ACTION[task], program.id))]
-        for program in shown
+        [(clip(program.name, NAME_CLIP), data(FIRST_ACTION[task], program.id))] for program in shown
     ]
-    rows.append(_nav(ctx.tr, page, pages, lambda number: data("pick", 0, task, number)))
+    rows.append(page_buttons(ctx.tr, page, pages, lambda number: data("pick", 0, task, number)))
     return Screen(ctx.tr.gettext("Which program?"), rows, waiting=True)
 
 
@@ -350,7 +349,7 @@ async def make_invites(turn: Turn) -> Screen:
     username = turn.ctx.bot.username
     links = "\n".join(invite_link(username, invite.code) for invite in invites)
     zone = (turn.actor.person and turn.actor.person.timezone) or turn.program.timezone
-    until = _local_date(tr, invites[0].expires_at, zone)
+    until = local_day_text(tr, invites[0].expires_at, zone)
     lines = [
         tr.ngettext(
             "<b>Invitation link for {program}</b> ({role})",
@@ -389,7 +388,7 @@ def _suggestion_line(tr: Translator, index: int, suggestion: Suggestion) -> str:
     reasons = ", ".join(_reason(tr, reason) for reason in suggestion.reasons)
     why = reasons or tr.gettext("nothing obvious in common")
     pair = f"<b>{escape(_name(suggestion.mentor))}</b> ↔ <b>{escape(_name(suggestion.mentee))}</b>"
-    return f"{index}. {_labelled(tr, Html(pair), why)}"
+    return f"{index}. {labelled(tr, Html(pair), why)}"
 
 
 def _pair_label(mentor: Person, mentee: Person) -> str:
@@ -462,7 +461,7 @@ def _member_line(tr: Translator, person: Person, membership: Membership) -> str:
     name = Html(f"<b>{escape(_name(person))}</b>")
     if not membership.field:
         return f"• {name}"
-    return f"• {_labelled(tr, name, _clip(membership.field, NAME_CLIP))}"
+    return f"• {labelled(tr, name, clip(membership.field, NAME_CLIP))}"
 
 
 async def _choice_list(
@@ -470,11 +469,11 @@ async def _choice_list(
 ) -> tuple[list[str], list[list[Button]]]:
     """Lines and buttons for one page of the people waiting in `role`."""
     waiting = await unmatched(turn.session, turn.program_id, role)
-    shown, page, pages = _page(waiting, page, CHOICES_PER_PAGE)
+    shown, page, pages = page_of(waiting, page, CHOICES_PER_PAGE)
     members = await _members(turn.session, turn.program_id, role, [p.id or 0 for p in shown])
     lines = [_member_line(turn.tr, *members[person.id or 0]) for person in shown]
     rows = [[(_name(person, BUTTON_CLIP), pick(person))] for person in shown]
-    rows += [_nav(turn.tr, page, pages, to), _cancel_row(turn)]
+    rows += [page_buttons(turn.tr, page, pages, to), _cancel_row(turn)]
     return lines, rows
 
 
@@ -538,7 +537,7 @@ def _profile_lines(tr: Translator, membership: Membership, role: Role) -> list[s
     extra = HELP_WITH if role == Role.MENTOR else GOALS
     details = [(FIELD, membership.field), (extra, getattr(membership, extra.attribute))]
     return [
-        _labelled(tr, Html(f"<b>{escape(tr.gettext(step.label))}</b>"), _clip(value, DETAIL_CLIP))
+        labelled(tr, Html(f"<b>{escape(tr.gettext(step.label))}</b>"), clip(value, DETAIL_CLIP))
         for step, value in details
         if value
     ]
@@ -745,7 +744,7 @@ async def people_page(turn: Turn) -> Screen:
     text = _people_text(tr, turn.program, pages[page], page, len(pages))
     if all(row.membership.role == Role.COORDINATOR for row in everyone):
         text += "\n\n" + tr.gettext("No mentors or mentees yet: send /invite to invite them.")
-    return Screen(text, [_nav(tr, page, len(pages), partial(data, "ppl", turn.program_id))])
+    return Screen(text, [page_buttons(tr, page, len(pages), partial(data, "ppl", turn.program_id))])
 
 
 # --- dispatching --------------------------------------------------------------------------
@@ -769,14 +768,14 @@ async def _decide_press(
 ) -> Screen:
     if press.action == "pick":  # co:pick:0:<task>:<page>, a page of the program choice
         chosen = press.args[0] if press.args else ""
-        page = _number(press.args[1]) if len(press.args) > 1 else None
+        page = parse_number(press.args[1]) if len(press.args) > 1 else None
         if chosen not in FIRST_ACTION or page is None:
             raise Refused(describe_unusable(ctx.tr, update, expects_text=False))
         return await _open(session, update, ctx, Task(chosen), page)
     if press.action not in ACTIONS:
         raise Refused(describe_unusable(ctx.tr, update, expects_text=False))
     task, act = ACTIONS[press.action]
-    actor = await _actor(session, update, ctx)
+    actor = await current_actor(session, update, ctx)
     program = (
         await session.get(Program, press.program_id) if actor.may(task, press.program_id) else None
     )
@@ -811,12 +810,12 @@ async def show(update: Update, ctx: TandemContext, screen: Screen) -> str | int:
         )
     markup = keyboard([row for row in screen.rows if row]) if any(screen.rows) else None
     query = update.callback_query
-    if query is None or not await _edit(query, text, markup, screen.notice):
+    if query is None or not await edit_in_place(query, text, markup, screen.notice):
         await say(update, text, markup)
     return WAITING if screen.waiting else ConversationHandler.END
 
 
-async def _edit(
+async def edit_in_place(
     query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None, notice: str | None
 ) -> bool:
     """Answer the press and replace the message it came from; False when that message
@@ -897,7 +896,7 @@ def _program_problem(tr: Translator, error: ProgramError, name: str) -> str:
             )
         case ProgramProblem.DUPLICATE_NAME:
             return tr.gettext(
-                "A program named {name} already exists.", name=_clip(name, NAME_LENGTH)
+                "A program named {name} already exists.", name=clip(name, NAME_LENGTH)
             )
         case _:
             return tr.gettext(

@@ -27,7 +27,14 @@ from conversations import onboarding
 from conversations.charts import decimal, percent
 from conversations.common import Button, describe_unusable
 from conversations.context import TandemContext
-from conversations.coordinator import CHOICES_PER_PAGE, NAME_CLIP, _actor, _clip, _nav, _page
+from conversations.coordinator import (
+    CHOICES_PER_PAGE,
+    NAME_CLIP,
+    clip,
+    current_actor,
+    page_buttons,
+    page_of,
+)
 from conversations.program_menu import PAGE, PICK, data, parse, program_for, refuse, show
 from storage.flags import SEVERITY_ORDER, Severity
 from storage.metrics import Rate
@@ -159,7 +166,7 @@ def _program_line(tr: Translator, board: Dashboard) -> str:
     rate = board.this_week.value
     return tr.gettext(
         "• <b>{program}</b>: {matches} · {rate} · {flags}",
-        program=_clip(board.program.name, NAME_CLIP),
+        program=clip(board.program.name, NAME_CLIP),
         matches=tr.ngettext("{n} active match", "{n} active matches", active),
         rate=(
             tr.gettext("no check-in this week")
@@ -175,7 +182,7 @@ def _program_line(tr: Translator, board: Dashboard) -> str:
 
 async def _programs(update: Update, ctx: TandemContext) -> list[Program]:
     async with ctx.db.session() as session:
-        actor = await _actor(session, update, ctx)
+        actor = await current_actor(session, update, ctx)
         return [
             program
             for program_id in sorted(actor.coordinates)
@@ -201,13 +208,13 @@ async def _list(update: Update, ctx: TandemContext, page: int) -> None:
         (board,) = await _boards(ctx, programs)
         await show(update, program_text(tr, board), [])
         return
-    shown, page, pages = _page(programs, page, CHOICES_PER_PAGE)
+    shown, page, pages = page_of(programs, page, CHOICES_PER_PAGE)
     lines = [tr.gettext("📊 <b>Your programs</b>"), ""]
     lines += [_program_line(tr, board) for board in await _boards(ctx, shown)]
     rows: list[list[Button]] = [
-        [(_clip(program.name, NAME_CLIP), data(PREFIX, PICK, program.id))] for program in shown
+        [(clip(program.name, NAME_CLIP), data(PREFIX, PICK, program.id))] for program in shown
     ]
-    rows.append(_nav(tr, page, pages, partial(data, PREFIX, PAGE, 0)))
+    rows.append(page_buttons(tr, page, pages, partial(data, PREFIX, PAGE, 0)))
     await show(update, "\n".join(lines), rows)
 
 

@@ -28,7 +28,7 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.i18n import Translator, translator
-from conversations.alerts import RULE_TITLES, _name
+from conversations.alerts import RULE_TITLES, person_name
 from conversations.dashboard import answered, flags_line, hours
 from storage.db import Database
 from storage.flags import Severity, period_monday
@@ -58,8 +58,8 @@ def _flag_line(tr: Translator, line: FlagLine) -> str:
         "{icon} {rule} · {mentor} ↔ {mentee} (match {id})",
         icon=icon,
         rule=rule,
-        mentor=_name(line.mentor),
-        mentee=_name(line.mentee),
+        mentor=person_name(line.mentor),
+        mentee=person_name(line.mentee),
         id=line.flag.match_id,
     )
 

@@ -42,8 +42,8 @@ from conversations.alerts import notify, refresh_copies
 from conversations.checkin import Reply
 from conversations.common import Button, describe_unusable, keyboard, say, too_long
 from conversations.context import TandemContext, resolve_language
-from conversations.coordinator import BUTTON_CLIP, _clip, _number
-from conversations.meeting_log import _partner_name
+from conversations.coordinator import BUTTON_CLIP, clip, parse_number
+from conversations.meeting_log import partner_name
 from conversations.program_menu import show
 from storage.flags import Requested, open_end_request, request_end, requested_by
 from storage.meetings import open_matches
@@ -67,7 +67,7 @@ def _parse(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (PICK, YES, NO, SKIP):
         return None
-    match_id = _number(parts[2])
+    match_id = parse_number(parts[2])
     return None if match_id is None else (parts[1], match_id)
 
 
@@ -131,7 +131,7 @@ async def _first_step(
     rows = [
         [
             (
-                _clip(await _partner_name(session, tr, match, person.id or 0), BUTTON_CLIP),
+                clip(await partner_name(session, tr, match, person.id or 0), BUTTON_CLIP),
                 _data(PICK, match.id),
             )
         ]
@@ -145,7 +145,7 @@ async def _confirmation(
 ) -> tuple[str, list[list[Button]]]:
     if requested_by(await open_end_request(session, match.id or 0), person.id or 0):
         return _already(tr), []
-    name = await _partner_name(session, tr, match, person.id or 0)
+    name = await partner_name(session, tr, match, person.id or 0)
     text = tr.gettext(
         "<b>Ask to end your match with {name} early?</b>\n\nSometimes a match doesn't work "
         "out, and that's okay. If you confirm, I'll let your coordinator know; they will get "

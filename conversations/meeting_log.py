@@ -269,7 +269,7 @@ def duration_text(tr: Translator, minutes: int) -> str:
     return tr.gettext("{hours} h {minutes} min", hours=hours, minutes=f"{rest:02d}")
 
 
-def _mode_label(tr: Translator, instrument: Instrument, mode: str) -> str:
+def mode_label(tr: Translator, instrument: Instrument, mode: str) -> str:
     question = instrument.question("mode")
     option = question.option(mode) if question else None
     return tr.gettext(option.label) if option else mode
@@ -286,7 +286,7 @@ def record_lines(tr: Translator, meeting: MeetingLog, instrument: Instrument) ->
     lines = [
         _bullet(tr, instrument, "date", escape(tr.date(meeting.met_on, "full"))),
         _bullet(tr, instrument, "duration", escape(duration_text(tr, meeting.minutes))),
-        _bullet(tr, instrument, "mode", escape(_mode_label(tr, instrument, meeting.mode))),
+        _bullet(tr, instrument, "mode", escape(mode_label(tr, instrument, meeting.mode))),
     ]
     if meeting.topics:
         topics = ", ".join(topic_label(tr, item) for item in meeting.topics)
@@ -545,7 +545,7 @@ async def _ask_match(logging: Logging, before: Sequence[str]) -> Outcome:
     person_id = logging.person.id or 0
     rows = []
     for match in await open_matches(session, person_id):
-        name = await _partner_name(session, tr, match, person_id)
+        name = await partner_name(session, tr, match, person_id)
         rows.append([(name, _data(draft.id, MATCH, str(match.id)))])
     text = "\n\n".join([*before, _bold(_who_question(tr))])
     return Outcome(Reply(messages=[OutgoingMessage(text, keyboard(rows))]), draft=draft)
@@ -758,7 +758,7 @@ async def _on_match(logging: Logging, tap: engine.Tap, message_id: int | None) -
     if match is None:
         return Outcome(Reply(notice=_stale(tr)))
     draft.match_id = match.id
-    name = await _partner_name(logging.session, tr, match, logging.person.id or 0)
+    name = await partner_name(logging.session, tr, match, logging.person.id or 0)
     answered = f"{escape(_who_question(tr))} — {_bold(name)}"
     outcome = await _advance(logging)
     outcome.reply.edit = OutgoingMessage(answered, None)
@@ -1083,7 +1083,7 @@ async def logs_command(update: Update, ctx: TandemContext) -> None:
     await checkin.deliver(update, ctx, reply)
 
 
-async def _partner_name(session: AsyncSession, tr: Translator, match: Match, person_id: int) -> str:
+async def partner_name(session: AsyncSession, tr: Translator, match: Match, person_id: int) -> str:
     mentoring = match.mentor_id == person_id
     partner = await session.get(Person, match.mentee_id if mentoring else match.mentor_id)
     if partner is not None and partner.name:
@@ -1112,7 +1112,7 @@ async def overview(
     assert match.id is not None and person.id is not None
     program = await session.get(Program, match.program_id)
     instrument = meeting_instrument(program_topics(program))
-    partner = await _partner_name(session, tr, match, person.id)
+    partner = await partner_name(session, tr, match, person.id)
     meetings = await recent_meetings(session, match.id, RECENT)
     count, minutes = await meeting_totals(session, match.id)
     lines = ["<b>" + tr.gettext("Meetings with {name}", name=partner) + "</b>", ""]
@@ -1155,7 +1155,7 @@ def _overview_line(
     parts = [
         tr.date(meeting.met_on, "medium"),
         duration_text(tr, meeting.minutes),
-        _mode_label(tr, instrument, meeting.mode),
+        mode_label(tr, instrument, meeting.mode),
     ]
     if meeting.topics:
         topics = ", ".join(topic_label(tr, item) for item in meeting.topics)

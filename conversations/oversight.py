@@ -42,11 +42,11 @@ from conversations import onboarding
 from conversations.alerts import (
     RULE_TITLES,
     People,
-    _name,
-    _question,
     alert_buttons,
     alert_text,
     evidence_lines,
+    person_name,
+    question_label,
 )
 from conversations.alerts import local_date as _local_day
 from conversations.common import Button, describe_unusable, keyboard, say
@@ -57,19 +57,19 @@ from conversations.coordinator import (
     NAME_CLIP,
     Refused,
     Task,
-    _actor,
-    _clip,
-    _edit,
-    _labelled,
-    _nav,
-    _not_a_coordinator,
-    _number,
-    _programs,
+    clip,
+    current_actor,
+    edit_in_place,
+    labelled,
+    not_a_coordinator,
+    page_buttons,
+    parse_number,
+    programs_for,
 )
 from conversations.engine import display_value
 from conversations.instruments import Instrument, InstrumentError, Kind, load_instrument
 from conversations.links import TIMELINE_NEW, TIMELINE_PREFIX
-from conversations.meeting_log import _mode_label, duration_text, meeting_instrument, topic_label
+from conversations.meeting_log import duration_text, meeting_instrument, mode_label, topic_label
 from storage.contacts import logged
 from storage.flags import SEVERITY_ORDER, Severity, is_scale_key
 from storage.health import Health, Mark, Reason, match_health, snoozed
@@ -141,8 +141,8 @@ def _short_date(tr: Translator, day: date) -> str:
 def _pair(tr: Translator, match: Match, mentor: Person | None, mentee: Person | None) -> str:
     return tr.gettext(
         "{mentor} ↔ {mentee} (match {id})",
-        mentor=_clip(_name(mentor), NAME_CLIP),
-        mentee=_clip(_name(mentee), NAME_CLIP),
+        mentor=clip(person_name(mentor), NAME_CLIP),
+        mentee=clip(person_name(mentee), NAME_CLIP),
         id=match.id,
     )
 
@@ -171,7 +171,7 @@ def _closed(tr: Translator) -> str:
 def _quoted(tr: Translator, text: str) -> Html:
     """A participant's words, clipped and quoted as the language quotes."""
     # Translators: someone's own words quoted, e.g. “I need help with my résumé”.
-    return Html(tr.gettext("“{text}”", text=_clip(text, NOTE_CLIP)))
+    return Html(tr.gettext("“{text}”", text=clip(text, NOTE_CLIP)))
 
 
 def _mark(tr: Translator, mark: Mark) -> str:
@@ -222,7 +222,7 @@ def _closed_line(tr: Translator, match: Match, zone: tzinfo | None) -> str:
     closed = match.closed_at or match.started_at
     line = tr.gettext("closed {date}", date=tr.date(_local_day(closed, zone)))
     if match.closure_reason:
-        line += " · " + escape(_clip(match.closure_reason, NAME_CLIP))
+        line += " · " + escape(clip(match.closure_reason, NAME_CLIP))
     return line
 
 
@@ -271,9 +271,9 @@ class Look:
 async def _look(session: AsyncSession, update: Update, ctx: TandemContext) -> Look:
     """The programs the person asking coordinates; refused when there are none (an admin
     who did not join a program as its coordinator has none)."""
-    programs = await _programs(session, await _actor(session, update, ctx), Task.PEOPLE)
+    programs = await programs_for(session, await current_actor(session, update, ctx), Task.PEOPLE)
     if not programs:
-        raise _not_a_coordinator(ctx.tr)
+        raise not_a_coordinator(ctx.tr)
     return Look(session, ctx.tr, programs, ctx.now())
 
 
@@ -292,7 +292,7 @@ def _flag_status(
     tr: Translator, flag: Flag, handler: Person | None, now: datetime, zone: tzinfo | None
 ) -> str:
     if flag.status == FlagStatus.ACKNOWLEDGED:
-        return tr.gettext("👀 acknowledged by {name}", name=_name(handler))
+        return tr.gettext("👀 acknowledged by {name}", name=person_name(handler))
     if snoozed(flag, now) and flag.snoozed_until is not None:
         return tr.gettext(
             "💤 snoozed until {date}",
@@ -348,20 +348,20 @@ async def flags_view(look: Look, page: int) -> View:
         ]
         program = look.program(match.program_id)
         if several:
-            lines.append(escape(_clip(program.name if program else "?", NAME_CLIP)))
+            lines.append(escape(clip(program.name if program else "?", NAME_CLIP)))
         handler = people.get(flag.handled_by or 0)
         zone = zone_or_none(program.timezone) if program else None
         status = _flag_status(tr, flag, handler, now, zone)
         lines.append(f"{_age(tr, flag.opened_at, now)} · {status}")
         blocks.append("\n".join(lines))
-        buttons.append([(f"{number} · {_clip(title, NAME_CLIP)}", _data("f", flag.id))])
+        buttons.append([(f"{number} · {clip(title, NAME_CLIP)}", _data("f", flag.id))])
     pages = _pages(blocks, FLAGS_PER_PAGE)
     page = min(page, len(pages) - 1)
     start = sum(len(earlier) for earlier in pages[:page])
     hint = tr.gettext("Tap a flag to see its evidence and act on it.")
     text = "\n\n".join([_heading(tr, head, page, len(pages)), *pages[page], hint])
     rows = buttons[start : start + len(pages[page])]
-    return View(text, [*rows, _nav(tr, page, len(pages), partial(_data, "fl"))])
+    return View(text, [*rows, page_buttons(tr, page, len(pages), partial(_data, "fl"))])
 
 
 async def flag_view(look: Look, flag_id: int) -> View:
@@ -397,7 +397,7 @@ def _match_block(tr: Translator, health: Health, now: datetime, several: bool) -
         lines = [f"{_mark(tr, health.mark)} · {pair}"]
         details = _figures(tr, health, now)
     if several:
-        details = f"{escape(_clip(health.program.name, NAME_CLIP))} · {details}"
+        details = f"{escape(clip(health.program.name, NAME_CLIP))} · {details}"
     lines.append(details)
     if health.judgements:
         lines.append(f"↳ {_reasons(tr, health, now)}")
@@ -406,8 +406,8 @@ def _match_block(tr: Translator, health: Health, now: datetime, several: bool) -
 
 def _match_button(health: Health, back: tuple[str, int, int]) -> Button:
     icon = MARK_ICONS[health.mark] if health.mark else CLOSED_ICON
-    mentor = _clip(_name(health.mentor), BUTTON_CLIP // 2 + 4)
-    mentee = _clip(_name(health.mentee), BUTTON_CLIP // 2 + 4)
+    mentor = clip(person_name(health.mentor), BUTTON_CLIP // 2 + 4)
+    mentee = clip(person_name(health.mentee), BUTTON_CLIP // 2 + 4)
     label = f"{icon} {health.match.id} · {mentor} ↔ {mentee}"
     return label, _data("m", health.match.id, 0, *back)
 
@@ -439,7 +439,7 @@ def _filter_rows(tr: Translator, look: Look, chosen: str, program_id: int) -> li
         choices = [(tick(tr.gettext("All programs"), program_id == 0), to(chosen, 0))]
         choices += [
             (
-                tick(_clip(program.name, BUTTON_CLIP), program.id == program_id),
+                tick(clip(program.name, BUTTON_CLIP), program.id == program_id),
                 to(chosen, program.id or 0),
             )
             for program in look.programs
@@ -494,7 +494,7 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
     start = sum(len(earlier) for earlier in pages[:page])
     back = (chosen, program_id, page)
     rows = [[_match_button(health, back)] for health in listed[start : start + len(pages[page])]]
-    rows.append(_nav(tr, page, len(pages), partial(_data, "ms", chosen, program_id)))
+    rows.append(page_buttons(tr, page, len(pages), partial(_data, "ms", chosen, program_id)))
     return View("\n".join(lines), [*rows, *_filter_rows(tr, look, chosen, program_id)])
 
 
@@ -524,7 +524,7 @@ class Timeline:
         self.events.append(Event(at, order, "\n".join([first, *(f"   {item}" for item in more)])))
 
     def name(self, person_id: int | None) -> str:
-        return _clip(_name(self.people.get(person_id or 0)), NAME_CLIP)
+        return clip(person_name(self.people.get(person_id or 0)), NAME_CLIP)
 
 
 def _answer_lines(
@@ -539,13 +539,13 @@ def _answer_lines(
             continue
         label = Html(escape(tr.gettext(question.label)))
         if question.kind is Kind.TEXT:
-            typed.append(_labelled(tr, label, _quoted(tr, value)))
+            typed.append(labelled(tr, label, _quoted(tr, value)))
         else:
-            short.append(_labelled(tr, label, display_value(tr, question, value)))
+            short.append(labelled(tr, label, display_value(tr, question, value)))
     for key, value in answers.items():
         if value and all(question.key != key for question in known):
-            shown = f"{value} / 5" if is_scale_key(key) else _clip(value, NOTE_CLIP)
-            short.append(_labelled(tr, Html(escape(_question(tr, key))), shown))
+            shown = f"{value} / 5" if is_scale_key(key) else clip(value, NOTE_CLIP)
+            short.append(labelled(tr, Html(escape(question_label(tr, key))), shown))
     return ([" · ".join(short)] if short else []) + typed
 
 
@@ -591,7 +591,7 @@ async def _meeting_events(timeline: Timeline, session: AsyncSession) -> None:
         line = tr.gettext(
             "Meeting, {duration}, {mode} (logged by {name})",
             duration=duration_text(tr, log.minutes),
-            mode=_mode_label(tr, instrument, log.mode),
+            mode=mode_label(tr, instrument, log.mode),
             name=timeline.name(log.author_id),
         )
         more = []
@@ -602,8 +602,8 @@ async def _meeting_events(timeline: Timeline, session: AsyncSession) -> None:
             question = instrument.question(key)
             if value and question:
                 label = Html(escape(tr.gettext(question.label)))
-                shown = _quoted(tr, value) if key == "notes" else _clip(value, NOTE_CLIP)
-                more.append(_labelled(tr, label, shown))
+                shown = _quoted(tr, value) if key == "notes" else clip(value, NOTE_CLIP)
+                more.append(labelled(tr, label, shown))
         timeline.add(logged(log.met_on).moment, "🤝", line, *more, order=1)
 
 
@@ -665,7 +665,7 @@ def _flag_action(
                 "{name} resolved “{rule}”: {note}",
                 name=name,
                 rule=rule,
-                note=_clip(flag.note, NOTE_CLIP),
+                note=clip(flag.note, NOTE_CLIP),
             )
         case "flag.resolve":
             return "✅", tr.gettext("{name} resolved “{rule}”.", name=name, rule=rule)
@@ -689,7 +689,7 @@ async def _goal_events(timeline: Timeline, session: AsyncSession) -> None:
     )
     for goal in goals.all():
         if goal.achieved_at is not None and goal.achieved_at >= match.started_at:
-            text = timeline.tr.gettext("Goal achieved: {goal}", goal=_clip(goal.text, NOTE_CLIP))
+            text = timeline.tr.gettext("Goal achieved: {goal}", goal=clip(goal.text, NOTE_CLIP))
             timeline.add(goal.achieved_at, "🎯", text, order=1)
 
 
@@ -717,8 +717,8 @@ async def timeline_view(look: Look, match_id: int, page: int, back: tuple[str, i
     head = [
         tr.gettext(
             "<b>{mentor} ↔ {mentee}</b> · {program} (match {id})",
-            mentor=_name(health.mentor),
-            mentee=_name(health.mentee),
+            mentor=person_name(health.mentor),
+            mentee=person_name(health.mentee),
             program=program.name,
             id=match.id,
         )
@@ -755,7 +755,7 @@ def _data(action: str, *args: object) -> str:
 
 
 def _numbers(args: Sequence[str]) -> list[int] | None:
-    numbers = [_number(arg) for arg in args]
+    numbers = [parse_number(arg) for arg in args]
     return None if any(number is None for number in numbers) else [n or 0 for n in numbers]
 
 
@@ -803,7 +803,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
     if view.new:
         await query.answer()
         await say(update, view.text, markup)
-    elif not await _edit(query, view.text, markup, None):  # too old to edit: a new message
+    elif not await edit_in_place(query, view.text, markup, None):  # too old to edit: a new message
         await say(update, view.text, markup)
 
 
@@ -832,7 +832,7 @@ async def matches_command(update: Update, ctx: TandemContext) -> None:
 
 async def match_command(update: Update, ctx: TandemContext) -> None:
     args = ctx.args or []
-    match_id = _number(args[0].lstrip("#")) if len(args) == 1 else None
+    match_id = parse_number(args[0].lstrip("#")) if len(args) == 1 else None
 
     async def decide(look: Look) -> View:
         if match_id is None:

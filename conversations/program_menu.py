@@ -26,11 +26,11 @@ from conversations.coordinator import (
     NAME_CLIP,
     Actor,
     Task,
-    _actor,
-    _clip,
-    _nav,
-    _number,
-    _page,
+    clip,
+    current_actor,
+    page_buttons,
+    page_of,
+    parse_number,
 )
 from storage.models import Program
 
@@ -54,8 +54,8 @@ def parse(raw: str | None) -> Press | None:
     parts = (raw or "").split(":")
     if len(parts) not in (3, 4):
         return None
-    program_id = _number(parts[2])
-    number = _number(parts[3]) if len(parts) == 4 else None
+    program_id = parse_number(parts[2])
+    number = parse_number(parts[3]) if len(parts) == 4 else None
     if program_id is None or (len(parts) == 4 and number is None):
         return None
     return Press(parts[1], program_id, number)
@@ -70,7 +70,7 @@ async def program_for(
     session: AsyncSession, update: Update, ctx: TandemContext, program_id: int
 ) -> tuple[Actor, Program | None]:
     """Who is asking, and the program if they coordinate it."""
-    actor = await _actor(session, update, ctx)
+    actor = await current_actor(session, update, ctx)
     program = await session.get(Program, program_id) if coordinates(actor, program_id) else None
     return actor, program
 
@@ -112,7 +112,7 @@ async def choose(
     of their programs as buttons. Anyone else is told the command is for coordinators."""
     tr = ctx.tr
     async with ctx.db.session() as session:
-        actor = await _actor(session, update, ctx)
+        actor = await current_actor(session, update, ctx)
         programs = [
             program
             for program_id in sorted(actor.coordinates)
@@ -125,7 +125,7 @@ async def choose(
     if len(programs) == 1:
         await one(programs[0])
         return
-    shown, page, pages = _page(programs, page, CHOICES_PER_PAGE)
-    rows = [[(_clip(program.name, NAME_CLIP), data(prefix, PICK, program.id))] for program in shown]
-    rows.append(_nav(tr, page, pages, partial(data, prefix, PAGE, 0)))
+    shown, page, pages = page_of(programs, page, CHOICES_PER_PAGE)
+    rows = [[(clip(program.name, NAME_CLIP), data(prefix, PICK, program.id))] for program in shown]
+    rows.append(page_buttons(tr, page, pages, partial(data, prefix, PAGE, 0)))
     await show(update, question, rows)

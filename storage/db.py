@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -89,3 +91,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def upsert(session: AsyncSession, table: sa.Table) -> Any:
+    """An INSERT that understands ON CONFLICT (DO NOTHING / DO UPDATE) on the session's
+    database, SQLite or PostgreSQL alike."""
+    bind = session.bind
+    assert bind is not None, "the session has no engine"
+    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)

@@ -39,7 +39,6 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,6 +50,7 @@ from storage.contacts import (
     logged,
     reported,
 )
+from storage.db import upsert
 from storage.models import (
     Answer,
     AuditEvent,
@@ -445,13 +445,6 @@ def evaluate(history: History) -> list[Candidate]:
 # --- reading and writing ------------------------------------------------------------------
 
 
-def _insert(session: AsyncSession) -> Any:
-    bind = session.bind
-    assert bind is not None
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(Flag.__table__)  # type: ignore[attr-defined]
-
-
 async def histories(
     session: AsyncSession, match_ids: Sequence[int], now: datetime
 ) -> list[History]:
@@ -536,7 +529,7 @@ async def insert_flags(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return []
     statement = (
-        _insert(session)
+        upsert(session, Flag.__table__)  # type: ignore[attr-defined]
         .values(rows)
         .on_conflict_do_nothing(
             index_elements=["match_id", "rule"],

@@ -20,11 +20,11 @@ from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.claims import claim_rows
+from storage.db import upsert
 from storage.models import (
     Flag,
     FlagStatus,
@@ -89,20 +89,6 @@ class Participant:
     slot: Slot | None
     starts_at: datetime
     match_started_at: datetime | None = None
-
-
-# --- dialect helpers ------------------------------------------------------------------
-
-
-def _dialect(session: AsyncSession) -> str:
-    bind = session.bind
-    assert bind is not None, "the session has no engine"
-    return bind.dialect.name
-
-
-def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    """An INSERT that understands ON CONFLICT on SQLite and PostgreSQL alike."""
-    return (sqlite.insert if _dialect(session) == "sqlite" else postgresql.insert)(table)
 
 
 # --- who is scheduled -----------------------------------------------------------------
@@ -361,7 +347,7 @@ async def insert_prompts(session: AsyncSession, rows: Sequence[Mapping[str, Any]
     if not rows:
         return 0
     statement = (
-        _insert(session, _prompt)
+        upsert(session, _prompt)
         .on_conflict_do_nothing(index_elements=["person_id", "match_id", "kind", "period"])
         .returning(_prompt.c.id)
     )
@@ -436,7 +422,7 @@ async def note_materialised(session: AsyncSession, now: datetime, until: datetim
     """Remember that every prompt due up to `until` exists as of `now` (an upsert: two
     dispatchers may write it at once)."""
     value = {"at": now.isoformat(), "until": until.isoformat()}
-    statement = _insert(session, _state).values(
+    statement = upsert(session, _state).values(
         namespace=DISPATCH_NAMESPACE, key=WATERMARK_KEY, value=value, updated_at=now
     )
     statement = statement.on_conflict_do_update(
@@ -660,7 +646,7 @@ async def mark_unreachable(session: AsyncSession, person_id: int, now: datetime)
         for match_id in match_ids
     ]
     statement = (
-        _insert(session, _flag)
+        upsert(session, _flag)
         .values(rows)
         .on_conflict_do_nothing(
             index_elements=["match_id", "rule"],

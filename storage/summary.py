@@ -42,6 +42,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.contacts import is_reported
+from storage.db import upsert
 from storage.flags import SEVERITY_ORDER, period_monday
 from storage.health import snoozed
 from storage.metrics import Rate, checkin_counts, contact_minutes, rates_by_week
@@ -63,7 +64,6 @@ from storage.models import (
 )
 from storage.pairing import unmatched
 from storage.programs import zone_or_none
-from storage.prompts import _insert
 from storage.schedule import period_key, wall_time_to_utc
 
 WEEK = timedelta(days=7)
@@ -409,7 +409,7 @@ async def digest_check_due(
     )
     table = StoredState.__table__  # type: ignore[attr-defined]
     statement = (
-        _insert(session, table)
+        upsert(session, table)
         .values(namespace=CHECK_NAMESPACE, key=CHECK_KEY, value=now.isoformat(), updated_at=now)
         .on_conflict_do_update(
             index_elements=["namespace", "key"],
@@ -453,7 +453,7 @@ async def claim_digests(session: AsyncSession, keys: Sequence[str], now: datetim
         for key in keys
     ]
     statement = (
-        _insert(session, table)
+        upsert(session, table)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["namespace", "key"])
         .returning(table.c.key)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from bot.i18n import translator
 from conversations.broadcast import TEXT_LIMIT
-from conversations.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, _contact
+from conversations.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
 from conversations.report import caption
 from storage.db import Database
 from storage.metrics import Rate
@@ -60,7 +60,7 @@ def _contact_axis_labels(language: str, minutes: list[int]) -> list[tuple[float,
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI)  # as /report draws it
     FigureCanvasAgg(figure)
     axes = figure.subplots(3, 1, sharex=True)[2]
-    _contact(axes, translator(language), _report(minutes))
+    draw_contact(axes, translator(language), _report(minutes))
     figure.canvas.draw()
     return [
         (tick, label.get_text())
