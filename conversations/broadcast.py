@@ -205,6 +205,14 @@ def _tally_line(tr: Translator, tally: Tally, zone: str | None) -> str:
         parts.append(tr.ngettext("{n} not delivered", "{n} not delivered", tally.failed))
     if tally.waiting:
         parts.append(tr.ngettext("{n} still to send", "{n} still to send", tally.waiting))
+    if tally.interrupted:
+        parts.append(
+            tr.ngettext(
+                "{n} interrupted (it may have arrived)",
+                "{n} interrupted (they may have arrived)",
+                tally.interrupted,
+            )
+        )
     return tr.gettext(
         "<b>Last message</b> ({date}, {audience}): {outcome}.",
         date=local_day_text(tr, tally.broadcast.created_at, zone),
@@ -239,7 +247,7 @@ async def _audiences(turn: Turn) -> Step:
     left_out = _left_out(tr, found[None])
     if left_out:
         lines.append(left_out)
-    tally = await last_broadcast(turn.session, program_id)
+    tally = await last_broadcast(turn.session, program_id, turn.ctx.now())
     if tally is not None:
         zone = (turn.actor.person and turn.actor.person.timezone) or turn.program.timezone
         lines += ["", _tally_line(tr, tally, zone)]

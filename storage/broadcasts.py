@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +36,9 @@ from storage.models import (
 # out and counted apart; closed and erased people are not counted at all.
 RECEIVING = (PersonStatus.ACTIVE, PersonStatus.PAUSED)
 AUDIENCE_ROLES = (Role.MENTOR, Role.MENTEE)  # everyone = mentors and mentees
+# A delivery claimed this long ago and still `sending` was cut off by a crash: it may have
+# arrived, so it is never resent, and the tally says it was interrupted.
+INTERRUPTED_AFTER = timedelta(minutes=10)
 
 _delivery = BroadcastDelivery.__table__  # type: ignore[attr-defined]
 
@@ -223,14 +226,16 @@ class Tally:
     def failed(self) -> int:
         return self.counts.get(DeliveryStatus.FAILED, 0)
 
+    interrupted: int = 0  # left `sending` longer than INTERRUPTED_AFTER: never resent
+
     @property
     def waiting(self) -> int:
-        """Not sent yet, or being sent (or left `sending` by a crash: never resent)."""
-        return self.total - self.sent - self.failed
+        """Not sent yet, or being sent right now."""
+        return self.total - self.sent - self.failed - self.interrupted
 
 
-async def last_broadcast(session: AsyncSession, program_id: int) -> Tally | None:
-    """The program's most recent broadcast, whoever sent it, and how it went."""
+async def last_broadcast(session: AsyncSession, program_id: int, now: datetime) -> Tally | None:
+    """The program's most recent broadcast, whoever sent it, and how it went as of `now`."""
     statement = (
         select(Broadcast)
         .where(Broadcast.program_id == program_id)
@@ -245,4 +250,15 @@ async def last_broadcast(session: AsyncSession, program_id: int) -> Tally | None
         .where(BroadcastDelivery.broadcast_id == broadcast.id)
         .group_by(col(BroadcastDelivery.status))
     )
-    return Tally(broadcast, {status: int(count) for status, count in counts.all()})
+    interrupted = await session.exec(
+        select(func.count()).where(
+            BroadcastDelivery.broadcast_id == broadcast.id,
+            BroadcastDelivery.status == DeliveryStatus.SENDING,
+            col(BroadcastDelivery.claimed_at) < now - INTERRUPTED_AFTER,
+        )
+    )
+    return Tally(
+        broadcast,
+        {status: int(count) for status, count in counts.all()},
+        int(interrupted.one()),
+    )

@@ -484,10 +484,15 @@ async def test_sent_at_most_once_and_leavers_are_skipped(
     }
     assert claimed.person_id == world.ids[ALICE]
     assert world[ALICE].messages == [] and world[ZOE].messages == []
+    await claire.send("/broadcast")
+    assert "sent to 1 of 3 people, 1 not delivered, 1 still to send." in claire.last.text
     clock.advance(hours=2)
     assert (await world.dispatcher.tick()).sent == 0
     await claire.send("/broadcast")
-    assert "sent to 1 of 3 people, 1 not delivered, 1 still to send." in claire.last.text
+    assert (
+        "sent to 1 of 3 people, 1 not delivered, 1 interrupted (it may have arrived)."
+        in claire.last.text
+    )
 
 
 async def test_the_preview_still_works_after_a_restart(
