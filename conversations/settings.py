@@ -14,11 +14,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import SUPPORTED_LANGUAGES, translator
+from bot.i18n import SUPPORTED_LANGUAGES, Html, translator
 from conversations import onboarding
 from conversations.common import describe_unusable, keyboard, say, split_callback
 from conversations.context import LANGUAGE, TandemContext
-from conversations.menus import publish_coordinator_menu
+from conversations.coordinator import labelled
+from conversations.menus import COORDINATOR_COMMANDS, publish_coordinator_menu
 from conversations.profile_steps import (
     STEPS_BY_KEY,
     CheckinDayStep,
@@ -81,9 +82,10 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
             lines += [
                 "",
                 tr.gettext("<b>For coordinators</b>"),
-                tr.gettext("/invite: create invitation links for mentors, mentees or coordinators"),
-                tr.gettext("/pair: pair a mentor with a mentee"),
-                tr.gettext("/people: everyone in your programs and their match"),
+                *(
+                    labelled(tr, Html(f"/{command}"), tr.gettext(description))
+                    for command, description in COORDINATOR_COMMANDS
+                ),
             ]
         await say(update, "\n".join(lines))
     await onboarding.reprompt(update, ctx)

@@ -359,3 +359,22 @@ async def test_help_lists_endmatch(tg: FakeTelegram, people: dict[str, Any]) -> 
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/help")
     assert "/endmatch : demander à l’équipe de coordination" in robert.last.text
+
+
+async def test_help_lists_every_coordinator_command(
+    tg: FakeTelegram, people: dict[str, Any]
+) -> None:
+    cora = tg.user(CORA, "Cora")
+    await cora.send("/help")
+    listed = cora.last.text.split("For coordinators\n")[1].splitlines()
+    assert [line.split(":")[0] for line in listed] == [
+        "/flags", "/matches", "/match", "/dashboard", "/report", "/broadcast",
+        "/invite", "/pair", "/people", "/export",
+    ]  # fmt: skip
+    assert "/flags: Open flags, the most urgent first" in listed
+    claude = tg.user(CLAUDE, "Claude", language_code="fr")
+    await claude.send("/help")
+    assert "/dashboard : Les chiffres de votre programme en un coup d’œil" in claude.last.text
+    alice = tg.user(ALICE, "Alice")
+    await alice.send("/help")
+    assert "For coordinators" not in alice.last.text
