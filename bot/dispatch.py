@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import warnings
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -45,7 +44,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from storage.broadcasts import (
     claim_deliveries,
@@ -164,9 +162,7 @@ class Delivery:
 
 def retry_delay(error: RetryAfter) -> timedelta:
     """RetryAfter's delay as a timedelta, whichever type PTB hands out (int is deprecated)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = error.retry_after
+    value: Any = error.retry_after
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
