@@ -8,14 +8,15 @@ language. A snooze that is over opens the flag again, and the alert is sent agai
 so; the dispatcher's every tick looks for those (`sweep`), and once a day it applies the
 flag rules to every open match.
 
-Callback data is ``fl:<action>:<flag id>`` and is never trusted: every press is checked
-again against the person pressing it, who must have finished joining the flag's program
-as a coordinator (and not have left Tandem). A refused press changes nothing. Every
-change to a flag writes an audit event.
+Callback data is ``fl:<action>:<flag id>`` (Show match is conversations/oversight.py's
+``ov:mt:<match id>``, which opens the match's timeline) and is never trusted: every
+press is checked again against the person pressing it, who must have finished joining
+the flag's program as a coordinator (and not have left Tandem). A refused press changes
+nothing. Every change to a flag writes an audit event.
 
 A note for Resolve is the coordinator's next text message (within ten minutes); a
 handler in a group before every other dialogue takes it, so no dialogue in progress
-sees it.
+sees it. A command, or another dialogue's button, ends the wait.
 """
 
 from __future__ import annotations
