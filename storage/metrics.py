@@ -151,20 +151,38 @@ async def contact_minutes(
     mondays = sorted(filter(None, (period_monday(period) for period in wanted)))
     logged: dict[tuple[int, str], int] = defaultdict(int)
     if mondays:
-        logs = await session.exec(
-            select(MeetingLog.match_id, MeetingLog.met_on, MeetingLog.minutes)
-            .join(Match, col(Match.id) == col(MeetingLog.match_id))
-            .where(
-                Match.program_id == program_id,
-                col(MeetingLog.deleted_at).is_(None),
-                col(MeetingLog.met_on) >= mondays[0],
-                col(MeetingLog.met_on) < mondays[-1] + timedelta(days=7),
-            )
-        )
-        for match_id, met_on, minutes in logs.all():
+        for match_id, met_on, minutes in await program_meetings(
+            session, program_id, mondays[0], mondays[-1] + timedelta(days=6)
+        ):
             if (period := period_key(met_on)) in wanted:
                 logged[match_id, period] += minutes
-    estimates = await session.exec(
+    estimates = await mentor_estimates(session, program_id, periods)
+    return {**{key: minutes for key, minutes in estimates.items() if key not in logged}, **logged}
+
+
+async def program_meetings(
+    session: AsyncSession, program_id: int, first: date, last: date
+) -> list[tuple[int, date, int]]:
+    """(match id, day, minutes) of the program's meetings held from `first` to `last`
+    (both included); deleted logs left out."""
+    rows = await session.exec(
+        select(MeetingLog.match_id, MeetingLog.met_on, MeetingLog.minutes)
+        .join(Match, col(Match.id) == col(MeetingLog.match_id))
+        .where(
+            Match.program_id == program_id,
+            col(MeetingLog.deleted_at).is_(None),
+            col(MeetingLog.met_on) >= first,
+            col(MeetingLog.met_on) <= last,
+        )
+    )
+    return [(match_id, met_on, minutes) for match_id, met_on, minutes in rows.all()]
+
+
+async def mentor_estimates(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[tuple[int, str], int]:
+    """{(match id, week): minutes} the mentors' check-ins estimated for those weeks."""
+    rows = await session.exec(
         select(Prompt.match_id, Prompt.period, Answer.value)
         .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
         .join(Match, col(Match.id) == col(Prompt.match_id))
@@ -172,12 +190,12 @@ async def contact_minutes(
             Match.program_id == program_id,
             col(Prompt.person_id) == col(Match.mentor_id),
             Prompt.kind == PromptKind.CHECKIN,
-            col(Prompt.period).in_(list(wanted)),
+            col(Prompt.period).in_(list(periods)),
             Answer.question_key == "duration",
         )
     )
-    result = dict(logged)
-    for match_id, period, value in estimates.all():
-        if (match_id, period) not in logged and value in DURATION_MINUTES:
-            result[match_id, period] = DURATION_MINUTES[value]
-    return result
+    return {
+        (match_id, period): DURATION_MINUTES[value]
+        for match_id, period, value in rows.all()
+        if value in DURATION_MINUTES
+    }

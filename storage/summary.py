@@ -10,8 +10,9 @@ Every figure is read in the program's time zone, with the definitions of
   week and the one before (`storage.metrics`).
 - **Meetings** this calendar month: meeting logs (not deleted) held this month. **Hours**
   this month: those meetings' minutes, plus the mentor's check-in estimate for each of a
-  match's weeks with no meeting logged (`storage.metrics.contact_minutes`); such a week
-  counts in the month holding its Thursday, as ISO weeks count in the year holding theirs.
+  match's weeks with no meeting logged (as `storage.metrics.contact_minutes` counts them);
+  such a week counts in the month holding its Thursday, as ISO weeks count in the year
+  holding theirs.
 - **Flags**: unresolved flags by severity. Open and acknowledged flags count by severity;
   a flag snoozed and still within its snooze (`storage.health.snoozed`) is counted apart,
   since its coordinator chose to wait.
@@ -45,14 +46,19 @@ from storage.contacts import is_reported
 from storage.db import upsert
 from storage.flags import SEVERITY_ORDER, period_monday
 from storage.health import snoozed
-from storage.metrics import Rate, checkin_counts, contact_minutes, rates_by_week
+from storage.metrics import (
+    Rate,
+    checkin_counts,
+    mentor_estimates,
+    program_meetings,
+    rates_by_week,
+)
 from storage.models import (
     Answer,
     Flag,
     FlagStatus,
     Match,
     MatchStatus,
-    MeetingLog,
     Membership,
     Person,
     PersonStatus,
@@ -201,25 +207,16 @@ async def month_contact(session: AsyncSession, program_id: int, today: date) -> 
     mondays = [monday for week in weeks if (monday := period_monday(week)) is not None]
     start = min([first, *mondays])
     end = max([today, *(monday + timedelta(days=6) for monday in mondays)])
-    rows = await session.exec(
-        select(MeetingLog.match_id, MeetingLog.met_on, MeetingLog.minutes)
-        .join(Match, col(Match.id) == col(MeetingLog.match_id))
-        .where(
-            Match.program_id == program_id,
-            col(MeetingLog.deleted_at).is_(None),
-            col(MeetingLog.met_on) >= start,
-            col(MeetingLog.met_on) <= end,
-        )
-    )
+    rows = await program_meetings(session, program_id, start, end)
     meetings = minutes = 0
     logged_weeks: set[tuple[int, str]] = set()
-    for match_id, met_on, length in rows.all():
+    for match_id, met_on, length in rows:
         logged_weeks.add((match_id, period_key(met_on)))
         if first <= met_on <= today:
             meetings, minutes = meetings + 1, minutes + length
     estimated = sum(
         value
-        for key, value in (await contact_minutes(session, program_id, weeks)).items()
+        for key, value in (await mentor_estimates(session, program_id, weeks)).items()
         if key not in logged_weeks
     )
     return meetings, minutes + estimated
@@ -260,18 +257,12 @@ async def week_in_review(
     sunday = monday + timedelta(days=6)
     before = previous_week(week)
     rates = rates_by_week(await checkin_counts(session, program.id, [before, week]))
-    logs = await session.exec(
-        select(MeetingLog.match_id)
-        .join(Match, col(Match.id) == col(MeetingLog.match_id))
-        .where(
-            Match.program_id == program.id,
-            col(MeetingLog.deleted_at).is_(None),
-            col(MeetingLog.met_on) >= monday,
-            col(MeetingLog.met_on) <= sunday,
-        )
+    meetings = await program_meetings(session, program.id, monday, sunday)
+    logged = {match_id for match_id, _, _ in meetings}
+    estimates = await mentor_estimates(session, program.id, [week])
+    minutes = sum(length for _, _, length in meetings) + sum(
+        value for (match_id, _), value in estimates.items() if match_id not in logged
     )
-    logged = list(logs.all())
-    minutes = sum((await contact_minutes(session, program.id, [week])).values())
     began = datetime.combine(monday, time.min, program_zone(program))
     active = set(
         (
@@ -293,7 +284,7 @@ async def week_in_review(
             Prompt.period == week,
         )
     )
-    contacted = set(logged) | {
+    contacted = logged | {
         match_id for match_id, key, value in reports.all() if is_reported(key, value)
     }
     return Review(
@@ -301,7 +292,7 @@ async def week_in_review(
         week=week,
         rate=rates.get(week, Rate()),
         previous=rates.get(before, Rate()),
-        meetings=len(logged),
+        meetings=len(meetings),
         minutes=minutes,
         active=len(active),
         silent=len(active - contacted),
