@@ -41,7 +41,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, Translator, translator
-from conversations.common import Button, keyboard, say
+from conversations.common import Button, forget_on_other_buttons, keyboard, say
 from conversations.context import TandemContext, resolve_language
 from conversations.links import match_timeline
 from storage.clock import utcnow
@@ -805,16 +805,10 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:")]
 
 
-async def forget_note(update: Update, ctx: TandemContext) -> None:
-    """Another dialogue's button: the coordinator moved on, so the next text is not a note."""
-    if ctx.user_data:
-        ctx.user_data.pop(RESOLVING, None)
-
-
 def note_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """For `NOTE_GROUP`: the note, and the end of the wait for one when a command is sent
     (take_note lets it pass on) or another dialogue's button is pressed."""
     return [
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, take_note),
-        CallbackQueryHandler(forget_note, pattern=rf"^(?!{PREFIX}:)"),
+        forget_on_other_buttons(RESOLVING, PREFIX),
     ]

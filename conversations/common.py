@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler
 
 from bot.i18n import Translator
 from conversations.context import TandemContext, resolve_language
@@ -90,3 +90,15 @@ async def refuse_edit(update: Update, ctx: TandemContext) -> None:
         ),
     )
     raise ApplicationHandlerStop
+
+
+def forget_on_other_buttons(key: str, own_prefix: str) -> BaseHandler:  # type: ignore[type-arg]
+    """For a group before the dialogues, beside a handler waiting for the next text under
+    user_data[`key`]: a press on any button but `own_prefix`'s means the person moved on,
+    so their next message belongs to that other dialogue."""
+
+    async def forget(update: Update, ctx: TandemContext) -> None:
+        if ctx.user_data:
+            ctx.user_data.pop(key, None)
+
+    return CallbackQueryHandler(forget, pattern=rf"^(?!{own_prefix}:)")

@@ -40,7 +40,14 @@ from bot.i18n import Translator
 from conversations import checkin
 from conversations.alerts import notify, refresh_copies
 from conversations.checkin import Reply
-from conversations.common import Button, describe_unusable, keyboard, say, too_long
+from conversations.common import (
+    Button,
+    describe_unusable,
+    forget_on_other_buttons,
+    keyboard,
+    say,
+    too_long,
+)
 from conversations.context import TandemContext, resolve_language
 from conversations.coordinator import BUTTON_CLIP, clip, parse_number
 from conversations.meeting_log import partner_name
@@ -348,16 +355,10 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
-async def moved_on(update: Update, ctx: TandemContext) -> None:
-    """A tap on another dialogue's button: the next message is for that one."""
-    if ctx.user_data is not None:
-        ctx.user_data.pop(WAITING, None)
-
-
 def reason_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """For group `REASON_GROUP`: the typed reason, and forgetting the question when the
     person taps another dialogue's button."""
     return [
         MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, take_reason),
-        CallbackQueryHandler(moved_on, pattern=rf"^(?!{PREFIX}:)"),
+        forget_on_other_buttons(WAITING, PREFIX),
     ]
