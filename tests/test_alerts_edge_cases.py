@@ -177,7 +177,7 @@ async def test_a_coordinator_who_left_the_program_gets_no_update_of_their_copy(
     assert cora.messages[0].text.endswith(
         "✅ Resolved by Cora Lee: Called Alice: she is safe, moved to another office."
     )
-    await claude.tap("Pris en charge")  # their old buttons do nothing either
+    await claude.tap("Prendre en charge")  # their old buttons do nothing either
     assert (
         claude.answers[-1]
         == "Seules les personnes qui coordonnent ce programme peuvent faire cela."
