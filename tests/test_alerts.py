@@ -43,6 +43,7 @@ from tests.test_checkin import (
 )
 
 CORA, CLAUDE, OTTO = 301, 302, 303  # coordinators: EN and FR of the program, another's
+FRENCH_BUTTONS = ["Prendre en charge", "Reporter de 7 jours", "Régler", "Voir le jumelage"]
 
 
 @pytest.fixture
@@ -515,7 +516,7 @@ async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
     assert french.text.splitlines()[0] == "🚨 Urgent · Mots d’alerte"
     expected = "dans une note de suivi écrite par Alice Martin (semaine du 16 novembre 2026)"
     assert expected in french.text
-    assert french.labels == ["Prendre en charge", "Reporter de 7 jours", "Régler", "Voir le jumelage"]
+    assert french.labels == FRENCH_BUTTONS
     for outsider in (OTTO, ALICE, ROBERT):
         assert tg.user(outsider, "x").messages == []
 
@@ -798,7 +799,7 @@ async def test_every_copy_shows_who_acted_in_its_readers_language(
     await cora.tap("Acknowledge")
     (french,) = claude.messages
     assert french.text.endswith("👀 Pris en charge par Cora Lee.")
-    assert french.labels == ["Prendre en charge", "Reporter de 7 jours", "Régler", "Voir le jumelage"]
+    assert french.labels == FRENCH_BUTTONS
     await claude.tap("Régler")
     await claude.send("Appel fait avec Alice.")
     assert cora.messages[0].text.endswith("✅ Resolved by Claude Roy: Appel fait avec Alice.")
