@@ -266,7 +266,7 @@ def duration_text(tr: Translator, minutes: int) -> str:
         return tr.gettext("{minutes} min", minutes=rest)
     if not rest:
         return tr.gettext("{hours} h", hours=hours)
-    return tr.gettext("{hours} h {minutes} min", hours=hours, minutes=f"{rest:02d}")
+    return tr.gettext("{hours} h {minutes} min", hours=hours, minutes=format(rest, "02d"))
 
 
 def mode_label(tr: Translator, instrument: Instrument, mode: str) -> str:

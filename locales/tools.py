@@ -21,6 +21,7 @@ arguments, so the tests can point them at temporary catalogs.
 from __future__ import annotations
 
 import argparse
+import gettext
 import json
 import string
 from collections.abc import Iterable, Iterator, Sequence
@@ -179,12 +180,42 @@ def new_catalog(template: Catalog, language: str) -> Catalog:
     )
 
 
+# Numbers that reach every plural category CLDR defines for French and English:
+# zero, one, small, large, and exact millions ("1 million de rencontres").
+PLURAL_SAMPLES = (0, 1, 2, 3, 5, 11, 21, 100, 101, 1000, 1_000_000, 2_000_000, 1_000_001)
+
+
+def convert_plural_forms(
+    forms: Sequence[str], source_expr: str, target_expr: str, target_count: int
+) -> tuple[str, ...]:
+    """Plural translations written for one plural rule, rearranged for another.
+
+    Each target form takes the source form that the most sample numbers choosing it
+    chose under the source rule. French going from two forms (`n > 1`) to CLDR 47's
+    three (one, many for exact millions, other) keeps "one" and uses "other" for
+    "many", which reads right ("1 000 000 rencontres"); the way back drops "many".
+    """
+    source_rule, target_rule = gettext.c2py(source_expr), gettext.c2py(target_expr)
+    converted = []
+    for index in range(target_count):
+        chosen = [source_rule(n) for n in PLURAL_SAMPLES if target_rule(n) == index] or [
+            min(index, len(forms) - 1)
+        ]
+        best = max(set(chosen), key=lambda i: (chosen.count(i), -i))
+        converted.append(forms[best] if best < len(forms) else "")
+    return tuple(converted)
+
+
 def merge(catalog: Catalog, template: Catalog) -> Catalog:
     """A copy of `catalog` holding exactly the template's messages.
 
     A message keeps its translation (and its flags and translator comments) only when
     its context, msgid and msgid_plural are all unchanged; anything else is new and
     comes out untranslated. No fuzzy matching, no obsolete entries.
+
+    The merged catalog takes the plural rule of the installed Babel (CLDR's current
+    rule): when that differs from the catalog's, each plural translation is carried
+    over form by form (see `convert_plural_forms`).
     """
     old = {message_key(message): message for message in messages(catalog)}
     merged = Catalog(
@@ -202,7 +233,11 @@ def merge(catalog: Catalog, template: Catalog) -> Catalog:
         charset="utf-8",
         fuzzy=catalog.fuzzy,
     )
-    merged.mime_headers = catalog.mime_headers
+    installed = get_plural(catalog.locale)
+    merged.mime_headers = [
+        (name, installed.plural_forms if name.lower() == "plural-forms" else value)
+        for name, value in catalog.mime_headers
+    ]
     merged.creation_date = template.creation_date
     merged.version = template.version
     for source in messages(template):
@@ -211,6 +246,10 @@ def merge(catalog: Catalog, template: Catalog) -> Catalog:
         pluralizable = key[2] is not None
         if previous is not None:
             translation = previous.string
+            if pluralizable and catalog.plural_expr != merged.plural_expr:
+                translation = convert_plural_forms(
+                    translation, catalog.plural_expr, merged.plural_expr, merged.num_plurals
+                )
             flags = {flag for flag in previous.flags if "format" not in flag}
             user_comments = list(previous.user_comments)
         else:
@@ -412,7 +451,8 @@ def _check_language(
                 name,
                 "wrong Plural-Forms",
                 name,
-                f"has {catalog.plural_forms!r}, expected {expected_plurals.plural_forms!r}",
+                f"has {catalog.plural_forms!r}, expected {expected_plurals.plural_forms!r} "
+                "(the installed Babel's CLDR rule; `python -m locales.tools update` converts)",
             )
         )
     if template is not None:

@@ -4,9 +4,12 @@ and the project's own catalogs checked for real."""
 from __future__ import annotations
 
 import json
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from locales import tools
@@ -25,15 +28,47 @@ def show(t, n, name):
     return N_("Weekly check-in")
 """
 
+# French plural rules: two forms up to CLDR 46 (Babel 2.18), three from CLDR 47 (Babel
+# 2.19: one, many for exact millions, other). The tests follow the installed Babel.
+TWO_FORMS = "nplurals=2; plural=(n > 1);"
+FRENCH_RULE = get_plural("fr")
+
+
+def french(one: str, other: str) -> list[str]:
+    """A French plural written as one/other, in the forms of the installed rule."""
+    return list(
+        tools.convert_plural_forms(
+            [one, other], "(n > 1)", FRENCH_RULE.plural_expr, FRENCH_RULE.num_plurals
+        )
+    )
+
+
 FRENCH = {
     "Hello, {name}!": "Bonjour, {name}!",
     "Goodbye": "Au revoir",
-    "{n} meeting": ["{n} rencontre", "{n} rencontres"],
+    "{n} meeting": french("{n} rencontre", "{n} rencontres"),
     "button\u0004Open": "Ouvrir",
     "status\u0004Open": "Ouvert",
-    "weeks\u0004{n} week left": ["Il reste {n} semaine", "Il reste {n} semaines"],
+    "weeks\u0004{n} week left": french("Il reste {n} semaine", "Il reste {n} semaines"),
     "Weekly check-in": "Suivi hebdomadaire",
 }
+
+
+def with_plural_rule(catalog: Catalog, rule: str, *, convert: bool) -> Catalog:
+    """`catalog` under another Plural-Forms header, its plurals converted if `convert`."""
+    expr = rule.split("plural=", 1)[1].rstrip(";")
+    count = int(rule.split("nplurals=", 1)[1].split(";")[0])
+    if convert:
+        for message in tools.messages(catalog):
+            if message.pluralizable:
+                message.string = tools.convert_plural_forms(
+                    message.string, catalog.plural_expr, expr, count
+                )
+    catalog.mime_headers = [
+        (name, rule if name.lower() == "plural-forms" else value)
+        for name, value in catalog.mime_headers
+    ]
+    return catalog
 
 
 class Project:
@@ -70,6 +105,11 @@ class Project:
         with self.po(language).open("rb") as source:
             return read_po(source, locale=language)
 
+    def set_plural_rule(self, rule: str, language: str = "fr", convert: bool = False) -> None:
+        """Rewrite the catalog's Plural-Forms header (and, if `convert`, its plurals)."""
+        catalog = with_plural_rule(self.catalog(language), rule, convert=convert)
+        self.po(language).write_bytes(tools.render(catalog))
+
     def edit_po(self, old: str, new: str, language: str = "fr") -> None:
         path = self.po(language)
         text = path.read_text(encoding="utf-8")
@@ -105,11 +145,59 @@ def test_update_creates_catalogs_with_contexts_and_plurals(project: Project) -> 
     assert 'msgctxt "button"' in pot and 'msgctxt "status"' in pot
     assert 'msgctxt "weeks"' in pot and 'msgid_plural "{n} weeks left"' in pot
     fr = project.catalog("fr")
-    assert fr.plural_forms == "nplurals=2; plural=(n > 1);"
+    assert fr.plural_forms == FRENCH_RULE.plural_forms
     assert not fr.fuzzy
-    assert fr.get("{n} meeting").string == ("", "")
+    assert fr.get("{n} meeting").string == ("",) * FRENCH_RULE.num_plurals
     en = project.catalog("en")
     assert len([m for m in en if m.id]) == 7
+
+
+def test_update_moves_a_two_form_catalog_to_the_installed_rule(complete: Project) -> None:
+    """A catalog written under Babel 2.18's two-form French rule, as main had it."""
+    complete.set_plural_rule(TWO_FORMS, convert=True)
+    assert complete.catalog().get("{n} meeting").string == ("{n} rencontre", "{n} rencontres")
+
+    complete.update()
+
+    fr = complete.catalog()
+    assert fr.plural_forms == FRENCH_RULE.plural_forms
+    assert list(fr.get("{n} meeting").string) == FRENCH["{n} meeting"]
+    assert complete.check() == []
+
+
+def test_update_moves_a_three_form_catalog_back_to_two(
+    complete: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an older Babel installed (two French forms), `update` converts the other way."""
+    two = type(FRENCH_RULE)((2, "(n > 1)"))
+    monkeypatch.setattr(tools, "get_plural", lambda locale: two)
+
+    complete.update()
+
+    fr = complete.catalog()
+    assert fr.plural_forms == TWO_FORMS
+    assert fr.get("{n} meeting").string == ("{n} rencontre", "{n} rencontres")
+    assert complete.check() == []
+
+
+@pytest.mark.parametrize("rule", [TWO_FORMS, FRENCH_RULE.plural_forms])
+def test_the_real_french_catalog_loads_under_either_rule(rule: str) -> None:
+    """Babel 2.18 and 2.19 disagree on French plurals; either catalog reads right."""
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
+
+    real = tools.read_catalog(tools.po_path(tools.LOCALES_DIR, "fr"), "fr")
+    catalog = with_plural_rule(real, rule, convert=True)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    translations = Translations(buffer)
+
+    def flags(n: int) -> str:
+        return translations.ungettext("<b>{n} open flag</b>", "<b>{n} open flags</b>", n)
+
+    assert flags(0) == flags(1) == "<b>{n} signalement ouvert</b>"
+    assert flags(2) == flags(1_000_000) == "<b>{n} signalements ouverts</b>"
 
 
 def test_update_is_stable(project: Project) -> None:
@@ -156,7 +244,7 @@ def test_a_changed_plural_comes_out_untranslated(complete: Project) -> None:
 
     complete.update()
 
-    assert complete.catalog("fr").get("{n} meeting").string == ("", "")
+    assert complete.catalog("fr").get("{n} meeting").string == ("",) * FRENCH_RULE.num_plurals
 
 
 def test_complete_catalogs_pass(complete: Project) -> None:
@@ -264,7 +352,7 @@ def test_plural_with_context_placeholders(complete: Project) -> None:
 
 
 def test_wrong_plural_forms_header_is_detected(complete: Project) -> None:
-    complete.edit_po("nplurals=2; plural=(n > 1);", "nplurals=2; plural=(n != 1);")
+    complete.set_plural_rule("nplurals=2; plural=(n != 1);")
 
     assert [problem.kind for problem in complete.check()] == ["wrong Plural-Forms"]
 
@@ -313,7 +401,7 @@ def test_todo_lists_what_fill_needs(complete: Project) -> None:
 
     assert tools.todo(complete.locales) == {
         "See you": "",
-        "weeks\u0004{n} week left": ["", ""],
+        "weeks\u0004{n} week left": [""] * FRENCH_RULE.num_plurals,
     }
 
 
