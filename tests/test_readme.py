@@ -15,6 +15,15 @@ def test_readme_test_command_is_the_one_ci_runs() -> None:
     assert f"\n{command[1]}\n" in (ROOT / "README.md").read_text()
 
 
+def test_readme_commands_install_the_locked_versions() -> None:
+    readme = (ROOT / "README.md").read_text()
+    run = next(line for line in readme.splitlines() if line.endswith(".venv/bin/python -m bot"))
+    assert "pip install -q --require-hashes -r requirements.lock " in run
+    assert "pip install -q --no-deps -e ." in run
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "--require-hashes -r requirements-dev.lock" in ci
+
+
 def test_readme_run_command_starts_the_bot_module() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "TELEGRAM_BOT_TOKEN=123456:your-token .venv/bin/python -m bot" in readme
