@@ -47,14 +47,19 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}"
 
 
+async def fresh_schema(database: Database) -> None:
+    """Empty tables for one test: created on a new SQLite file, truncated on PostgreSQL."""
+    if database.is_sqlite:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.create_all)
+    else:
+        await _fresh_postgres(database)
+
+
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
-    if db.is_sqlite:
-        async with db.engine.begin() as connection:
-            await connection.run_sync(SQLModel.metadata.create_all)
-    else:
-        await _fresh_postgres(db)
+    await fresh_schema(db)
     yield db
     await db.dispose()
 
