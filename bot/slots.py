@@ -8,7 +8,7 @@ from datetime import time
 from functools import cache
 from zoneinfo import available_timezones
 
-from bot.i18n import N_
+from locales.translator import N_
 
 # Canadian zones offered as buttons, west to east; labels are translated where shown.
 CANADIAN_ZONES: tuple[tuple[str, str], ...] = (

@@ -40,10 +40,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_, Translator, translator
 from conversations.common import Button, forget_on_other_buttons, keyboard, say
 from conversations.context import TandemContext, resolve_language
 from conversations.links import match_timeline
+from locales.translator import N_, Translator, translator
 from storage.clock import utcnow
 from storage.db import Database
 from storage.flags import (

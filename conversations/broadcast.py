@@ -39,15 +39,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import (
-    N_,
-    SUPPORTED_LANGUAGES,
-    Html,
-    Translator,
-    escape,
-    normalise_language,
-    translator,
-)
 from conversations import coordinator, onboarding
 from conversations.checkin import OutgoingMessage
 from conversations.common import Button, describe_unusable, explain_unusable, say, too_long
@@ -68,6 +59,15 @@ from conversations.coordinator import (
     page_of,
     parse_number,
     programs_for,
+)
+from locales.translator import (
+    N_,
+    SUPPORTED_LANGUAGES,
+    Html,
+    Translator,
+    escape,
+    normalise_language,
+    translator,
 )
 from storage.broadcasts import (
     RECEIVING,

@@ -35,7 +35,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import N_, Html, Translator, escape, translator
 from bot.slots import fold
 from conversations import alerts, engine
 from conversations.common import Button, describe_unusable, keyboard, say
@@ -50,6 +49,7 @@ from conversations.instruments import (
 )
 from conversations.meeting_parse import MONTHS
 from conversations.profile_steps import Invalid, program_slot, slot_text
+from locales.translator import N_, Html, Translator, escape, translator
 from storage.meetings import meetings_between
 from storage.models import (
     Answer,

@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler
 
-from bot.i18n import Translator
 from conversations.context import TandemContext, resolve_language
+from locales.translator import Translator
 
 Button = tuple[str, str]  # (label, callback data)
 

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.i18n import Translator, normalise_language, translator
+from locales.translator import Translator, normalise_language, translator
 from storage.clock import Clock
 from storage.db import Database
 from storage.people import person_by_telegram_id

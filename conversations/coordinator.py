@@ -33,12 +33,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_, Html, Translator, escape, translator
 from conversations import onboarding
 from conversations.common import Button, describe_unusable, explain_unusable, keyboard, say
 from conversations.context import TandemContext
 from conversations.goals import achieved_label
 from conversations.profile_steps import FIELD, GOALS, HELP_WITH, slot_text, zone_label
+from locales.translator import N_, Html, Translator, escape, translator
 from storage.goals import achieved_counts
 from storage.invites import create_invites, invite_link
 from storage.models import AuditEvent, Match, Membership, Person, PersonStatus, Program, Role

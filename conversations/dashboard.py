@@ -22,7 +22,6 @@ from functools import partial
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Translator
 from conversations import onboarding
 from conversations.charts import decimal, percent
 from conversations.common import Button, describe_unusable
@@ -36,6 +35,7 @@ from conversations.coordinator import (
     page_of,
 )
 from conversations.program_menu import PAGE, PICK, data, parse, program_for, refuse, show
+from locales.translator import Translator
 from storage.flags import SEVERITY_ORDER, Severity
 from storage.metrics import Rate
 from storage.models import MatchStatus, Program, Role

@@ -36,7 +36,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translator
 from conversations import checkin
 from conversations.alerts import notify, refresh_copies
 from conversations.checkin import Reply
@@ -52,6 +51,7 @@ from conversations.context import TandemContext, resolve_language
 from conversations.coordinator import BUTTON_CLIP, clip, parse_number
 from conversations.meeting_log import partner_name
 from conversations.program_menu import show
+from locales.translator import Translator
 from storage.flags import Requested, open_end_request, request_end, requested_by
 from storage.meetings import open_matches
 from storage.models import Match, MatchStatus, Person, Prompt, PromptStatus

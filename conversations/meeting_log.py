@@ -33,7 +33,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Html, Translator, escape
 from conversations import checkin, engine
 from conversations.checkin import OutgoingMessage, Reply
 from conversations.common import Button, describe_unusable, keyboard, too_long
@@ -53,6 +52,7 @@ from conversations.meeting_parse import (
 )
 from conversations.meeting_topics import DEFAULT_TOPICS, Topic
 from conversations.profile_steps import Invalid
+from locales.translator import Html, Translator, escape
 from storage.meetings import (
     meeting_for_update,
     meeting_totals,

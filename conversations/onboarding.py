@@ -25,7 +25,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import SUPPORTED_LANGUAGES, escape, translator
 from conversations import checkin, goals, meeting_log, reflection
 from conversations.common import Button, describe_unusable, keyboard, say, split_callback
 from conversations.context import LANGUAGE, TandemContext
@@ -41,6 +40,7 @@ from conversations.profile_steps import (
     slot_text,
     summary_steps,
 )
+from locales.translator import SUPPORTED_LANGUAGES, escape, translator
 from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role

@@ -37,7 +37,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import N_, Html, Translator, escape
 from conversations import onboarding
 from conversations.alerts import (
     RULE_TITLES,
@@ -70,6 +69,7 @@ from conversations.engine import display_value
 from conversations.instruments import Instrument, InstrumentError, Kind, load_instrument
 from conversations.links import TIMELINE_NEW, TIMELINE_PREFIX
 from conversations.meeting_log import duration_text, meeting_instrument, mode_label, topic_label
+from locales.translator import N_, Html, Translator, escape
 from storage.contacts import logged
 from storage.flags import SEVERITY_ORDER, Severity, is_scale_key
 from storage.health import Health, Mark, Reason, match_health, snoozed

@@ -14,7 +14,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import SUPPORTED_LANGUAGES, Html, translator
 from conversations import onboarding
 from conversations.common import describe_unusable, keyboard, say, split_callback
 from conversations.context import LANGUAGE, TandemContext
@@ -29,6 +28,7 @@ from conversations.profile_steps import (
     Profile,
     TimezoneStep,
 )
+from locales.translator import SUPPORTED_LANGUAGES, Html, translator
 from storage.models import Membership, Person, Program, Role
 from storage.people import coordinated_programs, memberships_of, person_by_telegram_id
 from storage.prompts import invalidate_future

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.i18n import translator
 from conversations.dashboard import flags_line
+from locales.translator import translator
 from storage.db import Database
 from storage.models import (
     Flag,

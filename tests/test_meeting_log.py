@@ -824,7 +824,7 @@ def _draft_id(tg: FakeTelegram) -> int:
      (125, "2 h 05 min", "2 h 05"), (0, "0 min", "0 min")],
 )  # fmt: skip
 def test_durations_read_naturally(minutes: int, english: str, french: str) -> None:
-    from bot.i18n import translator
+    from locales.translator import translator
 
     assert duration_text(translator("en"), minutes) == english
     assert duration_text(translator("fr"), minutes) == french
