@@ -35,7 +35,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.slots import fold
 from conversations import alerts, engine
 from conversations.common import Button, describe_unusable, keyboard, say
 from conversations.context import TandemContext
@@ -71,6 +70,7 @@ from storage.schedule import (
     Occurrence,
     Slot,
     current_occurrence,
+    fold,
     occurrences,
     reminder_delay,
 )

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from bot.slots import CANADIAN_ZONES, parse_time, parse_weekday, resolve_zone
 from conversations.common import Button, too_long
 from locales.translator import N_, Translator, escape
 from storage.models import Membership, Person, Program, Role
+from storage.schedule import CANADIAN_ZONES, parse_time, parse_weekday, resolve_zone
 
 PARTICIPANTS = frozenset({Role.MENTEE, Role.MENTOR})
 EVERYONE = frozenset({Role.MENTEE, Role.MENTOR, Role.COORDINATOR})
