@@ -37,9 +37,9 @@ from conversations import (
     report,
 )
 from conversations import settings as settings_dialogue
-from conversations.common import refuse_edit
-from conversations.context import SERVICES, Services, TandemContext, resolve_language
-from conversations.menus import publish_coordinator_menu, publish_default_menus
+from conversations.kit.context import SERVICES, Services, TandemContext, resolve_language
+from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
+from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
 from storage.db import Database
 from storage.persistence import DatabasePersistence

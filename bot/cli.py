@@ -25,7 +25,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings, load_settings
 from conversations.instruments import available_instruments
-from conversations.meeting_topics import DEFAULT_TOPICS
+from conversations.kit.topics import DEFAULT_TOPICS
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (

@@ -21,9 +21,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from conversations.common import Button, too_long
 from conversations.instruments import NO, SCALE_POINTS, YES, Instrument, Kind, Question
-from conversations.profile_steps import Invalid
+from conversations.kit.buttons import Button
+from conversations.kit.profile import Invalid
+from conversations.kit.unusable import too_long
 from locales.translator import Html, Translator, escape
 
 PREFIX = "ci"

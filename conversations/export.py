@@ -17,8 +17,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations.common import Button, describe_unusable
-from conversations.context import TandemContext
+from conversations.kit.buttons import Button
+from conversations.kit.context import TandemContext
+from conversations.kit.unusable import describe_unusable
 from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse, show
 from locales.translator import N_, Translator
 from storage.exports import (

@@ -26,10 +26,10 @@ from telegram.ext import (
 )
 
 from conversations import checkin, goals, meeting_log, reflection
-from conversations.common import Button, describe_unusable, keyboard, say, split_callback
-from conversations.context import LANGUAGE, TandemContext
-from conversations.menus import publish_coordinator_menu
-from conversations.profile_steps import (
+from conversations.kit.buttons import Button, keyboard, split_callback
+from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.menus import publish_coordinator_menu
+from conversations.kit.profile import (
     STEPS_BY_KEY,
     Invalid,
     Profile,
@@ -40,6 +40,8 @@ from conversations.profile_steps import (
     slot_text,
     summary_steps,
 )
+from conversations.kit.reply import say
+from conversations.kit.unusable import describe_unusable
 from locales.translator import SUPPORTED_LANGUAGES, escape, translator
 from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite

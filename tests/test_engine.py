@@ -26,7 +26,7 @@ from conversations.instruments import (
     load_instrument,
     parse_instrument,
 )
-from conversations.profile_steps import Invalid
+from conversations.kit.profile import Invalid
 from locales import tools
 from locales.extract import extract_instruments
 from locales.translator import translator

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from conversations.broadcast import TEXT_LIMIT
-from conversations.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
+from conversations.kit.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
 from conversations.report import caption
 from locales.translator import translator
 from storage.db import Database

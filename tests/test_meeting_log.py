@@ -15,8 +15,9 @@ import pytest
 from sqlmodel import col, select
 
 from conversations.checkin import ASKED
-from conversations.meeting_log import DRAFT, duration_text, expected_minutes, program_topics
-from conversations.meeting_topics import DEFAULT_TOPICS
+from conversations.kit.text import duration_text
+from conversations.kit.topics import DEFAULT_TOPICS
+from conversations.meeting_log import DRAFT, expected_minutes, program_topics
 from storage.db import Database
 from storage.models import Match, MeetingLog, Person, Program, Prompt, Role
 from tests.conftest import FakeClock

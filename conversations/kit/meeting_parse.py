@@ -59,7 +59,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TypeVar
 
-from conversations.meeting_topics import DEFAULT_TOPICS, Topic
+from conversations.kit.topics import DEFAULT_TOPICS, Topic
 from storage.schedule import WEEKDAYS, fold, parse_time, parse_weekday
 
 MAX_MINUTES = 12 * 60
