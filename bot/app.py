@@ -27,6 +27,7 @@ from conversations import (
     checkin,
     coordinator,
     dashboard,
+    digest,
     end_request,
     export,
     goals,
@@ -79,7 +80,9 @@ def build_application(
     application: TandemApplication = builder.build()
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
-    schedule_dispatcher(application, database, clock)
+    schedule_dispatcher(
+        application, database, clock, checkin, alerts=alerts, digests=digest, broadcasts=broadcast
+    )
     return application
 
 
@@ -103,6 +106,7 @@ def register_handlers(application: TandemApplication) -> None:
         oversight,
         report,
         dashboard,
+        digest,
         meeting_log,
         end_request,
         goals,
