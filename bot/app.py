@@ -106,7 +106,6 @@ def register_handlers(application: TandemApplication) -> None:
         oversight,
         report,
         dashboard,
-        digest,
         meeting_log,
         end_request,
         goals,
