@@ -44,6 +44,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import build_application
 from bot.config import Settings
 from bot.dispatch import Dispatcher, schedule_dispatcher
+from conversations import alerts, broadcast, digest
 from storage.db import Database
 from storage.models import Match, Membership, Person, Program, Prompt, Role
 from storage.prompts import claim_due, materialise, scheduled_participants
@@ -236,7 +237,15 @@ async def measure_dispatcher(url: str) -> dict[str, float]:
         )
         await application.initialize()
         if not application.job_queue.jobs():
-            schedule_dispatcher(application, database, lambda: now, renderer=BenchRenderer())
+            schedule_dispatcher(
+                application,
+                database,
+                lambda: now,
+                BenchRenderer(),
+                alerts=alerts,
+                digests=digest,
+                broadcasts=broadcast,
+            )
         await application.job_queue.start()
     figures["startup_rss_mb"] = rss_mb()
     figures["jobs"] = len(application.job_queue.jobs())
@@ -260,7 +269,15 @@ async def measure_dispatcher(url: str) -> dict[str, float]:
         await session.exec(sa.delete(Prompt))
         await session.exec(sa.text("DELETE FROM stored_state"))
     now = NOW + WEEK - timedelta(seconds=1)
-    dispatcher = Dispatcher(application.bot, database, BenchRenderer(), lambda: now, budget=None)
+    dispatcher = Dispatcher(
+        application.bot,
+        database,
+        BenchRenderer(),
+        lambda: now,
+        budget=None,
+        alerts=alerts,
+        broadcasts=broadcast,
+    )
     with timed(figures, "tick_s"):
         report = await dispatcher.tick()
     figures["tick_created"], figures["tick_sent"] = report.created, report.sent

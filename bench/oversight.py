@@ -23,9 +23,9 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from bot.i18n import translator
-from conversations.charts import render_report, report_data
+from conversations.kit.charts import render_report, report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
+from locales.translator import translator
 from storage.db import Database, async_database_url
 from storage.health import match_health
 from storage.migrate import upgrade

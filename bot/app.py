@@ -27,6 +27,7 @@ from conversations import (
     checkin,
     coordinator,
     dashboard,
+    digest,
     end_request,
     export,
     goals,
@@ -37,9 +38,9 @@ from conversations import (
     report,
 )
 from conversations import settings as settings_dialogue
-from conversations.common import refuse_edit
-from conversations.context import SERVICES, Services, TandemContext, resolve_language
-from conversations.menus import publish_coordinator_menu, publish_default_menus
+from conversations.kit.context import SERVICES, Services, TandemContext, resolve_language
+from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
+from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
 from storage.db import Database
 from storage.persistence import DatabasePersistence
@@ -79,7 +80,9 @@ def build_application(
     application: TandemApplication = builder.build()
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
-    schedule_dispatcher(application, database, clock)
+    schedule_dispatcher(
+        application, database, clock, checkin, alerts=alerts, digests=digest, broadcasts=broadcast
+    )
     return application
 
 

@@ -24,9 +24,8 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.slots import parse_slot, parse_time, parse_weekday, resolve_zone
 from conversations.instruments import available_instruments
-from conversations.meeting_topics import DEFAULT_TOPICS
+from conversations.kit.topics import DEFAULT_TOPICS
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (
@@ -55,6 +54,7 @@ from storage.prompts import (
     schedule_changed,
     scheduled_participants,
 )
+from storage.schedule import parse_slot, parse_time, parse_weekday, resolve_zone
 from storage.state import BOT_USERNAME, recall, remember
 
 T = TypeVar("T")

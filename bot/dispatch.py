@@ -10,7 +10,8 @@ number of participants, and the database alone says what was sent.
 Coordinators' broadcasts (`storage.broadcasts`) go out the same way after the reminders:
 one delivery row per recipient, claimed, sent and recorded like a prompt.
 
-Coordinators' weekly digests (`conversations.digest`) are looked for once per quarter of
+Coordinators' weekly digests (`conversations.digest`, handed in by bot/app.py like the
+check-in renderer and the alerts) are looked for once per quarter of
 an hour, after the daily flag sweep, and each is claimed before it is sent.
 
 Failures: `RetryAfter` puts the prompt back until Telegram's delay has passed (without
@@ -26,7 +27,6 @@ Logs carry counts, ids and error class names, never message texts or the token.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -113,6 +113,31 @@ class PromptRenderer(Protocol):
     async def render_reminder(
         self, session: AsyncSession, prompt: Prompt, person: Person
     ) -> Rendered: ...
+
+
+class AlertHook(Protocol):
+    """Tells coordinators about flags: the daily sweep and people who became unreachable.
+    conversations.alerts implements it; bot/app.py hands it to the dispatcher."""
+
+    async def sweep(self, bot: Bot, database: Database, now: datetime) -> int: ...
+
+    async def unreachable_alerts(
+        self, bot: Bot, database: Database, person_ids: Sequence[int], now: datetime
+    ) -> int: ...
+
+
+class BroadcastRenderer(Protocol):
+    """Words a coordinator's broadcast for one recipient; conversations.broadcast."""
+
+    async def render_delivery(
+        self, session: AsyncSession, delivery: BroadcastDelivery, person: Person
+    ) -> Rendered | None: ...
+
+
+class DigestHook(Protocol):
+    """Sends the coordinators' weekly digests that fell due; conversations.digest."""
+
+    async def send_due(self, bot: Bot, database: Database, now: datetime) -> int: ...
 
 
 @dataclass
@@ -239,7 +264,9 @@ class Dispatcher:
         budget: float | None = TICK_BUDGET,
         advisory_lock: bool = True,
         sweep_flags: bool = False,
-        send_digests: bool = False,
+        alerts: AlertHook | None = None,
+        digests: DigestHook | None = None,
+        broadcasts: BroadcastRenderer | None = None,
     ) -> None:
         self.bot = bot
         self.database = database
@@ -252,15 +279,15 @@ class Dispatcher:
         self.budget = budget
         self.advisory_lock = advisory_lock and not database.is_sqlite
         self.sweep_flags = sweep_flags  # the daily flag sweep (the application's dispatcher)
-        self.send_digests = send_digests  # the coordinators' weekly digest (likewise)
+        self.alerts = alerts  # tells coordinators about new flags
+        self.digests = digests  # the coordinators' weekly digest (likewise)
         self._in_flight = asyncio.Semaphore(concurrency)
         prompts = partial(self._record_messages, PROMPTS)
         self._phases = (
             Phase(claim_due, "render_prompt", prompts, reply_to_prompt=False),
             Phase(claim_reminders, "render_reminder", self._record_reminders, reply_to_prompt=True),
         )
-        broadcasts = _optional("conversations.broadcast")
-        if broadcasts is not None:
+        if broadcasts is not None:  # coordinators' broadcasts go out after the reminders
             record = partial(self._record_messages, BROADCASTS)
             render = broadcasts.render_delivery
             self._phases += (Phase(claim_deliveries, render, record, reply_to_prompt=False),)
@@ -302,14 +329,16 @@ class Dispatcher:
     async def sweep(self, now: datetime) -> int:
         """Once every 24 hours, apply the flag rules to every open match and alert the
         coordinators about the new flags."""
-        alerts = _alerts() if self.sweep_flags else None
-        return 0 if alerts is None else int(await alerts.sweep(self.bot, self.database, now))
+        if self.alerts is None or not self.sweep_flags:
+            return 0
+        return await self.alerts.sweep(self.bot, self.database, now)
 
     async def digest(self, now: datetime) -> int:
         """The coordinators' weekly digests that fell due (looked for once per quarter of
         an hour, each sent at most once)."""
-        digests = _optional("conversations.digest") if self.send_digests else None
-        return 0 if digests is None else int(await digests.send_due(self.bot, self.database, now))
+        if self.digests is None:
+            return 0
+        return await self.digests.send_due(self.bot, self.database, now)
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[bool]:
@@ -468,10 +497,9 @@ class Dispatcher:
 
     async def _alert_unreachable(self, deliveries: Sequence[Delivery], now: datetime) -> None:
         """Once the flags are committed, tell the coordinators who became unreachable."""
-        alerts = _alerts()
         people = sorted({d.item.person_id for d in deliveries if d.outcome is Outcome.UNREACHABLE})
-        if alerts is not None and people:
-            await alerts.unreachable_alerts(self.bot, self.database, people, now)
+        if self.alerts is not None and people:
+            await self.alerts.unreachable_alerts(self.bot, self.database, people, now)
 
     @staticmethod
     async def _unreachable(
@@ -510,26 +538,6 @@ def _by(deliveries: Sequence[Delivery], key: Callable[[Delivery], Any]) -> dict[
 # --- wiring into the application ------------------------------------------------------
 
 
-def _optional(name: str) -> Any:
-    """A dialogue module, imported lazily (None while it does not exist)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        return None
-
-
-def _alerts() -> Any:
-    """The coordinators' alerts (conversations.alerts), imported lazily like the renderer."""
-    return _optional("conversations.alerts")
-
-
-def checkin_renderer() -> PromptRenderer | None:
-    """The check-in dialogue's renderer, imported lazily (None while it does not exist)."""
-    return _optional("conversations.checkin")  # type: ignore[no-any-return]
-
-
 async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """The JobQueue callback: one tick of the dispatcher in the job's data."""
     assert context.job is not None
@@ -541,19 +549,27 @@ def schedule_dispatcher(
     application: Application[Any, Any, Any, Any, Any, Any],
     database: Database,
     clock: Clock,
-    renderer: PromptRenderer | None = None,
-) -> Dispatcher | None:
-    """Register the single repeating dispatcher job (no per-participant jobs). Without a
-    renderer (the check-in dialogue is not installed) nothing is scheduled."""
-    renderer = renderer or checkin_renderer()
-    if renderer is None:
-        log.warning("no check-in dialogue (conversations.checkin): prompts will not be sent")
-        return None
+    renderer: PromptRenderer,
+    *,
+    alerts: AlertHook | None = None,
+    digests: DigestHook | None = None,
+    broadcasts: BroadcastRenderer | None = None,
+) -> Dispatcher:
+    """Register the single repeating dispatcher job (no per-participant jobs), with what
+    bot/app.py hands it: the check-in renderer, the coordinators' alerts and digests, the
+    broadcasts' renderer."""
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
     dispatcher = Dispatcher(
-        application.bot, database, renderer, clock, sweep_flags=True, send_digests=True
+        application.bot,
+        database,
+        renderer,
+        clock,
+        sweep_flags=True,
+        alerts=alerts,
+        digests=digests,
+        broadcasts=broadcasts,
     )
     job_queue.run_repeating(
         run_dispatcher,

@@ -8,8 +8,8 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from conversations.common import say
-from conversations.context import TandemContext, resolve_language
+from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.reply import say
 
 log = logging.getLogger(__name__)
 

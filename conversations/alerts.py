@@ -40,10 +40,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_, Translator, translator
-from conversations.common import Button, forget_on_other_buttons, keyboard, say
-from conversations.context import TandemContext, resolve_language
-from conversations.links import match_timeline
+from conversations.kit.buttons import Button, keyboard, match_timeline
+from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.reply import say
+from conversations.kit.text import RULE_TITLES, person_name
+from conversations.kit.unusable import forget_on_other_buttons
+from locales.translator import N_, Translator, translator
 from storage.clock import utcnow
 from storage.db import Database
 from storage.flags import (
@@ -88,19 +90,6 @@ NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
 UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
 MAX_ID = 2**31 - 1
 
-RULE_TITLES = {
-    Rule.MISSED: N_("Missed check-ins"),
-    Rule.NO_CONTACT: N_("No contact"),
-    Rule.LOW_RATING: N_("Low rating"),
-    Rule.RATING_DROP: N_("Sharp drop in a rating"),
-    Rule.RATING_GAP: N_("Mentor and mentee far apart"),
-    Rule.ASKED: N_("Asked for the coordinator"),
-    Rule.CONCERN: N_("Concern reported"),
-    Rule.SAFETY: N_("Safety words"),
-    Rule.UNREACHABLE: N_("Unreachable"),
-    Rule.BENCHMARK: N_("Contact behind the benchmark"),
-    Rule.END_REQUEST: N_("Asked to end the match"),
-}
 RULE_VALUES = frozenset(rule.value for rule in Rule)
 QUESTION_LABELS = {
     "helpful": N_("How helpful"),
@@ -116,14 +105,6 @@ CONCERN_LABELS = {
 
 
 # --- words ----------------------------------------------------------------------------------
-
-
-def person_name(person: Person | None) -> str:
-    if person is None:
-        return "?"
-    if person.name and person.name.strip():
-        return " ".join(person.name.split())[:60]
-    return f"@{person.username}" if person.username else f"#{person.id}"
 
 
 def _week(tr: Translator, period: str | None) -> str:

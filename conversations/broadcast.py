@@ -39,7 +39,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import (
+from conversations import coordinator, onboarding
+from conversations.coordinator import (
+    GROUP_HEADINGS,
+    WAITING,
+    Refused,
+    Screen,
+    Task,
+    Turn,
+    current_actor,
+    programs_for,
+)
+from conversations.kit.buttons import CHOICES_PER_PAGE, Button, page_buttons, page_of, parse_number
+from conversations.kit.context import TandemContext
+from conversations.kit.reply import OutgoingMessage, say
+from conversations.kit.text import NAME_CLIP, clip, local_day_text
+from conversations.kit.unusable import describe_unusable, explain_unusable, too_long
+from locales.translator import (
     N_,
     SUPPORTED_LANGUAGES,
     Html,
@@ -47,27 +63,6 @@ from bot.i18n import (
     escape,
     normalise_language,
     translator,
-)
-from conversations import coordinator, onboarding
-from conversations.checkin import OutgoingMessage
-from conversations.common import Button, describe_unusable, explain_unusable, say, too_long
-from conversations.context import TandemContext
-from conversations.coordinator import (
-    CHOICES_PER_PAGE,
-    GROUP_HEADINGS,
-    NAME_CLIP,
-    WAITING,
-    Refused,
-    Screen,
-    Task,
-    Turn,
-    clip,
-    current_actor,
-    local_day_text,
-    page_buttons,
-    page_of,
-    parse_number,
-    programs_for,
 )
 from storage.broadcasts import (
     RECEIVING,

@@ -20,7 +20,7 @@ import calendar
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,16 +30,12 @@ from babel.dates import format_skeleton
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import N_, Html, Translator, escape, translator
-from bot.slots import fold
 from conversations import alerts, engine
-from conversations.common import Button, describe_unusable, keyboard, say
-from conversations.context import TandemContext
 from conversations.goals import instrument_with_goals
 from conversations.instruments import (
     Instrument,
@@ -48,8 +44,13 @@ from conversations.instruments import (
     instrument_key_for,
     load_instrument,
 )
-from conversations.meeting_parse import MONTHS
-from conversations.profile_steps import Invalid, program_slot, slot_text
+from conversations.kit.buttons import Button, keyboard
+from conversations.kit.context import TandemContext
+from conversations.kit.meeting_parse import MONTHS
+from conversations.kit.profile import Invalid, program_slot, slot_text
+from conversations.kit.reply import Answering, Asked, OutgoingMessage, Reply, say
+from conversations.kit.unusable import describe_unusable
+from locales.translator import N_, Html, Translator, escape, translator
 from storage.meetings import meetings_between
 from storage.models import (
     Answer,
@@ -71,6 +72,7 @@ from storage.schedule import (
     Occurrence,
     Slot,
     current_occurrence,
+    fold,
     occurrences,
     reminder_delay,
 )
@@ -110,37 +112,6 @@ PAUSE_DATE_WINDOW = timedelta(minutes=10)  # a typed date still answers /pause t
 DEFAULT_ZONE = "America/Toronto"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """A message to send: Telegram HTML and its inline keyboard."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None
-
-
-@dataclass(frozen=True)
-class Asked:
-    """The question the last message of a reply asks."""
-
-    prompt_id: int
-    question: str
-
-
-@dataclass
-class Reply:
-    """What a decision produced, sent once its transaction has committed."""
-
-    notice: str | None = None  # the callback answer, or a message sent first
-    edit: OutgoingMessage | None = None  # new content for the message that asked
-    edit_message_id: int | None = None  # that message, when it was not the one tapped
-    drop_buttons: bool = False  # take the buttons off the tapped message
-    messages: list[OutgoingMessage] = field(default_factory=list)
-    asked: Asked | None = None
-    evaluate_match: int | None = None  # a check-in was completed: apply the flag rules
-    record_first_message_of: int | None = None  # a prompt whose first message this is
-    awaiting_date: bool | None = None  # set or clear the wait for a typed pause date
 
 
 # --- periods and local time -----------------------------------------------------------------
@@ -537,19 +508,6 @@ async def _current_question(
 
 
 # --- answering ------------------------------------------------------------------------------
-
-
-@dataclass
-class Answering:
-    """A question about to be answered, read in the transaction that stores the answer."""
-
-    session: AsyncSession
-    ctx: TandemContext
-    person: Person
-    prompt: Prompt
-    instrument: Instrument
-    question: Question
-    answers: dict[str, str]
 
 
 async def _store(answering: Answering, value: str, message_id: int | None) -> Reply:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from typing import TypeVar
@@ -33,12 +32,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_, Html, Translator, escape, translator
 from conversations import onboarding
-from conversations.common import Button, describe_unusable, explain_unusable, keyboard, say
-from conversations.context import TandemContext
 from conversations.goals import achieved_label
-from conversations.profile_steps import FIELD, GOALS, HELP_WITH, slot_text, zone_label
+from conversations.kit.buttons import (
+    BUTTON_CLIP,
+    CHOICES_PER_PAGE,
+    Button,
+    keyboard,
+    page_buttons,
+    page_of,
+    parse_number,
+)
+from conversations.kit.context import TandemContext
+from conversations.kit.profile import FIELD, GOALS, HELP_WITH, slot_text, zone_label
+from conversations.kit.reply import say
+from conversations.kit.text import NAME_CLIP, clip, labelled, local_day_text
+from conversations.kit.unusable import describe_unusable, explain_unusable
+from locales.translator import N_, Html, Translator, escape, translator
 from storage.goals import achieved_counts
 from storage.invites import create_invites, invite_link
 from storage.models import AuditEvent, Match, Membership, Person, PersonStatus, Program, Role
@@ -56,24 +66,21 @@ from storage.pairing import (
     unmatched,
 )
 from storage.people import person_by_telegram_id
-from storage.programs import NAME_LENGTH, ProgramError, ProgramProblem, create_program, zone_or_none
+from storage.programs import NAME_LENGTH, ProgramError, ProgramProblem, create_program
 
 T = TypeVar("T")
 
 NAME = "coordinator"
 WAITING = "waiting"  # a tap on one of this dialogue's buttons is expected
 PREFIX = "co"
-MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
 BATCH = 5  # invitation links made by the "5 links" buttons
 SUGGESTIONS = 5
-CHOICES_PER_PAGE = 8  # programs, mentors or mentees offered as buttons at once
 PEOPLE_PER_PAGE = 30
 # HTML characters of list lines per /people page. Telegram allows 4096 characters once the
 # markup is parsed; the rest (title, headings, a hint) stays under about 1,000 even with a
 # 120-character program name made of characters that need escaping.
 LINES_BUDGET = 2900
-NAME_CLIP = 40  # a name in a list
-BUTTON_CLIP = 24  # a name on a button
+
 DETAIL_CLIP = 600  # a profile answer quoted in a message
 
 ROLE_LABELS = {
@@ -180,10 +187,6 @@ def data(action: str, program_id: int | None, *args: object) -> str:
     return ":".join([PREFIX, action, str(program_id or 0), *(str(arg) for arg in args)])
 
 
-def parse_number(text: str) -> int | None:
-    return int(text) if text.isdecimal() and len(text) <= 10 and int(text) <= MAX_ID else None
-
-
 @dataclass(frozen=True)
 class Press:
     action: str
@@ -232,40 +235,8 @@ class Turn:
         return value
 
 
-def clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _name(person: Person, limit: int = NAME_CLIP) -> str:
     return clip(person_label(person), limit)
-
-
-def labelled(tr: Translator, label: Html, value: str) -> str:
-    """`label: value`, with the colon as each language writes it."""
-    # Translators: a label and its value, such as "Field: Accounting".
-    return tr.gettext("{label}: {value}", label=label, value=value)
-
-
-def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
-    """The items on `page` (clamped to the pages there are), the page, the page count."""
-    pages = max(1, -(-len(items) // size))
-    page = min(page, pages - 1)
-    return items[page * size : (page + 1) * size], page, pages
-
-
-def page_buttons(tr: Translator, page: int, pages: int, to: Callable[[int], str]) -> list[Button]:
-    row: list[Button] = []
-    if page > 0:
-        row.append((tr.gettext("‹ Previous"), to(page - 1)))
-    if page < pages - 1:
-        row.append((tr.gettext("Next ›"), to(page + 1)))
-    return row
-
-
-def local_day_text(tr: Translator, moment: datetime, zone_name: str | None) -> str:
-    zone = zone_or_none(zone_name)
-    return tr.date(moment.astimezone(zone).date() if zone else moment.date())
 
 
 # --- choosing a program -------------------------------------------------------------------

@@ -22,87 +22,22 @@ from functools import partial
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Translator
 from conversations import onboarding
-from conversations.charts import decimal, percent
-from conversations.common import Button, describe_unusable
-from conversations.context import TandemContext
-from conversations.coordinator import (
-    CHOICES_PER_PAGE,
-    NAME_CLIP,
-    clip,
-    current_actor,
-    page_buttons,
-    page_of,
-)
+from conversations.coordinator import current_actor
+from conversations.kit.buttons import CHOICES_PER_PAGE, Button, page_buttons, page_of
+from conversations.kit.charts import percent
+from conversations.kit.context import TandemContext
+from conversations.kit.text import NAME_CLIP, answered, clip, flags_line, hours
+from conversations.kit.unusable import describe_unusable
 from conversations.program_menu import PAGE, PICK, data, parse, program_for, refuse, show
-from storage.flags import SEVERITY_ORDER, Severity
-from storage.metrics import Rate
+from locales.translator import Translator
 from storage.models import MatchStatus, Program, Role
-from storage.summary import Dashboard, FlagCounts, dashboard
+from storage.summary import Dashboard, dashboard
 
 PREFIX = "dash"
 
 
 # --- phrases the digest shares ------------------------------------------------------------
-
-
-def answered(tr: Translator, rate: Rate) -> str:
-    """'75% (6 of 8)', or that no check-in reached anyone."""
-    if rate.value is None:
-        return tr.gettext("no check-in reached anyone")
-    return tr.gettext(
-        "{rate} ({answered} of {reached})",
-        rate=percent(tr, rate.value),
-        answered=tr.number(rate.answered),
-        reached=tr.number(rate.reached),
-    )
-
-
-def hours(tr: Translator, minutes: int) -> str:
-    """Minutes as hours with at most one decimal: '17.5' / '17,5'."""
-    return decimal(tr, minutes / 60)
-
-
-def _severity_count(tr: Translator, severity: str, n: int) -> str:
-    match severity:
-        case Severity.URGENT:
-            return tr.ngettext("{n} urgent", "{n} urgent", n)
-        case Severity.HIGH:
-            return tr.ngettext("{n} high", "{n} high", n)
-        case Severity.MEDIUM:
-            return tr.ngettext("{n} medium", "{n} medium", n)
-        case _:
-            return tr.ngettext("{n} low", "{n} low", n)
-
-
-def flags_line(tr: Translator, flags: FlagCounts) -> str:
-    """'Open flags: 4 (1 urgent, 2 high, 1 medium); 2 more snoozed.'"""
-    if flags.total:
-        severities = sorted(flags.by_severity, key=lambda s: SEVERITY_ORDER.get(s, 9))  # type: ignore[call-overload]
-        line = tr.gettext(
-            "Open flags: {total} ({severities}).",
-            total=tr.number(flags.total),
-            severities=", ".join(
-                _severity_count(tr, severity, flags.by_severity[severity])
-                for severity in severities
-            ),
-        )
-    elif flags.snoozed:
-        return tr.ngettext(
-            "Open flags: none, apart from {n} snoozed.",
-            "Open flags: none, apart from {n} snoozed.",
-            flags.snoozed,
-        )
-    else:
-        line = tr.gettext("Open flags: none.")
-    if flags.snoozed:
-        line += " " + tr.ngettext(
-            "{n} more is snoozed.",
-            "{n} more are snoozed.",
-            flags.snoozed,
-        )
-    return line
 
 
 # --- one program ----------------------------------------------------------------------------

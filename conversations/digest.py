@@ -27,9 +27,8 @@ from telegram import Bot
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
-from bot.i18n import Translator, translator
-from conversations.alerts import RULE_TITLES, person_name
-from conversations.dashboard import answered, flags_line, hours
+from conversations.kit.text import RULE_TITLES, answered, flags_line, hours, person_name
+from locales.translator import Translator, translator
 from storage.db import Database
 from storage.flags import Severity, period_monday
 from storage.summary import (

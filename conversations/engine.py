@@ -21,10 +21,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.i18n import Html, Translator, escape
-from conversations.common import Button, too_long
 from conversations.instruments import NO, SCALE_POINTS, YES, Instrument, Kind, Question
-from conversations.profile_steps import Invalid
+from conversations.kit.buttons import Button
+from conversations.kit.profile import Invalid
+from conversations.kit.unusable import too_long
+from locales.translator import Html, Translator, escape
 
 PREFIX = "ci"
 SKIP = "skip"  # the option of an optional text question's Skip button

@@ -17,10 +17,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import N_, Translator
-from conversations.common import Button, describe_unusable
-from conversations.context import TandemContext
+from conversations.kit.buttons import Button
+from conversations.kit.context import TandemContext
+from conversations.kit.unusable import describe_unusable
 from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse, show
+from locales.translator import N_, Translator
 from storage.exports import (
     FORMATS,
     export_bytes,

@@ -20,11 +20,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import N_, Translator, escape
-from conversations.common import Button, describe_unusable, keyboard, say, too_long
-from conversations.context import TandemContext
 from conversations.engine import FilledQuestion
 from conversations.instruments import Instrument, Kind, Question
+from conversations.kit.buttons import Button, keyboard
+from conversations.kit.context import TandemContext
+from conversations.kit.reply import say
+from conversations.kit.unusable import describe_unusable, too_long
+from locales.translator import N_, Translator, escape
 from storage import goals as store
 from storage.models import Goal, GoalStatus, Membership, Prompt, PromptKind
 from storage.people import person_by_telegram_id

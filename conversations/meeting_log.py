@@ -1,6 +1,6 @@
 """Meeting logs in chat: `/log <one message>`, `/log` step by step, and `/logs`.
 
-`/log 45m yesterday video: mock interview` is read by `conversations.meeting_parse`. A
+`/log 45m yesterday video: mock interview` is read by `conversations.kit.meeting_parse`. A
 complete line is stored at once; otherwise the bot explains what it could not use (a future
 date, a 13-hour meeting, words it did not understand) and asks for each missing piece in
 turn. `/log` alone walks the whole `meeting_log` instrument (date, duration, mode, topics,
@@ -33,13 +33,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Html, Translator, escape
 from conversations import checkin, engine
-from conversations.checkin import OutgoingMessage, Reply
-from conversations.common import Button, describe_unusable, keyboard, too_long
-from conversations.context import TandemContext
 from conversations.instruments import Instrument, Kind, Option, Question, load_instrument
-from conversations.meeting_parse import (
+from conversations.kit.buttons import Button, keyboard
+from conversations.kit.context import TandemContext
+from conversations.kit.meeting_parse import (
     MAX_MINUTES,
     Missing,
     ParsedLog,
@@ -51,8 +49,12 @@ from conversations.meeting_parse import (
     parse_mode,
     parse_quick_log,
 )
-from conversations.meeting_topics import DEFAULT_TOPICS, Topic
-from conversations.profile_steps import Invalid
+from conversations.kit.profile import Invalid
+from conversations.kit.reply import OutgoingMessage, Reply
+from conversations.kit.text import duration_text, partner_name
+from conversations.kit.topics import DEFAULT_TOPICS, Topic
+from conversations.kit.unusable import describe_unusable, too_long
+from locales.translator import Html, Translator, escape
 from storage.meetings import (
     meeting_for_update,
     meeting_totals,
@@ -257,16 +259,6 @@ def answers_of(meeting: MeetingLog, topics: Sequence[Topic]) -> dict[str, str]:
 
 
 # --- how a log reads ----------------------------------------------------------------------------
-
-
-def duration_text(tr: Translator, minutes: int) -> str:
-    """45 min, 1 h, 1 h 30 min (English) or 1 h 30 (French)."""
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return tr.gettext("{minutes} min", minutes=rest)
-    if not rest:
-        return tr.gettext("{hours} h", hours=hours)
-    return tr.gettext("{hours} h {minutes} min", hours=hours, minutes=format(rest, "02d"))
 
 
 def mode_label(tr: Translator, instrument: Instrument, mode: str) -> str:
@@ -1081,14 +1073,6 @@ async def logs_command(update: Update, ctx: TandemContext) -> None:
             messages = [await overview(session, ctx, person, match) for match in matches]
             reply = Reply(messages=messages) if messages else Reply(notice=_no_match(ctx.tr))
     await checkin.deliver(update, ctx, reply)
-
-
-async def partner_name(session: AsyncSession, tr: Translator, match: Match, person_id: int) -> str:
-    mentoring = match.mentor_id == person_id
-    partner = await session.get(Person, match.mentee_id if mentoring else match.mentor_id)
-    if partner is not None and partner.name:
-        return partner.name
-    return tr.gettext("your mentee") if mentoring else tr.gettext("your mentor")
 
 
 def expected_minutes(program: Program | None, match: Match, today: date, zone: tzinfo) -> int:

@@ -25,12 +25,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import SUPPORTED_LANGUAGES, escape, translator
 from conversations import checkin, goals, meeting_log, reflection
-from conversations.common import Button, describe_unusable, keyboard, say, split_callback
-from conversations.context import LANGUAGE, TandemContext
-from conversations.menus import publish_coordinator_menu
-from conversations.profile_steps import (
+from conversations.kit.buttons import Button, keyboard, split_callback
+from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.menus import publish_coordinator_menu
+from conversations.kit.profile import (
     STEPS_BY_KEY,
     Invalid,
     Profile,
@@ -41,6 +40,9 @@ from conversations.profile_steps import (
     slot_text,
     summary_steps,
 )
+from conversations.kit.reply import say
+from conversations.kit.unusable import describe_unusable
+from locales.translator import SUPPORTED_LANGUAGES, escape, translator
 from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role

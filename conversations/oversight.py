@@ -10,7 +10,7 @@ Buttons carry what a view needs, never trusted:
   `FILTERS`;
 - ``ov:m:<match id>:<page>:<filter>:<program id>:<list page>`` a page of a match's
   timeline, with the list its "back" button returns to; ``ov:mt:<match id>`` (an alert's
-  Show match, conversations/links.py) its first page as a new message.
+  Show match, conversations/kit/buttons.py) its first page as a new message.
 
 Every press is checked again against the person pressing: only programs they coordinate
 are shown, a program filter must be one of theirs, and a match or flag outside them gets
@@ -37,39 +37,42 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import N_, Html, Translator, escape
 from conversations import onboarding
-from conversations.alerts import (
-    RULE_TITLES,
-    People,
-    alert_buttons,
-    alert_text,
-    evidence_lines,
-    person_name,
-    question_label,
-)
+from conversations.alerts import People, alert_buttons, alert_text, evidence_lines, question_label
 from conversations.alerts import local_date as _local_day
-from conversations.common import Button, describe_unusable, keyboard, say
-from conversations.context import TandemContext
 from conversations.coordinator import (
-    BUTTON_CLIP,
     LINES_BUDGET,
-    NAME_CLIP,
     Refused,
     Task,
-    clip,
     current_actor,
     edit_in_place,
-    labelled,
     not_a_coordinator,
-    page_buttons,
-    parse_number,
     programs_for,
 )
 from conversations.engine import display_value
 from conversations.instruments import Instrument, InstrumentError, Kind, load_instrument
-from conversations.links import TIMELINE_NEW, TIMELINE_PREFIX
-from conversations.meeting_log import duration_text, meeting_instrument, mode_label, topic_label
+from conversations.kit.buttons import (
+    BUTTON_CLIP,
+    TIMELINE_NEW,
+    TIMELINE_PREFIX,
+    Button,
+    keyboard,
+    page_buttons,
+    parse_number,
+)
+from conversations.kit.context import TandemContext
+from conversations.kit.reply import say
+from conversations.kit.text import (
+    NAME_CLIP,
+    RULE_TITLES,
+    clip,
+    duration_text,
+    labelled,
+    person_name,
+)
+from conversations.kit.unusable import describe_unusable
+from conversations.meeting_log import meeting_instrument, mode_label, topic_label
+from locales.translator import N_, Html, Translator, escape
 from storage.contacts import logged
 from storage.flags import SEVERITY_ORDER, Severity, is_scale_key
 from storage.health import Health, Mark, Reason, match_health, snoozed

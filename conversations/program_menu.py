@@ -19,19 +19,18 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from conversations import onboarding
-from conversations.common import Button, keyboard, say
-from conversations.context import TandemContext
-from conversations.coordinator import (
+from conversations.coordinator import Actor, Task, current_actor
+from conversations.kit.buttons import (
     CHOICES_PER_PAGE,
-    NAME_CLIP,
-    Actor,
-    Task,
-    clip,
-    current_actor,
+    Button,
+    keyboard,
     page_buttons,
     page_of,
     parse_number,
 )
+from conversations.kit.context import TandemContext
+from conversations.kit.reply import say
+from conversations.kit.text import NAME_CLIP, clip
 from storage.models import Program
 
 PICK, PAGE = "prog", "page"

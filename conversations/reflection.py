@@ -22,13 +22,14 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Translator, escape
 from conversations import checkin, engine
-from conversations.checkin import Answering, Asked, OutgoingMessage, Reply
-from conversations.common import Button, describe_unusable, keyboard, say
-from conversations.context import TandemContext
 from conversations.instruments import Instrument, InstrumentError, load_instrument
-from conversations.profile_steps import Invalid
+from conversations.kit.buttons import Button, keyboard
+from conversations.kit.context import TandemContext
+from conversations.kit.profile import Invalid
+from conversations.kit.reply import Answering, Asked, OutgoingMessage, Reply, say
+from conversations.kit.unusable import describe_unusable
+from locales.translator import Translator, escape
 from storage.models import (
     Match,
     Person,

@@ -21,11 +21,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Translator
-from conversations.charts import ReportData, decimal, percent, render_report, report_data
-from conversations.common import Button, describe_unusable, keyboard, say
-from conversations.context import TandemContext
+from conversations.kit.buttons import Button, keyboard
+from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
+from conversations.kit.context import TandemContext
+from conversations.kit.reply import say
+from conversations.kit.unusable import describe_unusable
 from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse
+from locales.translator import Translator
 from storage.exports import slug
 from storage.models import Program
 from storage.programs import zone_or_none

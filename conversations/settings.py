@@ -14,13 +14,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import SUPPORTED_LANGUAGES, Html, translator
 from conversations import onboarding
-from conversations.common import describe_unusable, keyboard, say, split_callback
-from conversations.context import LANGUAGE, TandemContext
-from conversations.coordinator import labelled
-from conversations.menus import COORDINATOR_COMMANDS, publish_coordinator_menu
-from conversations.profile_steps import (
+from conversations.kit.buttons import keyboard, split_callback
+from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.menus import COORDINATOR_COMMANDS, publish_coordinator_menu
+from conversations.kit.profile import (
     STEPS_BY_KEY,
     CheckinDayStep,
     CheckinTimeStep,
@@ -29,6 +27,10 @@ from conversations.profile_steps import (
     Profile,
     TimezoneStep,
 )
+from conversations.kit.reply import say
+from conversations.kit.text import labelled
+from conversations.kit.unusable import describe_unusable
+from locales.translator import SUPPORTED_LANGUAGES, Html, translator
 from storage.models import Membership, Person, Program, Role
 from storage.people import coordinated_programs, memberships_of, person_by_telegram_id
 from storage.prompts import invalidate_future

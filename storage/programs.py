@@ -11,10 +11,9 @@ from sqlalchemy import ColumnElement, case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from locales.translator import SUPPORTED_LANGUAGES
 from storage.models import Match, MatchStatus, Membership, Person, PersonStatus, Program, Role
 
-# The languages Tandem speaks (bot.i18n.SUPPORTED_LANGUAGES; storage cannot import bot).
-SUPPORTED_LOCALES = ("en", "fr")
 MAX_WEEKS = 260
 NAME_LENGTH = 120
 TRACK_LENGTH = 60
@@ -93,10 +92,11 @@ async def create_program(
             ProgramProblem.BAD_TIMEZONE,
             f"{timezone!r} is not a time zone name such as America/Toronto or America/Halifax.",
         )
-    if default_locale not in SUPPORTED_LOCALES:
+    if default_locale not in SUPPORTED_LANGUAGES:
         raise ProgramError(
             ProgramProblem.BAD_LOCALE,
-            f"The language must be one of {', '.join(SUPPORTED_LOCALES)}, not {default_locale!r}.",
+            f"The language must be one of {', '.join(SUPPORTED_LANGUAGES)}, "
+            f"not {default_locale!r}.",
         )
     if track is not None and len(track) > TRACK_LENGTH:
         raise ProgramError(

@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.dispatch import Dispatcher
+from conversations import alerts
 from conversations.alerts import evaluate_and_notify, notify
 from storage.db import Database
 from storage.flags import evaluate_matches
@@ -706,6 +707,7 @@ async def test_the_daily_sweep_runs_once_a_day(
         budget=None,
         advisory_lock=False,
         sweep_flags=True,
+        alerts=alerts,
     )  # type: ignore[arg-type]
     assert (await dispatcher.tick()).flagged == 1
     await week(database, clock, people["mentor"], people["match"], 1, going="1")
@@ -752,6 +754,7 @@ async def test_a_snooze_that_ends_alerts_again(
     dispatcher = Dispatcher(
         tg.application.bot, database, checkin, clock, budget=None, advisory_lock=False,
         sweep_flags=True,
+        alerts=alerts,
     )  # type: ignore[arg-type]  # fmt: skip
     assert (await dispatcher.tick()).flagged == 0
     clock.advance(days=6, hours=23)

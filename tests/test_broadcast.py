@@ -11,7 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.dispatch import Dispatcher, checkin_renderer
+from bot.dispatch import Dispatcher
+from conversations import alerts, checkin
+from conversations import broadcast as broadcast_dialogue
 from conversations.broadcast import TEXT_LIMIT
 from storage.broadcasts import claim_deliveries
 from storage.db import Database
@@ -56,7 +58,14 @@ class World:
         self.tg, self.database, self.clock = tg, database, clock
         self.users: dict[int, FakeUser] = {}
         self.ids: dict[int, int] = {}
-        self.dispatcher = Dispatcher(tg.application.bot, database, checkin_renderer(), clock)
+        self.dispatcher = Dispatcher(
+            tg.application.bot,
+            database,
+            checkin,
+            clock,
+            alerts=alerts,
+            broadcasts=broadcast_dialogue,
+        )
 
     async def add(
         self,

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from locales import tools
 
 SOURCE = """\
-from bot.i18n import N_
+from locales.translator import N_
 
 
 def show(t, n, name):

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.i18n import translator
-from conversations.dashboard import flags_line
+from conversations.kit.text import flags_line
+from locales.translator import translator
 from storage.db import Database
 from storage.models import (
     Flag,
@@ -305,7 +305,7 @@ async def test_forged_and_stale_buttons(
 
 
 async def test_the_menu_offers_the_dashboard_to_coordinators() -> None:
-    from conversations.menus import commands
+    from conversations.kit.menus import commands
 
     assert "dashboard" in [c.command for c in commands("en", coordinator=True)]
     assert "dashboard" not in [c.command for c in commands("fr", coordinator=False)]

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.dispatch import Dispatcher
 from conversations import checkin
+from conversations import digest as digest_dialogue
 from storage.db import Database
 from storage.models import (
     FlagStatus,
@@ -46,7 +47,7 @@ HEADS = ("📬 Your weekly digest", "📬 Votre bilan hebdomadaire")
 def dispatcher(tg: FakeTelegram, database: Database, clock: FakeClock) -> Dispatcher:
     return Dispatcher(
         tg.application.bot, database, checkin, clock,  # type: ignore[arg-type]
-        budget=None, advisory_lock=False, send_digests=True,
+        budget=None, advisory_lock=False, digests=digest_dialogue,
     )  # fmt: skip
 
 

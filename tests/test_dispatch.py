@@ -29,10 +29,10 @@ from bot.dispatch import (
     Outcome,
     TickReport,
     backoff,
-    checkin_renderer,
     classify,
     schedule_dispatcher,
 )
+from conversations import alerts, broadcast
 from storage.db import Database
 from storage.models import (
     Flag,
@@ -218,6 +218,8 @@ MakeDispatcher = Callable[..., Dispatcher]
 def make_dispatcher(bot: Bot, database: Database, clock: FakeClock) -> MakeDispatcher:
     def make(db: Database | None = None, **options: Any) -> Dispatcher:
         options.setdefault("budget", None)
+        options.setdefault("alerts", alerts)
+        options.setdefault("broadcasts", broadcast)
         return Dispatcher(bot, db or database, EchoRenderer(), clock, **options)
 
     return make
@@ -836,8 +838,7 @@ async def test_one_repeating_job_whatever_the_number_of_participants(
     for _ in range(5):
         await add_pair(database)
     application = build_application(settings, database, request=api, clock=clock)
-    expected = 1 if checkin_renderer() is not None else 0
-    assert len(application.job_queue.jobs()) == expected
+    assert len(application.job_queue.jobs()) == 1
     bare = ApplicationBuilder().token(BOT_TOKEN).request(api).get_updates_request(api).build()
     dispatcher = schedule_dispatcher(bare, database, clock, renderer=EchoRenderer())
     assert dispatcher is not None

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from bot.i18n import translator
 from conversations import engine
 from conversations.instruments import (
     DEFAULTS,
@@ -27,9 +26,10 @@ from conversations.instruments import (
     load_instrument,
     parse_instrument,
 )
-from conversations.profile_steps import Invalid
+from conversations.kit.profile import Invalid
 from locales import tools
 from locales.extract import extract_instruments
+from locales.translator import translator
 from storage.models import Program
 
 EN, FR = translator("en"), translator("fr")

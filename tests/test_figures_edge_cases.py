@@ -13,10 +13,10 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.i18n import translator
 from conversations.broadcast import TEXT_LIMIT
-from conversations.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
+from conversations.kit.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
 from conversations.report import caption
+from locales.translator import translator
 from storage.db import Database
 from storage.metrics import Rate
 from storage.models import Person, PersonStatus, Program, PromptStatus, Role

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.i18n import translator
 from conversations.goals import GOAL_PROGRESS, achieved_label, with_goals
 from conversations.instruments import load_instrument
+from locales.translator import translator
 from storage.db import Database
 from storage.goals import achieved_count, achieved_counts, split_goals
 from storage.models import Goal, GoalStatus, Membership, Person, Program

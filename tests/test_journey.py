@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.dispatch import Dispatcher, checkin_renderer
+from bot.dispatch import Dispatcher
+from conversations import alerts, broadcast, checkin
 from storage.db import Database
 from storage.models import Answer, Person, Program, Prompt, PromptStatus
 from storage.pairing import create_match
@@ -51,7 +52,9 @@ async def test_first_week_from_invitation_to_answered_check_in(
             now=clock(),
             actor_label="test",
         )
-    dispatcher = Dispatcher(tg.application.bot, database, checkin_renderer(), clock)
+    dispatcher = Dispatcher(
+        tg.application.bot, database, checkin, clock, alerts=alerts, broadcasts=broadcast
+    )
     before = len(alice.messages), len(bob.messages)
     await dispatcher.tick()
     assert (len(alice.messages), len(bob.messages)) == before, "nothing is due on Sunday"

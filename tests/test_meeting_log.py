@@ -15,8 +15,9 @@ import pytest
 from sqlmodel import col, select
 
 from conversations.checkin import ASKED
-from conversations.meeting_log import DRAFT, duration_text, expected_minutes, program_topics
-from conversations.meeting_topics import DEFAULT_TOPICS
+from conversations.kit.text import duration_text
+from conversations.kit.topics import DEFAULT_TOPICS
+from conversations.meeting_log import DRAFT, expected_minutes, program_topics
 from storage.db import Database
 from storage.models import Match, MeetingLog, Person, Program, Prompt, Role
 from tests.conftest import FakeClock
@@ -824,7 +825,7 @@ def _draft_id(tg: FakeTelegram) -> int:
      (125, "2 h 05 min", "2 h 05"), (0, "0 min", "0 min")],
 )  # fmt: skip
 def test_durations_read_naturally(minutes: int, english: str, french: str) -> None:
-    from bot.i18n import translator
+    from locales.translator import translator
 
     assert duration_text(translator("en"), minutes) == english
     assert duration_text(translator("fr"), minutes) == french

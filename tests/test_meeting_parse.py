@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conversations.meeting_parse import (
+from conversations.kit.meeting_parse import (
     MAX_MINUTES,
     Missing,
     Mode,
@@ -28,7 +28,7 @@ from conversations.meeting_parse import (
     parse_mode,
     parse_quick_log,
 )
-from conversations.meeting_topics import DEFAULT_TOPICS, Topic
+from conversations.kit.topics import DEFAULT_TOPICS, Topic
 
 TODAY = date(2026, 11, 22)  # a Sunday
 YESTERDAY = date(2026, 11, 21)

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from telegram import Bot
 
 from bot.dispatch import Dispatcher
+from conversations import alerts, broadcast
 from conversations.instruments import Kind, load_instrument
 from conversations.reflection import PAGE_LIMIT
 from storage.db import Database
@@ -79,7 +80,12 @@ async def echo_dispatcher(
     api = FakeBotApi()
     bot = Bot(BOT_TOKEN, request=api, get_updates_request=api)
     await bot.initialize()
-    yield Dispatcher(bot, database, EchoRenderer(), clock, budget=None), api
+    yield (
+        Dispatcher(
+            bot, database, EchoRenderer(), clock, budget=None, alerts=alerts, broadcasts=broadcast
+        ),
+        api,
+    )
     await bot.shutdown()
 
 

@@ -17,7 +17,7 @@ from telegram.ext import CommandHandler
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import RedactToken
 from bot.runner import StartupError, preflight
-from conversations.context import TandemContext
+from conversations.kit.context import TandemContext
 from storage.db import Database, DatabaseUrlError
 from storage.models import Program
 from storage.state import BOT_USERNAME, recall

@@ -1,17 +1,20 @@
 """The callback context every Tandem handler receives: PTB's, plus the services and the
-participant's language, resolved once per update."""
+participant's language, resolved once per update.
+
+Settings reach dialogues here, as `ctx.services.settings`: bot/app.py puts its validated
+`bot.config.Settings` in `bot_data`, and dialogues see only the `DialogueSettings` they read,
+so nothing under conversations/ imports bot/."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.config import Settings
-from bot.i18n import Translator, normalise_language, translator
+from locales.translator import Translator, normalise_language, translator
 from storage.clock import Clock
 from storage.db import Database
 from storage.people import person_by_telegram_id
@@ -20,9 +23,22 @@ SERVICES = "services"
 LANGUAGE = "language"  # user_data key: the language chosen before a Person exists
 
 
+class DialogueSettings(Protocol):
+    """The settings dialogues read (bot.config.Settings provides them)."""
+
+    @property
+    def default_locale(self) -> str: ...
+
+    @property
+    def default_timezone(self) -> str: ...
+
+    @property
+    def admin_telegram_ids(self) -> frozenset[int]: ...
+
+
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
+    settings: DialogueSettings
     database: Database
     clock: Clock
 

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from bot.i18n import N_, Translator, escape
-from bot.slots import CANADIAN_ZONES, parse_time, parse_weekday, resolve_zone
-from conversations.common import Button, too_long
+from conversations.kit.buttons import Button
+from conversations.kit.unusable import too_long
+from locales.translator import N_, Translator, escape
 from storage.models import Membership, Person, Program, Role
+from storage.schedule import CANADIAN_ZONES, parse_time, parse_weekday, resolve_zone
 
 PARTICIPANTS = frozenset({Role.MENTEE, Role.MENTOR})
 EVERYONE = frozenset({Role.MENTEE, Role.MENTOR, Role.COORDINATOR})

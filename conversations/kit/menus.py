@@ -7,7 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import N_, SUPPORTED_LANGUAGES, translator
+from locales.translator import N_, SUPPORTED_LANGUAGES, translator
 
 log = logging.getLogger(__name__)
 

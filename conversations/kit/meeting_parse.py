@@ -8,7 +8,7 @@ is guessed: a piece the parser is unsure of is left out and reported, so the bot
 How a message is read
     Everything before the first colon (a colon between two digits, as in "14:00", does not
     count) describes the meeting; everything after it lists topics. The description is cut
-    into words, each folded (lower case, no accents: `bot.slots.fold`), and read left to
+    into words, each folded (lower case, no accents: `storage.schedule.fold`), and read left to
     right: at each word every rule below is tried and the longest match wins, so
     "video call" is one mode rather than a video and a phone call, and "mar 20" is
     20 March rather than Tuesday followed by a bare number. A word no rule takes is
@@ -59,8 +59,8 @@ from enum import StrEnum
 from functools import cache
 from typing import TypeVar
 
-from bot.slots import WEEKDAYS, fold, parse_time, parse_weekday
-from conversations.meeting_topics import DEFAULT_TOPICS, Topic
+from conversations.kit.topics import DEFAULT_TOPICS, Topic
+from storage.schedule import WEEKDAYS, fold, parse_time, parse_weekday
 
 MAX_MINUTES = 12 * 60
 _T = TypeVar("_T")

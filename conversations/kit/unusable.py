@@ -1,36 +1,14 @@
-"""Small helpers every dialogue uses: sending HTML replies, keyboards, and the localized
-answer to input a step cannot use."""
+"""The localized answer to input a step cannot use: a stale button, a sticker where text
+was expected, an unknown command, an edited message, a text that is too long."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler
 
-from bot.i18n import Translator
-from conversations.context import TandemContext, resolve_language
-
-Button = tuple[str, str]  # (label, callback data)
-
-
-def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
-async def say(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    """Send `text` (Telegram HTML) to the chat the update came from."""
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    return await chat.send_message(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
-    )
+from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.reply import say
+from locales.translator import Translator
 
 
 def describe_unusable(tr: Translator, update: Update, *, expects_text: bool) -> str:
@@ -68,13 +46,6 @@ def too_long(tr: Translator, limit: int) -> str:
         "That's a bit long: please keep it under {n} characters.",
         limit,
     )
-
-
-def split_callback(data: str | None) -> tuple[str, str, str]:
-    """'onb:timezone:3' -> ('onb', 'timezone', '3'); missing parts are empty."""
-    prefix, _, rest = (data or "").partition(":")
-    stage, _, choice = rest.partition(":")
-    return prefix, stage, choice
 
 
 async def refuse_edit(update: Update, ctx: TandemContext) -> None:

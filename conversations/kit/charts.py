@@ -30,7 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import N_, Translator
+from locales.translator import N_, Translator
 from storage.flags import period_monday
 from storage.metrics import (
     Rate,

@@ -1,0 +1,13 @@
+"""What every dialogue shares, and the only place dialogues meet.
+
+- `context`: the callback context (translator, database, clock, settings) and the language
+  each update is answered in;
+- `reply`: decisions as values (`Reply`, `OutgoingMessage`) and sending them (`say`);
+- `buttons`: keyboards, callback data, paging and the numbers buttons carry;
+- `text`: clipping, names, labels, durations, dates and figures as each language writes them;
+- `unusable`: the localized answer to input a step cannot use, and edited messages;
+- `profile`, `topics`, `meeting_parse`, `menus`, `charts`: profile steps, meeting topics,
+  the quick-log parser, command menus and report charts, each used by several dialogues.
+
+A module here imports storage, locales and other kit modules, never a dialogue.
+"""

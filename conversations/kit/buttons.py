@@ -1,0 +1,71 @@
+"""Inline keyboards and the callback data their buttons carry.
+
+Callback data is `prefix:stage:choice…`, short (Telegram allows 64 bytes) and never trusted:
+the handler that reads it checks it again against the person pressing. Some buttons are
+answered by another dialogue than the one that drew them (an alert's "timeline" button is
+answered by /oversight); their data is built here so neither dialogue imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from locales.translator import Translator
+
+T = TypeVar("T")
+
+Button = tuple[str, str]  # (label, callback data)
+
+TIMELINE_PREFIX = "ov"
+TIMELINE_NEW = "mt"
+
+
+def match_timeline(match_id: int) -> str:
+    """A button that sends a match's timeline as a new message (conversations.oversight
+    answers it, checking again that the presser coordinates the match's program)."""
+    return f"{TIMELINE_PREFIX}:{TIMELINE_NEW}:{match_id}"
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def split_callback(data: str | None) -> tuple[str, str, str]:
+    """'onb:timezone:3' -> ('onb', 'timezone', '3'); missing parts are empty."""
+    prefix, _, rest = (data or "").partition(":")
+    stage, _, choice = rest.partition(":")
+    return prefix, stage, choice
+
+
+MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
+
+
+CHOICES_PER_PAGE = 8  # programs, mentors or mentees offered as buttons at once
+
+
+BUTTON_CLIP = 24  # a name on a button
+
+
+def parse_number(text: str) -> int | None:
+    return int(text) if text.isdecimal() and len(text) <= 10 and int(text) <= MAX_ID else None
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
+    """The items on `page` (clamped to the pages there are), the page, the page count."""
+    pages = max(1, -(-len(items) // size))
+    page = min(page, pages - 1)
+    return items[page * size : (page + 1) * size], page, pages
+
+
+def page_buttons(tr: Translator, page: int, pages: int, to: Callable[[int], str]) -> list[Button]:
+    row: list[Button] = []
+    if page > 0:
+        row.append((tr.gettext("‹ Previous"), to(page - 1)))
+    if page < pages - 1:
+        row.append((tr.gettext("Next ›"), to(page + 1)))
+    return row

@@ -1,0 +1,133 @@
+"""Words several dialogues write the same way: clipped names, labels, durations, local
+dates and figures, in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from conversations.kit.charts import decimal, percent
+from locales.translator import N_, Html, Translator
+from storage.flags import SEVERITY_ORDER, Rule, Severity
+from storage.metrics import Rate
+from storage.models import Match, Person
+from storage.programs import zone_or_none
+from storage.summary import FlagCounts
+
+NAME_CLIP = 40  # a name in a list
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def labelled(tr: Translator, label: Html, value: str) -> str:
+    """`label: value`, with the colon as each language writes it."""
+    # Translators: a label and its value, such as "Field: Accounting".
+    return tr.gettext("{label}: {value}", label=label, value=value)
+
+
+def local_day_text(tr: Translator, moment: datetime, zone_name: str | None) -> str:
+    zone = zone_or_none(zone_name)
+    return tr.date(moment.astimezone(zone).date() if zone else moment.date())
+
+
+def duration_text(tr: Translator, minutes: int) -> str:
+    """45 min, 1 h, 1 h 30 min (English) or 1 h 30 (French)."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return tr.gettext("{minutes} min", minutes=rest)
+    if not rest:
+        return tr.gettext("{hours} h", hours=hours)
+    return tr.gettext("{hours} h {minutes} min", hours=hours, minutes=format(rest, "02d"))
+
+
+async def partner_name(session: AsyncSession, tr: Translator, match: Match, person_id: int) -> str:
+    mentoring = match.mentor_id == person_id
+    partner = await session.get(Person, match.mentee_id if mentoring else match.mentor_id)
+    if partner is not None and partner.name:
+        return partner.name
+    return tr.gettext("your mentee") if mentoring else tr.gettext("your mentor")
+
+
+RULE_TITLES = {
+    Rule.MISSED: N_("Missed check-ins"),
+    Rule.NO_CONTACT: N_("No contact"),
+    Rule.LOW_RATING: N_("Low rating"),
+    Rule.RATING_DROP: N_("Sharp drop in a rating"),
+    Rule.RATING_GAP: N_("Mentor and mentee far apart"),
+    Rule.ASKED: N_("Asked for the coordinator"),
+    Rule.CONCERN: N_("Concern reported"),
+    Rule.SAFETY: N_("Safety words"),
+    Rule.UNREACHABLE: N_("Unreachable"),
+    Rule.BENCHMARK: N_("Contact behind the benchmark"),
+    Rule.END_REQUEST: N_("Asked to end the match"),
+}
+
+
+def person_name(person: Person | None) -> str:
+    if person is None:
+        return "?"
+    if person.name and person.name.strip():
+        return " ".join(person.name.split())[:60]
+    return f"@{person.username}" if person.username else f"#{person.id}"
+
+
+def answered(tr: Translator, rate: Rate) -> str:
+    """'75% (6 of 8)', or that no check-in reached anyone."""
+    if rate.value is None:
+        return tr.gettext("no check-in reached anyone")
+    return tr.gettext(
+        "{rate} ({answered} of {reached})",
+        rate=percent(tr, rate.value),
+        answered=tr.number(rate.answered),
+        reached=tr.number(rate.reached),
+    )
+
+
+def hours(tr: Translator, minutes: int) -> str:
+    """Minutes as hours with at most one decimal: '17.5' / '17,5'."""
+    return decimal(tr, minutes / 60)
+
+
+def _severity_count(tr: Translator, severity: str, n: int) -> str:
+    match severity:
+        case Severity.URGENT:
+            return tr.ngettext("{n} urgent", "{n} urgent", n)
+        case Severity.HIGH:
+            return tr.ngettext("{n} high", "{n} high", n)
+        case Severity.MEDIUM:
+            return tr.ngettext("{n} medium", "{n} medium", n)
+        case _:
+            return tr.ngettext("{n} low", "{n} low", n)
+
+
+def flags_line(tr: Translator, flags: FlagCounts) -> str:
+    """'Open flags: 4 (1 urgent, 2 high, 1 medium); 2 more snoozed.'"""
+    if flags.total:
+        severities = sorted(flags.by_severity, key=lambda s: SEVERITY_ORDER.get(s, 9))  # type: ignore[call-overload]
+        line = tr.gettext(
+            "Open flags: {total} ({severities}).",
+            total=tr.number(flags.total),
+            severities=", ".join(
+                _severity_count(tr, severity, flags.by_severity[severity])
+                for severity in severities
+            ),
+        )
+    elif flags.snoozed:
+        return tr.ngettext(
+            "Open flags: none, apart from {n} snoozed.",
+            "Open flags: none, apart from {n} snoozed.",
+            flags.snoozed,
+        )
+    else:
+        line = tr.gettext("Open flags: none.")
+    if flags.snoozed:
+        line += " " + tr.ngettext(
+            "{n} more is snoozed.",
+            "{n} more are snoozed.",
+            flags.snoozed,
+        )
+    return line
