@@ -31,7 +31,7 @@ from sqlmodel import select
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatch import Dispatcher, checkin_renderer
+from bot.dispatch import JOB_NAME, Dispatcher
 from storage.db import Database, async_database_url
 from storage.invites import create_invites
 from storage.models import (
@@ -184,7 +184,9 @@ async def build_world(database_url: str) -> World:
     )
     await application.initialize()
     telegram = FakeTelegram(application, api, clock=clock, raise_errors=False)
-    dispatcher = Dispatcher(application.bot, database, checkin_renderer(), clock)
+    # The dispatcher the application scheduled, with every hook it was handed.
+    (job,) = application.job_queue.get_jobs_by_name(JOB_NAME)
+    dispatcher = job.data
     world = World(database, clock, api, telegram, dispatcher, code)
     languages = {ADMIN_ID: "en", COORDINATOR: "fr", MENTOR: "fr", MENTEE: "en"}
     for telegram_id in ACTORS:
