@@ -39,7 +39,7 @@ from storage.exports import (
 from storage.exports import file_name as export_file_name
 from storage.flags import DEFAULTS as FLAG_DEFAULTS
 from storage.invites import create_invites, invite_link
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import Migration, head_revision, upgrade
 from storage.models import Invite, Match, Person, PersonStatus, Program, Role
 from storage.pairing import PairingError, create_match, participants, person_label, resolve_person
 from storage.programs import (
@@ -191,17 +191,20 @@ def run() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the database migrations (safe to repeat)."""
+    """Apply the database migrations that are missing, and name them (safe to repeat)."""
 
-    async def work(database: Database, _: Settings) -> str:
-        await upgrade(database)
-        return database.url.render_as_string(hide_password=True)
+    async def work(database: Database, _: Settings) -> tuple[str, list[Migration]]:
+        applied = await upgrade(database)
+        return database.url.render_as_string(hide_password=True), applied
 
-    where = run_with_database(work)
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    typer.echo(f"Database {where} is up to date (revision {head}).")
+    where, applied = run_with_database(work)
+    if not applied:
+        typer.echo(f"Database {where} is already up to date (revision {head_revision()}).")
+        return
+    typer.echo(f"Applied {len(applied)} migration(s) to {where}:")
+    for migration in applied:
+        typer.echo(f"  {migration.revision}  {migration.message}")
+    typer.echo(f"The database is now at revision {applied[-1].revision}.")
 
 
 # --- programs -------------------------------------------------------------------------

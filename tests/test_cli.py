@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner, Result
 
 import bot.runner
 from bot import cli
 from storage.db import Database
+from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
 from storage.state import BOT_USERNAME, recall, remember
 from tests.conftest import FakeClock
@@ -78,15 +80,33 @@ async def all_rows(database: Database, table: type[Row]) -> list[Row]:
 # --- db, run, settings -------------------------------------------------------------------
 
 
-async def test_db_upgrade_builds_a_fresh_database_and_can_repeat(tmp_path: Path) -> None:
+async def test_db_upgrade_names_what_it_applied_and_can_repeat(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     before = await tandem(url, "program", "list")
     assert "tandem db upgrade" in refused(before)
-    for _ in range(2):
-        out = succeeded(await tandem(url, "db", "upgrade"))
-        assert out.startswith("Database sqlite+aiosqlite:///") and "up to date" in out
-        assert out.count("\n") == 1
-    assert succeeded(await tandem(url, "program", "create", "Career")) == "1\n"
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [script.revision for script in reversed(list(scripts.walk_revisions()))]
+    first = succeeded(await tandem(url, "db", "upgrade")).splitlines()
+    assert first[0] == f"Applied {len(revisions)} migration(s) to {url}:"
+    assert [line.split()[0] for line in first[1:-1]] == revisions
+    assert first[1] == f"  {revisions[0]}  initial schema"
+    assert first[-1] == f"The database is now at revision {revisions[-1]}."
+    again = succeeded(await tandem(url, "db", "upgrade"))
+    assert again == f"Database {url} is already up to date (revision {revisions[-1]}).\n"
+
+
+async def test_db_upgrade_from_an_older_schema_names_only_the_newer_revisions(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'older.db'}"
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [script.revision for script in reversed(list(scripts.walk_revisions()))]
+    older = Database(url)
+    assert [step.revision for step in await upgrade(older, revisions[0])] == revisions[:1]
+    await older.dispose()
+    out = succeeded(await tandem(url, "db", "upgrade")).splitlines()
+    assert out[0] == f"Applied {len(revisions) - 1} migration(s) to {url}:"
+    assert [line.split()[0] for line in out[1:-1]] == revisions[1:]
 
 
 async def test_bad_settings_are_one_sentence(database_url: str) -> None:
