@@ -9,6 +9,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from bot.i18n import N_
+from storage.programs import is_fixed_zone
 
 # Canadian zones offered as buttons, west to east; labels are translated where shown.
 CANADIAN_ZONES: tuple[tuple[str, str], ...] = (
@@ -99,14 +100,21 @@ def parse_slot(text: str) -> tuple[int, time] | None:
 
 @cache
 def _zones_by_city() -> dict[str, str]:
-    cities = {_plain(name.rsplit("/", 1)[-1]): name for name in available_timezones()}
+    cities = {
+        _plain(name.rsplit("/", 1)[-1]): name
+        for name in available_timezones()
+        if not is_fixed_zone(name)
+    }
     cities.update(CITY_ZONES)
     return cities
 
 
 def resolve_zone(text: str) -> str | None:
-    """An IANA name (any case) or a city -> the zone's name; None when unknown."""
+    """An IANA name (any case) or a city -> the zone's name; None when unknown, and for
+    abbreviations and fixed offsets (EST, UTC-5), which ignore daylight saving time."""
     candidate = text.strip()
+    if is_fixed_zone(candidate):
+        return None
     if "/" in candidate:
         by_lower = {name.lower(): name for name in available_timezones()}
         name = by_lower.get(candidate.lower().replace(" ", "_"))

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, select
 from typer.testing import CliRunner, Result
 
 import bot.runner
-from bot import cli
+from bot import cli, program_settings
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
@@ -40,6 +40,9 @@ CLEAN_ENV: dict[str, str | None] = {
     "DEFAULT_TIMEZONE": None,
     "DEFAULT_LOCALE": None,
     "ADMIN_TELEGRAM_IDS": None,
+    "BOT_USERNAME": None,
+    # The audit trail names the operating-system user who ran a command.
+    "LOGNAME": "ana",
     **{name: None for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")},
     **{name: None for name in ("http_proxy", "https_proxy", "all_proxy")},
 }
@@ -454,7 +457,7 @@ async def test_pair_by_username_and_telegram_id_records_the_match(
     assert match.started_at == clock.now
     assert match.planned_end == date(2027, 2, 8)  # Monday 16 November 2026 + 12 weeks
     (event,) = await all_rows(database, AuditEvent)
-    assert (event.action, event.actor_label, event.actor_id) == ("match.create", "cli", None)
+    assert (event.action, event.actor_label, event.actor_id) == ("match.create", "cli ana", None)
     assert event.at == clock.now
 
 
@@ -544,71 +547,140 @@ async def test_people_of_an_empty_program_says_so(
     assert "Nobody has joined Career yet" in result.stderr
 
 
-async def test_program_configure_checks_and_stores_settings(
+def settings_shown(output: str) -> dict[str, tuple[str, str]]:
+    """`program configure`'s table: setting -> (value, set by)."""
+    header, rule, *lines = output.splitlines()
+    assert header.split() == ["SETTING", "VALUE", "SET", "BY"]
+    assert set(rule) == {"-", " "}
+    shown = {}
+    for line in lines:
+        key, value, source = line.split()
+        shown[key] = (value, source)
+    return shown
+
+
+async def test_program_configure_shows_every_setting_in_force(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career Mentoring")
+    result = await tandem(database_url, "program", "configure", "Career Mentoring")
+    shown = settings_shown(succeeded(result))
+    assert set(shown) == set(program_settings.SETTINGS)
+    assert shown["reminder_hours"] == ("24", "default")
+    assert shown["expected_minutes_per_week"] == ("60", "default")
+    assert shown["instruments.pulse"] == ("relationship_pulse", "default")
+    assert shown["flags.low_rating"] == ("2", "default")
+    assert shown["digest.weekday"] == ("Mon", "default")
+    assert shown["digest.enabled"] == ("on", "default")
+    assert "tandem program configure 1 KEY=VALUE" in result.stderr
+    assert await all_rows(database, AuditEvent) == []  # looking changes nothing
+
+
+async def test_program_configure_checks_stores_and_audits_settings(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
     async with database.session() as session:
         program = await make_program(session, clock.now, "Career Mentoring")
-    shown = succeeded(
-        await tandem(
-            database_url,
-            "program",
-            "configure",
-            str(program.id),
-            "reminder_hours=12",
-            "instruments.pulse=relationship_pulse",
-            "topics=resume,networking",
-        )
+    result = await tandem(
+        database_url,
+        "program",
+        "configure",
+        str(program.id),
+        "reminder_hours=12",
+        "instruments.pulse=relationship_pulse",
+        "topics=resume,networking",
     )
-    assert json.loads(shown) == {
+    shown = settings_shown(succeeded(result))
+    assert shown["reminder_hours"] == ("12", "program")
+    assert shown["instruments.pulse"] == ("relationship_pulse", "program")
+    assert shown["topics"] == ("resume,networking", "program")
+    assert shown["instruments.mentee"] == ("mentee_weekly", "default")
+    assert "3 setting(s) changed in Career Mentoring" in result.stderr
+    (stored,) = await all_rows(database, Program)
+    assert stored.settings == {
         "reminder_hours": 12,
         "instruments": {"pulse": "relationship_pulse"},
         "topics": ["resume", "networking"],
     }
-    (stored,) = await all_rows(database, Program)
-    assert stored.settings["reminder_hours"] == 12
-    assert stored.settings["instruments"] == {"pulse": "relationship_pulse"}
-    assert "is not an instrument" in refused(
-        await tandem(database_url, "program", "configure", "1", "instruments.mentee=nope")
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.subject, event.actor_id, event.actor_label) == (
+        "program.configure",
+        f"program:{program.id}",
+        None,
+        "cli ana",
     )
-    assert "known key" in refused(await tandem(database_url, "program", "configure", "1", "x=1"))
-    assert "must be 0 or more" in refused(
-        await tandem(database_url, "program", "configure", "1", "reminder_hours=-3")
-    )
-    assert json.loads(succeeded(await tandem(database_url, "program", "configure", "1")))[
-        "topics"
-    ] == ["resume", "networking"]
+    assert event.detail == {
+        "changes": {
+            "reminder_hours": 12,
+            "instruments.pulse": "relationship_pulse",
+            "topics": ["resume", "networking"],
+        },
+        "source": "cli",
+    }
+    again = settings_shown(succeeded(await tandem(database_url, "program", "configure", "1")))
+    assert again["topics"] == ("resume,networking", "program")
 
 
-async def test_program_configure_sets_flag_thresholds(
-    database: Database, database_url: str, clock: FakeClock
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ("instruments.mentee=nope", "is not an instrument"),
+        ("x=1", "known key"),
+        ("reminder_hours=-3", "must be from 0 to 168 hours"),
+        ("reminder_hours=soon", "must be a number of hours"),
+        ("reflection_every_weeks=1.5", "must be a whole number of weeks"),
+        ("flags.low_rating=9", "flags.low_rating='9' must be a whole number of points on the 1–5"),
+        ("flags.low_rating=5", "from 1 to 4"),
+        ("flags.low_rating=0", "from 1 to 4"),
+        ("flags.rating_gap=1.5", "must be a whole number"),
+        ("flags.rating_gap=5", "from 1 to 4"),
+        ("flags.missed_in_a_row=0", "must be a whole number of times from 1"),
+        ("topics=", "must name 1 to"),
+        ("topics=resume,cooking", "unknown topics ['cooking']"),
+        ("digest.weekday=8", "must be a day of the week"),
+        ("digest.time=noon", "must be a time of day, HH:MM"),
+        ("digest.time=25:00", "must be a time of day"),
+        ("digest.enabled=maybe", "must be on or off"),
+    ],
+)
+async def test_program_configure_refuses_values_that_mean_nothing(
+    database: Database, database_url: str, clock: FakeClock, setting: str, says: str
 ) -> None:
     async with database.session() as session:
-        program = await make_program(session, clock.now, "Thresholds")
-    args = ("program", "configure", str(program.id), "flags.missed_in_a_row=3")
-    assert json.loads(succeeded(await tandem(database_url, *args))) == {
-        "flags": {"missed_in_a_row": 3}
-    }
-    assert "must be a whole number" in refused(
-        await tandem(database_url, "program", "configure", "1", "flags.rating_gap=1.5")
-    )
+        await make_program(session, clock.now, "Career")
+    assert says in refused(await tandem(database_url, "program", "configure", "1", setting))
+    (program,) = await all_rows(database, Program)
+    assert program.settings == {}
+    assert await all_rows(database, AuditEvent) == []
 
 
-async def test_program_configure_sets_the_weekly_digest(
+async def test_program_configure_sets_flag_thresholds_and_the_digest(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
     async with database.session() as session:
         program = await make_program(session, clock.now, "Digest")
     args = ("program", "configure", str(program.id))
-    shown = await tandem(
-        database_url, *args, "digest.weekday=vendredi", "digest.time=16 h 30", "digest.enabled=off"
+    shown = settings_shown(
+        succeeded(
+            await tandem(
+                database_url,
+                *args,
+                "flags.missed_in_a_row=3",
+                "flags.low_rating=1",
+                "digest.weekday=vendredi",
+                "digest.time=16 h 30",
+                "digest.enabled=off",
+            )
+        )
     )
-    assert json.loads(succeeded(shown)) == {
-        "digest": {"weekday": 4, "time": "16:30", "enabled": False}
+    assert shown["flags.missed_in_a_row"] == ("3", "program")
+    assert shown["flags.low_rating"] == ("1", "program")
+    assert shown["digest.weekday"] == ("Fri", "program")
+    assert shown["digest.time"] == ("16:30", "program")
+    assert shown["digest.enabled"] == ("off", "program")
+    (stored,) = await all_rows(database, Program)
+    assert stored.settings == {
+        "flags": {"missed_in_a_row": 3, "low_rating": 1},
+        "digest": {"weekday": 4, "time": "16:30", "enabled": False},
     }
-    for setting, problem in (
-        ("digest.weekday=8", "must be a day of the week"),
-        ("digest.time=noon", "must be a time of day"),
-        ("digest.enabled=maybe", "must be on or off"),
-    ):
-        assert problem in refused(await tandem(database_url, *args, setting))
