@@ -17,12 +17,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import qrcode
 from alembic.script import ScriptDirectory
+from PIL import Image, ImageChops
+from qrcode.image.pil import PilImage
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner, Result
 
 import bot.runner
 from bot import cli, program_settings
+from bot.qr import captioned_qr
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
@@ -130,30 +134,48 @@ async def test_run_starts_the_bot_runner(
 # --- programs ----------------------------------------------------------------------------
 
 
-async def test_program_create_prints_the_id_and_stores_the_settings(
-    database: Database, database_url: str
+async def test_program_create_prints_the_program_and_the_next_step_and_audits(
+    database: Database, database_url: str, clock: FakeClock
 ) -> None:
-    out = succeeded(
-        await tandem(
-            database_url,
-            "program",
-            "create",
-            "Career Mentoring",
-            "--weeks",
-            "16",
-            "--checkin",
-            "thu 18:30",
-            "--timezone",
-            "America/Halifax",
-            "--track",
-            "career",
-        )
+    result = await tandem(
+        database_url,
+        "program",
+        "create",
+        "Career Mentoring",
+        "--weeks",
+        "16",
+        "--checkin",
+        "thu 18:30",
+        "--timezone",
+        "America/Halifax",
+        "--track",
+        "career",
     )
     (program,) = await all_rows(database, Program)
-    assert out == f"{program.id}\n"
+    assert succeeded(result) == f"{program.id}\n"  # the id alone, for scripts
+    assert result.stderr.splitlines() == [
+        f"Created program {program.id}, Career Mentoring: matches last 16 weeks, weekly "
+        "check-in Thu 18:30 America/Halifax, language en, track career.",
+        "Next step: invite a coordinator (yourself first) and open the link in Telegram:",
+        f"  tandem invite {program.id} --role coordinator",
+    ]
     assert (program.name, program.weeks, program.track) == ("Career Mentoring", 16, "career")
     assert (program.checkin_weekday, program.checkin_time) == (3, time(18, 30))
     assert (program.timezone, program.default_locale) == ("America/Halifax", "en")
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.subject, event.actor_id, event.actor_label, event.at) == (
+        "program.create",
+        f"program:{program.id}",
+        None,
+        "cli ana",
+        clock.now,
+    )
+    assert event.detail == {
+        "name": "Career Mentoring",
+        "weeks": 16,
+        "timezone": "America/Halifax",
+        "source": "cli",
+    }
 
 
 @pytest.mark.parametrize(
@@ -199,6 +221,16 @@ async def test_program_create_uses_the_configured_defaults(
         (("--checkin", "mon 25:00"), "check-in slot"),
         (("--checkin", "9h"), "check-in slot"),
         (("--timezone", "Mars/Olympus"), "not a time zone"),
+        (
+            ("--timezone", "EST"),
+            "fixed UTC offset, which ignores daylight saving time: use America/Toronto",
+        ),
+        (("--timezone", "pst"), "use America/Vancouver"),
+        (("--timezone", "CET"), "use Europe/Paris"),
+        (("--timezone", "MST"), "use America/Edmonton"),
+        (("--timezone", "UTC"), "give the zone of a place"),
+        (("--timezone", "UTC-5"), "fixed UTC offset"),
+        (("--timezone", "Etc/GMT+5"), "fixed UTC offset"),
         (("--language", "de"), "language"),
         (("--weeks", "0"), "weeks"),
     ],
@@ -208,6 +240,17 @@ async def test_program_create_refuses_bad_values(
 ) -> None:
     assert says in refused(await tandem(database_url, "program", "create", "Career", *args))
     assert await all_rows(database, Program) == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "says"),
+    [("EST", "use America/Toronto"), ("Etc/GMT+5", "fixed UTC offset"), ("Nowhere", "not a")],
+)
+async def test_a_default_timezone_that_is_no_place_is_refused(
+    database: Database, database_url: str, zone: str, says: str
+) -> None:
+    message = refused(await tandem(database_url, "program", "list", DEFAULT_TIMEZONE=zone))
+    assert message.startswith("DEFAULT_TIMEZONE") and says in message
 
 
 async def test_program_create_refuses_a_duplicate_name(
@@ -298,6 +341,44 @@ async def test_invite_prints_links_for_stored_codes_and_writes_qr_codes(
         assert path.read_bytes().startswith(PNG_SIGNATURE)
         assert str(path) in result.stderr
     assert "3 mentor invite(s) for Career" in result.stderr
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.subject, event.actor_id, event.actor_label) == (
+        "invite.create",
+        f"program:{program.id}",
+        None,
+        "cli ana",
+    )
+    assert event.detail == {
+        "role": "mentor",
+        "count": 3,
+        "invites": sorted(invite.id for invite in invites),
+        "max_uses": 2,
+        "expires_days": 7,
+        "source": "cli",
+    }
+
+
+async def test_qr_codes_carry_the_program_role_and_expiry_under_the_code(
+    database: Database, database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Mentorat Montréal", timezone="America/Toronto")
+    args = ("invite", "Mentorat Montréal", "--role", "coordinator", "--qr-dir", "invites")
+    link = succeeded(await tandem(database_url, *args, "--bot-username", "tandem_bot")).strip()
+    (path,) = (tmp_path / "invites").iterdir()
+    assert path.name.startswith("coordinator-")
+    bare = qrcode.make(link, image_factory=PilImage).get_image()
+    with Image.open(path) as image:
+        assert image.width == bare.width and image.height > bare.height + 40
+        # The code itself is unchanged; the caption under it holds dark pixels.
+        code_part = image.crop((0, 0, bare.width, bare.height)).convert("1")
+        assert ImageChops.difference(code_part, bare.convert("1")).getbbox() is None
+        caption = image.crop((0, bare.height, image.width, image.height)).convert("L")
+        assert caption.getextrema()[0] < 100
+        # The caption is the program, the role and the expiry in the program's zone.
+        lines = ("Mentorat Montréal", "coordinator invite", "expires 2026-12-16 09:00")
+        drawn = captioned_qr(link, (*lines[:2], f"{lines[2]} America/Toronto"))
+        assert ImageChops.difference(image.convert("RGB"), drawn).getbbox() is None
 
 
 async def test_invite_takes_the_program_id_and_defaults_to_single_use(
@@ -337,6 +418,25 @@ async def test_invite_refuses_bad_requests(
     assert await all_rows(database, Invite) == []
 
 
+async def test_invite_offline_with_bot_username_option_or_setting(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    args = ("invite", "Career", "--role", "mentee")
+    by_option = succeeded(await tandem(database_url, *args, "--bot-username", "@Career_Bot"))
+    assert by_option.startswith("https://t.me/Career_Bot?start=")
+    by_setting = succeeded(await tandem(database_url, *args, BOT_USERNAME="@tandem_setting_bot"))
+    assert by_setting.startswith("https://t.me/tandem_setting_bot?start=")
+    assert len(await all_rows(database, Invite)) == 2
+    async with database.session() as session:
+        assert await recall(session, BOT_USERNAME) is None  # only Telegram's answer is kept
+    bad = refused(await tandem(database_url, *args, "--bot-username", "not a bot"))
+    assert bad.startswith("--bot-username: 'not a bot' is not a bot username")
+    assert "BOT_USERNAME" in refused(await tandem(database_url, *args, BOT_USERNAME="x"))
+    assert len(await all_rows(database, Invite)) == 2
+
+
 async def test_invite_without_username_or_token_says_what_to_do(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
@@ -344,6 +444,7 @@ async def test_invite_without_username_or_token_says_what_to_do(
         await make_program(session, clock.now, "Career")
     message = refused(await tandem(database_url, "invite", "Career", "--role", "mentee"))
     assert "start the bot once" in message and "TELEGRAM_BOT_TOKEN" in message
+    assert "--bot-username" in message and "BOT_USERNAME" in message
     assert await all_rows(database, Invite) == []
 
 
