@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,16 +21,19 @@ from typing import TypeVar
 
 import pytest
 import qrcode
+import typer
 from alembic.script import ScriptDirectory
 from PIL import Image, ImageChops
 from qrcode.image.pil import PilImage
 from sqlmodel import SQLModel, select
+from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
 import bot.runner
 from bot import cli, program_settings
 from bot.qr import captioned_qr
 from storage.db import Database
+from storage.exports import file_name as export_file_name
 from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
 from storage.state import BOT_USERNAME, recall, remember
@@ -785,3 +791,84 @@ async def test_program_configure_sets_flag_thresholds_and_the_digest(
         "flags": {"missed_in_a_row": 3, "low_rating": 1},
         "digest": {"weekday": 4, "time": "16:30", "enabled": False},
     }
+
+
+# --- help ------------------------------------------------------------------------------
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of `tandem`, as the words that reach it."""
+    paths: list[tuple[str, ...]] = [()]
+
+    def walk(group: TyperGroup, prefix: tuple[str, ...]) -> None:
+        for name, command in group.commands.items():
+            paths.append((*prefix, name))
+            if isinstance(command, TyperGroup):
+                walk(command, (*prefix, name))
+
+    root = typer.main.get_command(cli.app)
+    assert isinstance(root, TyperGroup)
+    walk(root, ())
+    return paths
+
+
+def help_text(path: tuple[str, ...], columns: int) -> str:
+    result = CliRunner().invoke(cli.app, [*path, "--help"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def panel_rows(text: str) -> list[str]:
+    return [line.strip("│ ") for line in text.splitlines() if line.startswith("│")]
+
+
+def is_continuation(line: str) -> bool:
+    """A panel row whose name column is empty: its text carries on the row above."""
+    inner = line[1:]
+    return len(inner) - len(inner.lstrip()) > 8
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda path: " ".join(path) or "tandem")
+def test_help_has_no_line_breaks_in_the_middle_of_a_sentence(path: tuple[str, ...]) -> None:
+    # Wide enough that nothing wraps for lack of room: any break left is in the text itself.
+    text = help_text(path, 1000)
+    _, _, rest = text.partition("Usage:")
+    description = rest.split("╭", 1)[0].splitlines()[1:]
+    sentences = [line.strip() for line in description if line.strip()]
+    assert sentences, text
+    assert all(line.endswith((".", ":", ")")) for line in sentences), sentences
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    assert not [row for row in rows if is_continuation(row)], text
+    assert all(row.rstrip("│ ").endswith((".", "]")) for row in rows), rows
+    # Nothing in square brackets was taken for markup and dropped ("or a city .").
+    assert not re.search(r" \.(\s|$)", text), text
+    # In an 80-column terminal each command of a group is summed up on one line.
+    narrow = [line for line in help_text(path, 80).splitlines() if line.startswith("│")]
+    if "Commands" in text:
+        after_help = next(index for index, row in enumerate(narrow) if "--help" in row) + 1
+        commands = narrow[after_help:]
+        assert not [row for row in commands if is_continuation(row)], help_text(path, 80)
+
+
+def test_program_help_says_it_creates_lists_and_configures() -> None:
+    assert "Create, list and configure programs." in help_text(("program",), 80)
+    assert "Create, list and configure programs." in help_text((), 80)
+
+
+def test_gitignore_covers_what_the_cli_writes_by_default(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = [
+        export_file_name("Career Bridge", date(2026, 11, 16), "xlsx"),
+        export_file_name("Career Bridge", date(2026, 11, 16), "csv"),
+        "invites/mentee-abc123.png",  # the README's --qr-dir
+        "tandem.db",
+    ]
+    checked = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "--no-index", *written],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout.split() == written
