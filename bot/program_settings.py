@@ -41,7 +41,7 @@ def _number(text: str, low: float, high: float, what: str) -> float:
 
 def _whole(text: str, low: int, high: int, what: str) -> int:
     if not text.isdigit() or not low <= int(text) <= high:
-        raise ValueError(f"must be a whole number of {what} from {low} to {high}")
+        raise ValueError(f"must be a whole number from {low} to {high} ({what})")
     return int(text)
 
 
