@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from telegram import Update
@@ -17,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
@@ -112,8 +114,18 @@ def register_handlers(application: TandemApplication) -> None:
         reflection,
         checkin,
     )
-    for module in (*dialogues, onboarding):
-        application.add_handlers(module.handlers())
+    with warnings.catch_warnings():
+        # PTB warns about every CallbackQueryHandler in a conversation keyed by user and
+        # chat (per_message=False), since it does not track each message separately.
+        # Tandem's dialogues mix commands, typed text and buttons, which only
+        # per_message=False allows, and every button checks its callback data against the
+        # stored state, so the warning tells the admin nothing to act on. Only that warning
+        # is silenced, and only while the dialogues are built.
+        warnings.filterwarnings(
+            "ignore", message=r"If 'per_message=False'", category=PTBUserWarning
+        )
+        for module in (*dialogues, onboarding):
+            application.add_handlers(module.handlers())
     application.add_error_handler(on_error)  # type: ignore[arg-type]
 
 

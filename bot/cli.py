@@ -6,16 +6,13 @@ problem is one sentence on stderr and exit code 2, never a traceback.
 """
 
 import asyncio
-import copy
-import json
+import getpass
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
-import qrcode
 import typer
-from qrcode.image.pil import PilImage
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,9 +20,9 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.config import ConfigError, Settings, load_settings
-from conversations.instruments import available_instruments
-from conversations.kit.topics import DEFAULT_TOPICS
+from bot import program_settings
+from bot.config import ConfigError, Settings, bot_username, load_settings
+from bot.qr import write_captioned_qr
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (
@@ -36,16 +33,25 @@ from storage.exports import (
     row_counts,
 )
 from storage.exports import file_name as export_file_name
-from storage.flags import DEFAULTS as FLAG_DEFAULTS
 from storage.invites import create_invites, invite_link
-from storage.migrate import alembic_config, upgrade
-from storage.models import Invite, Match, Person, PersonStatus, Program, Role
-from storage.pairing import PairingError, create_match, participants, person_label, resolve_person
+from storage.migrate import Migration, head_revision, upgrade
+from storage.models import AuditEvent, Invite, Match, Person, PersonStatus, Program, Role
+from storage.pairing import (
+    PairingError,
+    ParticipantRow,
+    create_match,
+    participants,
+    person_label,
+    resolve_person,
+)
 from storage.programs import (
     ProgramError,
     create_program,
+    fixed_zone_advice,
+    is_fixed_zone,
     list_programs_with_counts,
     program_by_ref,
+    zone_or_none,
 )
 from storage.prompts import (
     Participant,
@@ -54,7 +60,7 @@ from storage.prompts import (
     schedule_changed,
     scheduled_participants,
 )
-from storage.schedule import parse_slot, parse_time, parse_weekday, resolve_zone
+from storage.schedule import parse_slot, resolve_zone
 from storage.state import BOT_USERNAME, recall, remember
 
 T = TypeVar("T")
@@ -73,8 +79,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals could hold the bot token
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-program_app = typer.Typer(help="Create and list programs.", no_args_is_help=True)
+db_app = typer.Typer(help="Create or upgrade the database schema.", no_args_is_help=True)
+program_app = typer.Typer(help="Create, list and configure programs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
 
@@ -171,6 +177,30 @@ def format_slot(weekday: int, at: time) -> str:
     return f"{DAY_ABBREVIATIONS[weekday]} {at:%H:%M}"
 
 
+def cli_actor() -> str:
+    """How the audit trail names an action taken on the command line: "cli" and the
+    operating-system user who ran it ("cli ana"); no person row stands behind it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "cli"
+    return f"cli {' '.join(user.split())}"[:120]
+
+
+def audit(session: AsyncSession, action: str, subject: str, detail: dict[str, object]) -> None:
+    """Record a command-line action the way the chat records its own (actor_id None)."""
+    session.add(
+        AuditEvent(
+            actor_id=None,
+            actor_label=cli_actor(),
+            action=action,
+            subject=subject,
+            detail={**detail, "source": "cli"},
+            at=clock(),
+        )
+    )
+
+
 # --- run and db -----------------------------------------------------------------------
 
 
@@ -191,17 +221,20 @@ def run() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the database migrations (safe to repeat)."""
+    """Apply the missing migrations and name them (safe to repeat)."""
 
-    async def work(database: Database, _: Settings) -> str:
-        await upgrade(database)
-        return database.url.render_as_string(hide_password=True)
+    async def work(database: Database, _: Settings) -> tuple[str, list[Migration]]:
+        applied = await upgrade(database)
+        return database.url.render_as_string(hide_password=True), applied
 
-    where = run_with_database(work)
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    typer.echo(f"Database {where} is up to date (revision {head}).")
+    where, applied = run_with_database(work)
+    if not applied:
+        typer.echo(f"Database {where} is already up to date (revision {head_revision()}).")
+        return
+    typer.echo(f"Applied {len(applied)} migration(s) to {where}:")
+    for migration in applied:
+        typer.echo(f"  {migration.revision}  {migration.message}")
+    typer.echo(f"The database is now at revision {applied[-1].revision}.")
 
 
 # --- programs -------------------------------------------------------------------------
@@ -218,16 +251,19 @@ def program_create(
     timezone: Annotated[
         str | None,
         typer.Option(
-            help="Time zone of the check-in slot, e.g. America/Toronto or a city "
-            "[default: DEFAULT_TIMEZONE]."
+            help="Time zone of the check-in slot, e.g. America/Toronto or a city.",
+            show_default="DEFAULT_TIMEZONE",
         ),
     ] = None,
     language: Annotated[
-        str | None, typer.Option(help="Default language, en or fr [default: DEFAULT_LOCALE].")
+        str | None, typer.Option(help="Default language, en or fr.", show_default="DEFAULT_LOCALE")
     ] = None,
     track: Annotated[str | None, typer.Option(help="Free-text track, e.g. career, ECE.")] = None,
 ) -> None:
-    """Create a program and print its id."""
+    """Create a program and print its id.
+
+    A summary and the next step (inviting a coordinator) go to stderr.
+    """
     slot = parse_slot(checkin)
     if slot is None:
         fail(
@@ -237,6 +273,8 @@ def program_create(
     weekday, at = slot
     zone = None
     if timezone is not None:
+        if is_fixed_zone(timezone):
+            fail(fixed_zone_advice(timezone))
         zone = resolve_zone(timezone)
         if zone is None:
             fail(
@@ -246,7 +284,7 @@ def program_create(
 
     async def work(database: Database, settings: Settings) -> Program:
         async with database.session() as session:
-            return await create_program(
+            created = await create_program(
                 session,
                 name=name,
                 weeks=weeks,
@@ -257,14 +295,30 @@ def program_create(
                 track=track,
                 now=clock(),
             )
+            audit(
+                session,
+                "program.create",
+                f"program:{created.id}",
+                {"name": created.name, "weeks": created.weeks, "timezone": created.timezone},
+            )
+            return created
 
     program = run_with_database(work)
     typer.echo(program.id)
+    track_note = f", track {program.track}" if program.track else ""
+    typer.echo(
+        f"Created program {program.id}, {program.name}: matches last {program.weeks} weeks, "
+        f"weekly check-in {format_slot(program.checkin_weekday, program.checkin_time)} "
+        f"{program.timezone}, language {program.default_locale}{track_note}.\n"
+        "Next step: invite a coordinator (yourself first) and open the link in Telegram:\n"
+        f"  tandem invite {program.id} --role coordinator",
+        err=True,
+    )
 
 
 @program_app.command("list")
 def program_list() -> None:
-    """List the programs with their check-in slot and number of participants."""
+    """List the programs, their check-in slots and participants."""
 
     async def work(database: Database, _: Settings) -> list[Sequence[object]]:
         async with database.session() as session:
@@ -288,110 +342,55 @@ def program_list() -> None:
     typer.echo(table(("ID", "NAME", "WEEKS", "CHECK-IN", "TIME ZONE", "PARTICIPANTS"), rows))
 
 
-def _non_negative_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("must be a number, 0 or more") from None
-    if value < 0:
-        raise ValueError("must be 0 or more")
-    return int(value) if value.is_integer() else value
-
-
-def _whole_number(text: str) -> int:
-    if not text.isdigit():
-        raise ValueError("must be a whole number, 0 or more")
-    return int(text)
-
-
-def _instrument_key(text: str) -> str:
-    if text not in available_instruments():
-        raise ValueError(f"is not an instrument; known: {', '.join(available_instruments())}")
-    return text
-
-
-def _topic_keys(text: str) -> list[str]:
-    known = {topic.key for topic in DEFAULT_TOPICS}
-    keys = [key.strip() for key in text.split(",") if key.strip()]
-    unknown = sorted(set(keys) - known)
-    if unknown:
-        raise ValueError(f"has unknown topics {unknown}; known: {', '.join(sorted(known))}")
-    return keys
-
-
-def _weekday(text: str) -> int:
-    weekday = parse_weekday(text)
-    if weekday is None:
-        raise ValueError("must be a day of the week, such as mon or lundi")
-    return weekday
-
-
-def _clock_time(text: str) -> str:
-    moment = parse_time(text)
-    if moment is None:
-        raise ValueError("must be a time of day, such as 08:00 or 8 h 30")
-    return f"{moment:%H:%M}"
-
-
-def _on_off(text: str) -> bool:
-    value = text.strip().lower()
-    if value not in ("on", "off", "true", "false", "yes", "no"):
-        raise ValueError("must be on or off")
-    return value in ("on", "true", "yes")
-
-
-# What a program can set (`Program.settings`), each with the parser that checks a value.
-PROGRAM_SETTINGS: dict[str, Callable[[str], object]] = {
-    "reminder_hours": _non_negative_number,
-    "expected_minutes_per_week": _non_negative_number,
-    "reflection_every_weeks": _whole_number,
-    "instruments.mentee": _instrument_key,
-    "instruments.mentor": _instrument_key,
-    "instruments.pulse": _instrument_key,
-    "topics": _topic_keys,
-    **{f"flags.{name}": _whole_number for name in FLAG_DEFAULTS},
-    "digest.weekday": _weekday,
-    "digest.time": _clock_time,
-    "digest.enabled": _on_off,
-}
-
-
-def _parse_assignment(assignment: str) -> tuple[str, object]:
-    key, separator, text = assignment.partition("=")
-    if not separator or key not in PROGRAM_SETTINGS:
-        fail(f"{assignment!r} is not KEY=VALUE with a known key ({', '.join(PROGRAM_SETTINGS)}).")
-    try:
-        return key, PROGRAM_SETTINGS[key](text.strip())
-    except ValueError as error:
-        fail(f"{key}={text!r} {error}.")
-
-
 @program_app.command("configure")
 def program_configure(
     program: Annotated[str, typer.Argument(help="Program id or exact name.")],
     assignments: Annotated[
         list[str] | None,
-        typer.Argument(help="KEY=VALUE, e.g. reminder_hours=12 instruments.mentee=mentee_weekly"),
+        typer.Argument(help="KEY=VALUE pairs, e.g. reminder_hours=12 flags.low_rating=2."),
     ] = None,
 ) -> None:
-    """Show or change a program's settings: reminder delay, instruments, meeting topics,
-    expected contact, reflection cadence, weekly digest."""
-    changes = [_parse_assignment(item) for item in assignments or []]
+    """Show or change a program's settings.
 
-    async def work(database: Database, _: Settings) -> dict[str, object]:
+    Without KEY=VALUE it lists every setting in force, the program's own and the defaults.
+    Settings: reminder delay, instruments, meeting topics, expected contact, reflections.
+    Flag thresholds and the weekly digest are set here too.
+    """
+    try:
+        changes = [program_settings.parse_assignment(item) for item in assignments or []]
+    except ValueError as error:
+        fail(str(error))
+
+    async def work(database: Database, _: Settings) -> tuple[Program, dict[str, Any]]:
         async with database.session() as session:
             found = await _program(session, program)
-            settings = copy.deepcopy(found.settings or {})
-            for key, value in changes:
-                group, _, name = key.rpartition(".")
-                (settings.setdefault(group, {}) if group else settings)[name] = value
+            if not changes:
+                return found, dict(found.settings or {})
+            settings = program_settings.apply(found.settings or {}, changes)
             found.settings = settings
             session.add(found)
-            if changes:
-                await schedule_changed(session)  # reminders and instruments apply from now
-            return settings
+            audit(
+                session,
+                "program.configure",
+                f"program:{found.id}",
+                {"changes": dict(changes)},
+            )
+            await schedule_changed(session)  # reminders and instruments apply from now
+            return found, settings
 
-    typer.echo(json.dumps(run_with_database(work), indent=2, ensure_ascii=False, sort_keys=True))
+    found, settings = run_with_database(work)
+    rows = [
+        (key, value, "program" if own else "default")
+        for key, value, own in program_settings.in_force(settings)
+    ]
+    typer.echo(table(("SETTING", "VALUE", "SET BY"), rows))
+    typer.echo(
+        f"{len(changes)} setting(s) changed in {found.name} (program {found.id})."
+        if changes
+        else f"Settings in force in {found.name} (program {found.id}); change one with "
+        f"`tandem program configure {found.id} KEY=VALUE`.",
+        err=True,
+    )
 
 
 # --- invites --------------------------------------------------------------------------
@@ -405,8 +404,9 @@ async def ask_telegram_username(settings: Settings) -> str:
     """Ask Telegram for the bot's username with one getMe call."""
     if settings.telegram_bot_token is None:
         fail(
-            "The bot's username is not known yet: start the bot once (`tandem run`) or set "
-            "TELEGRAM_BOT_TOKEN so this command can ask Telegram."
+            "The bot's username is not known yet: pass --bot-username NAME or set BOT_USERNAME "
+            "(the @username BotFather gave your bot), set TELEGRAM_BOT_TOKEN so this command "
+            "can ask Telegram, or start the bot once (`tandem run`)."
         )
     token = settings.require_token()
     # One request object we close ourselves; Bot.initialize() would call getMe a second
@@ -441,13 +441,19 @@ def _role(value: str) -> Role:
         fail(f"The role must be one of {', '.join(Role)}, not {value!r}.")
 
 
-def _write_qr_codes(directory: Path, role: Role, links: Sequence[tuple[str, str]]) -> None:
-    """One PNG per (code, link), named <role>-<code>.png; paths are echoed to stderr."""
+def _write_qr_codes(
+    directory: Path, program: Program, role: Role, links: Sequence[tuple[Invite, str]]
+) -> None:
+    """One PNG per invite, named <role>-<code>.png, captioned with the program, the role
+    and the expiry (in the program's time zone); paths are echoed to stderr."""
+    zone = zone_or_none(program.timezone) or UTC
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for code, link in links:
-            path = directory / f"{role}-{code}.png"
-            qrcode.make(link, image_factory=PilImage).save(path)
+        for item, link in links:
+            path = directory / f"{role}-{item.code}.png"
+            expires = item.expires_at.astimezone(zone)
+            caption = (program.name, f"{role} invite", f"expires {expires:%Y-%m-%d %H:%M} {zone}")
+            write_captioned_qr(path, link, caption)
             typer.echo(path, err=True)
     except OSError as error:
         fail(f"Cannot write QR codes to {directory}: {error.strerror or error}.")
@@ -463,8 +469,19 @@ def invite(
     qr_dir: Annotated[
         Path | None, typer.Option(help="Also write one QR code PNG per link in this folder.")
     ] = None,
+    bot_name: Annotated[
+        str | None,
+        typer.Option(
+            "--bot-username",
+            help="The bot's @username, so links can be made offline.",
+            show_default="BOT_USERNAME, else the name the bot learned, else ask Telegram",
+        ),
+    ] = None,
 ) -> None:
-    """Create invite links (one per line) for people to join a program in a role."""
+    """Create invite links for people to join a program in a role.
+
+    Prints one link per line; a summary goes to stderr.
+    """
     chosen_role = _role(role)
     if not 1 <= count <= MAX_INVITES:
         fail(f"--count must be between 1 and {MAX_INVITES}.")
@@ -472,12 +489,18 @@ def invite(
         fail("--expires-days must be at least 1.")
     if max_uses < 1:
         fail("--max-uses must be at least 1.")
+    try:
+        given_username = None if bot_name is None else bot_username(bot_name)
+    except ValueError as error:
+        fail(f"--bot-username: {error}.")
 
     async def work(database: Database, settings: Settings) -> tuple[Program, str, list[Invite]]:
         now = clock()
+        username = given_username or settings.bot_username
         async with database.session() as session:
             found = await _program(session, program)
-            username = await recall(session, BOT_USERNAME)
+            if username is None:
+                username = await recall(session, BOT_USERNAME)
         learned = username is None
         if learned:  # outside any transaction: Telegram may be slow
             username = await ask_telegram_username(settings)
@@ -494,10 +517,22 @@ def invite(
                 expires_days=expires_days,
                 max_uses=max_uses,
             )
+            audit(
+                session,
+                "invite.create",
+                f"program:{found.id}",
+                {
+                    "role": chosen_role,
+                    "count": count,
+                    "invites": [item.id for item in invites],
+                    "max_uses": max_uses,
+                    "expires_days": expires_days,
+                },
+            )
         return found, str(username), invites
 
     found, username, invites = run_with_database(work)
-    links = [(item.code, invite_link(username, item.code)) for item in invites]
+    links = [(item, invite_link(username, item.code)) for item in invites]
     for _, link in links:
         typer.echo(link)
     uses = "single use" if max_uses == 1 else f"up to {max_uses} uses each"
@@ -507,7 +542,7 @@ def invite(
         err=True,
     )
     if qr_dir is not None:
-        _write_qr_codes(qr_dir, chosen_role, links)
+        _write_qr_codes(qr_dir, found, chosen_role, links)
 
 
 # --- pairing and people ---------------------------------------------------------------
@@ -532,7 +567,7 @@ def pair(
                 mentor=mentor_person,
                 mentee=mentee_person,
                 now=clock(),
-                actor_label="cli",
+                actor_label=cli_actor(),
             )
         return found, match, person_label(mentor_person), person_label(mentee_person)
 
@@ -545,7 +580,10 @@ def pair(
 
 @app.command()
 def people(program: Annotated[str, typer.Argument(help="Program id or exact name.")]) -> None:
-    """Show everyone in a program: role, status, onboarding, language, time zone, partner."""
+    """Show everyone in a program.
+
+    Shows each person's role, status, onboarding, language, time zone and partner.
+    """
 
     async def work(database: Database, _: Settings) -> tuple[Program, list[Sequence[object]]]:
         async with database.session() as session:
@@ -586,11 +624,14 @@ def export(
     ] = "xlsx",
     out: Annotated[
         Path | None,
-        typer.Option(help="File to write [default: tandem-<program>-<date>.xlsx or .zip here]."),
+        typer.Option(help="File to write.", show_default="tandem-PROGRAM-DATE.xlsx or .zip, here"),
     ] = None,
 ) -> None:
-    """Export a program's data (participants, matches, answers, logs, goals, flags, audit
-    events) for a spreadsheet. Prints the file's path; the row counts go to stderr."""
+    """Export a program's data for a spreadsheet.
+
+    Participants, matches, answers, logs, goals, flags and audit events, one sheet each.
+    Prints the file's path; the row counts go to stderr.
+    """
     chosen = export_format.strip().lower()
     if chosen not in FORMATS:
         fail(f"--format must be xlsx or csv, not {export_format!r}.")
@@ -612,7 +653,7 @@ def export(
                 tables,
                 export_format=chosen,
                 actor_id=None,
-                actor_label="cli",
+                actor_label=cli_actor(),
                 now=now,
             )
         return target, row_counts(tables)
@@ -651,13 +692,23 @@ def _why_not_scheduled(participant: Participant, now: datetime) -> str | None:
     return None
 
 
+def _why_unmatched(row: ParticipantRow) -> str:
+    """Why a mentor or mentee with no open match gets no check-ins."""
+    if row.person.status in (PersonStatus.CLOSED, PersonStatus.UNREACHABLE):
+        return f"not matched ({row.person.status})"
+    if not row.onboarded:
+        return "not matched yet (onboarding not finished)"
+    return "not matched yet (`tandem pair` matches them)"
+
+
 @app.command()
 def schedule(
     program: Annotated[str, typer.Argument(help="Program id or exact name.")],
     days: Annotated[int, typer.Option(help="How many days ahead to look.")] = 7,
 ) -> None:
-    """Preview the check-ins of the next days: to whom, which, when (local time and UTC).
+    """Preview the check-ins of the next days, and who is not prompted.
 
+    Shows to whom, which check-in and when, in local time and UTC.
     Computed from the participants' slots; nothing is written.
     """
     if not 1 <= days <= MAX_PREVIEW_DAYS:
@@ -666,18 +717,24 @@ def schedule(
 
     async def work(
         database: Database, _: Settings
-    ) -> tuple[Program, list[Participant], dict[int, str]]:
+    ) -> tuple[Program, list[Participant], dict[int, str], list[tuple[str, str, str]]]:
         async with database.session() as session:
             found = await _program(session, program)
+            assert found.id is not None
             people = await scheduled_participants(session, program_id=found.id, active_only=False)
             ids = {someone.person_id for someone in people}
             labels = {
                 person.id or 0: person_label(person)
                 for person in await session.exec(select(Person).where(col(Person.id).in_(ids)))
             }
-        return found, people, labels
+            unmatched = [
+                (person_label(row.person), str(row.membership.role), _why_unmatched(row))
+                for row in await participants(session, found.id)
+                if row.match is None and row.membership.role in (Role.MENTOR, Role.MENTEE)
+            ]
+        return found, people, labels, unmatched
 
-    found, people, labels = run_with_database(work)
+    found, people, labels, unmatched = run_with_database(work)
     assert found.id is not None
     end = now + timedelta(days=days)
     planned = sorted(
@@ -696,9 +753,14 @@ def schedule(
         for someone, item in planned
     ]
     waiting = sorted(
-        (labels[someone.person_id], someone.role, reason)
-        for someone in people
-        if (reason := _why_not_scheduled(someone, now)) is not None
+        [
+            *(
+                (labels[someone.person_id], str(someone.role), reason)
+                for someone in people
+                if (reason := _why_not_scheduled(someone, now)) is not None
+            ),
+            *unmatched,
+        ]
     )
     span = f"{now:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
     if rows:

@@ -10,8 +10,23 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL, async_database_url
+from storage.programs import fixed_zone_advice, is_fixed_zone
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+# Telegram bot usernames: 5 to 32 letters, digits or underscores, ending in "bot".
+BOT_USERNAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]$")
+
+
+def bot_username(value: str) -> str:
+    """A bot's username as typed (`@tandem_bot` or `tandem_bot`) without the @; raises
+    ValueError saying what a bot username looks like."""
+    name = value.strip().removeprefix("@")
+    if not BOT_USERNAME_PATTERN.match(name):
+        raise ValueError(
+            f"{value!r} is not a bot username: give the @username BotFather gave your bot "
+            "(5 to 32 letters, digits or underscores, ending in bot)"
+        )
+    return name
 
 
 class Settings(BaseSettings):
@@ -22,6 +37,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     database_url: str = DEFAULT_DATABASE_URL
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Lets `tandem invite` make links offline, before the bot has reached Telegram.
+    bot_username: str | None = None
     admin_telegram_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_locale: str = "en"
     default_timezone: str = "America/Toronto"
@@ -39,6 +56,16 @@ class Settings(BaseSettings):
                 "about 35 letters); copy it again from @BotFather"
             )
         return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _bot_username(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return bot_username(value)
+        except ValueError as error:
+            raise ValueError(f"BOT_USERNAME: {error}") from None
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -60,6 +87,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        if is_fixed_zone(value):
+            raise ValueError(f"DEFAULT_TIMEZONE {fixed_zone_advice(value)}")
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
@@ -28,6 +29,56 @@ def zone_or_none(name: str | None) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+# Abbreviations and fixed offsets name no place: EST is UTC−5 all year, so a check-in set
+# in EST would come an hour off all summer. Each is refused, with the zone of a place
+# suggested where one is meant (Canada first, then the usual European ones).
+ABBREVIATIONS: dict[str, str | None] = {
+    **dict.fromkeys(("EST", "EDT", "EST5EDT", "ET"), "America/Toronto"),
+    **dict.fromkeys(("CST", "CDT", "CST6CDT", "CT"), "America/Winnipeg"),
+    **dict.fromkeys(("MST", "MDT", "MST7MDT", "MT"), "America/Edmonton"),
+    **dict.fromkeys(("PST", "PDT", "PST8PDT", "PT"), "America/Vancouver"),
+    **dict.fromkeys(("AST", "ADT"), "America/Halifax"),
+    **dict.fromkeys(("NST", "NDT"), "America/St_Johns"),
+    "HST": "Pacific/Honolulu",
+    **dict.fromkeys(("CET", "CEST", "MET", "MEST"), "Europe/Paris"),
+    **dict.fromkeys(("WET", "WEST"), "Europe/Lisbon"),
+    **dict.fromkeys(("EET", "EEST"), "Europe/Athens"),
+    **dict.fromkeys(("GMT", "BST", "GMT0", "GMT+0", "GMT-0", "GREENWICH"), "Europe/London"),
+    **dict.fromkeys(("UTC", "UCT", "UT", "Z", "ZULU", "UNIVERSAL", "FACTORY"), None),
+}
+OFFSET = re.compile(r"^(?:UTC|GMT|UT)?\s*[+\-−]\s*\d{1,2}(?::?\d{2})?$", re.IGNORECASE)
+
+
+def is_fixed_zone(name: str) -> bool:
+    """Whether `name` is a time zone abbreviation or a fixed UTC offset (EST, CET, UTC,
+    UTC-5, Etc/GMT+5) rather than the zone of a place, which follows daylight saving time."""
+    candidate = name.strip()
+    return (
+        candidate.upper() in ABBREVIATIONS
+        or OFFSET.match(candidate) is not None
+        or candidate.lower().startswith("etc/")
+    )
+
+
+def suggested_zone(name: str) -> str | None:
+    """The zone of a place meant by an abbreviation (EST -> America/Toronto), if any."""
+    return ABBREVIATIONS.get(name.strip().upper())
+
+
+def fixed_zone_advice(name: str) -> str:
+    """One English sentence saying why `name` is refused and what to give instead."""
+    example = suggested_zone(name)
+    instead = (
+        f"use {example}, or the zone of your place"
+        if example
+        else "give the zone of a place, such as America/Toronto or Europe/Paris"
+    )
+    return (
+        f"{name.strip()!r} is an abbreviation or a fixed UTC offset, which ignores daylight "
+        f"saving time: {instead}."
+    )
 
 
 class ProgramProblem(StrEnum):
@@ -87,6 +138,8 @@ async def create_program(
         raise ProgramError(
             ProgramProblem.BAD_WEEKDAY, "The check-in weekday must be 0 (Monday) to 6 (Sunday)."
         )
+    if is_fixed_zone(timezone):
+        raise ProgramError(ProgramProblem.BAD_TIMEZONE, fixed_zone_advice(timezone))
     if zone_or_none(timezone) is None:
         raise ProgramError(
             ProgramProblem.BAD_TIMEZONE,

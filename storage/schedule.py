@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from locales.translator import N_
+from storage.programs import is_fixed_zone
 
 WEEK = timedelta(days=7)
 DEFAULT_REMINDER_HOURS = 24
@@ -325,14 +326,21 @@ def parse_slot(text: str) -> tuple[int, time] | None:
 
 @cache
 def _zones_by_city() -> dict[str, str]:
-    cities = {_plain(name.rsplit("/", 1)[-1]): name for name in available_timezones()}
+    cities = {
+        _plain(name.rsplit("/", 1)[-1]): name
+        for name in available_timezones()
+        if not is_fixed_zone(name)
+    }
     cities.update(CITY_ZONES)
     return cities
 
 
 def resolve_zone(text: str) -> str | None:
-    """An IANA name (any case) or a city -> the zone's name; None when unknown."""
+    """An IANA name (any case) or a city -> the zone's name; None when unknown, and for
+    abbreviations and fixed offsets (EST, UTC-5), which ignore daylight saving time."""
     candidate = text.strip()
+    if is_fixed_zone(candidate):
+        return None
     if "/" in candidate:
         by_lower = {name.lower(): name for name in available_timezones()}
         name = by_lower.get(candidate.lower().replace(" ", "_"))

@@ -4,7 +4,6 @@ coordinators in their language, and every button works for them and nobody else.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -441,13 +440,17 @@ async def test_benchmark_thresholds(database: Database, clock: FakeClock, progra
 async def test_the_benchmark_thresholds_can_be_configured(
     database: Database, database_url: str, program: Program
 ) -> None:
-    from tests.test_cli import succeeded, tandem
+    from tests.test_cli import settings_shown, succeeded, tandem
 
     args = ("flags.first_month_contacts=3", "flags.monthly_contacts=2")
     result = await tandem(database_url, "program", "configure", str(program.id), *args)
-    assert json.loads(succeeded(result)) == {
-        "flags": {"first_month_contacts": 3, "monthly_contacts": 2}
-    }
+    shown = settings_shown(succeeded(result))
+    assert shown["flags.first_month_contacts"] == ("3", "program")
+    assert shown["flags.monthly_contacts"] == ("2", "program")
+    async with database.session() as session:
+        stored = await session.get(Program, program.id)
+        assert stored is not None
+        assert stored.settings["flags"] == {"first_month_contacts": 3, "monthly_contacts": 2}
 
 
 # --- alerts --------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +20,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import qrcode
+import typer
+from alembic.script import ScriptDirectory
+from PIL import Image, ImageChops
+from qrcode.image.pil import PilImage
 from sqlmodel import SQLModel, select
+from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
 import bot.runner
-from bot import cli
+from bot import cli, program_settings
+from bot.qr import captioned_qr
 from storage.db import Database
+from storage.exports import file_name as export_file_name
+from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
 from storage.state import BOT_USERNAME, recall, remember
 from tests.conftest import FakeClock
@@ -38,6 +50,9 @@ CLEAN_ENV: dict[str, str | None] = {
     "DEFAULT_TIMEZONE": None,
     "DEFAULT_LOCALE": None,
     "ADMIN_TELEGRAM_IDS": None,
+    "BOT_USERNAME": None,
+    # The audit trail names the operating-system user who ran a command.
+    "LOGNAME": "ana",
     **{name: None for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")},
     **{name: None for name in ("http_proxy", "https_proxy", "all_proxy")},
 }
@@ -78,15 +93,33 @@ async def all_rows(database: Database, table: type[Row]) -> list[Row]:
 # --- db, run, settings -------------------------------------------------------------------
 
 
-async def test_db_upgrade_builds_a_fresh_database_and_can_repeat(tmp_path: Path) -> None:
+async def test_db_upgrade_names_what_it_applied_and_can_repeat(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     before = await tandem(url, "program", "list")
     assert "tandem db upgrade" in refused(before)
-    for _ in range(2):
-        out = succeeded(await tandem(url, "db", "upgrade"))
-        assert out.startswith("Database sqlite+aiosqlite:///") and "up to date" in out
-        assert out.count("\n") == 1
-    assert succeeded(await tandem(url, "program", "create", "Career")) == "1\n"
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [script.revision for script in reversed(list(scripts.walk_revisions()))]
+    first = succeeded(await tandem(url, "db", "upgrade")).splitlines()
+    assert first[0] == f"Applied {len(revisions)} migration(s) to {url}:"
+    assert [line.split()[0] for line in first[1:-1]] == revisions
+    assert first[1] == f"  {revisions[0]}  initial schema"
+    assert first[-1] == f"The database is now at revision {revisions[-1]}."
+    again = succeeded(await tandem(url, "db", "upgrade"))
+    assert again == f"Database {url} is already up to date (revision {revisions[-1]}).\n"
+
+
+async def test_db_upgrade_from_an_older_schema_names_only_the_newer_revisions(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'older.db'}"
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [script.revision for script in reversed(list(scripts.walk_revisions()))]
+    older = Database(url)
+    assert [step.revision for step in await upgrade(older, revisions[0])] == revisions[:1]
+    await older.dispose()
+    out = succeeded(await tandem(url, "db", "upgrade")).splitlines()
+    assert out[0] == f"Applied {len(revisions) - 1} migration(s) to {url}:"
+    assert [line.split()[0] for line in out[1:-1]] == revisions[1:]
 
 
 async def test_bad_settings_are_one_sentence(database_url: str) -> None:
@@ -107,30 +140,48 @@ async def test_run_starts_the_bot_runner(
 # --- programs ----------------------------------------------------------------------------
 
 
-async def test_program_create_prints_the_id_and_stores_the_settings(
-    database: Database, database_url: str
+async def test_program_create_prints_the_program_and_the_next_step_and_audits(
+    database: Database, database_url: str, clock: FakeClock
 ) -> None:
-    out = succeeded(
-        await tandem(
-            database_url,
-            "program",
-            "create",
-            "Career Mentoring",
-            "--weeks",
-            "16",
-            "--checkin",
-            "thu 18:30",
-            "--timezone",
-            "America/Halifax",
-            "--track",
-            "career",
-        )
+    result = await tandem(
+        database_url,
+        "program",
+        "create",
+        "Career Mentoring",
+        "--weeks",
+        "16",
+        "--checkin",
+        "thu 18:30",
+        "--timezone",
+        "America/Halifax",
+        "--track",
+        "career",
     )
     (program,) = await all_rows(database, Program)
-    assert out == f"{program.id}\n"
+    assert succeeded(result) == f"{program.id}\n"  # the id alone, for scripts
+    assert result.stderr.splitlines() == [
+        f"Created program {program.id}, Career Mentoring: matches last 16 weeks, weekly "
+        "check-in Thu 18:30 America/Halifax, language en, track career.",
+        "Next step: invite a coordinator (yourself first) and open the link in Telegram:",
+        f"  tandem invite {program.id} --role coordinator",
+    ]
     assert (program.name, program.weeks, program.track) == ("Career Mentoring", 16, "career")
     assert (program.checkin_weekday, program.checkin_time) == (3, time(18, 30))
     assert (program.timezone, program.default_locale) == ("America/Halifax", "en")
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.subject, event.actor_id, event.actor_label, event.at) == (
+        "program.create",
+        f"program:{program.id}",
+        None,
+        "cli ana",
+        clock.now,
+    )
+    assert event.detail == {
+        "name": "Career Mentoring",
+        "weeks": 16,
+        "timezone": "America/Halifax",
+        "source": "cli",
+    }
 
 
 @pytest.mark.parametrize(
@@ -176,6 +227,16 @@ async def test_program_create_uses_the_configured_defaults(
         (("--checkin", "mon 25:00"), "check-in slot"),
         (("--checkin", "9h"), "check-in slot"),
         (("--timezone", "Mars/Olympus"), "not a time zone"),
+        (
+            ("--timezone", "EST"),
+            "fixed UTC offset, which ignores daylight saving time: use America/Toronto",
+        ),
+        (("--timezone", "pst"), "use America/Vancouver"),
+        (("--timezone", "CET"), "use Europe/Paris"),
+        (("--timezone", "MST"), "use America/Edmonton"),
+        (("--timezone", "UTC"), "give the zone of a place"),
+        (("--timezone", "UTC-5"), "fixed UTC offset"),
+        (("--timezone", "Etc/GMT+5"), "fixed UTC offset"),
         (("--language", "de"), "language"),
         (("--weeks", "0"), "weeks"),
     ],
@@ -185,6 +246,17 @@ async def test_program_create_refuses_bad_values(
 ) -> None:
     assert says in refused(await tandem(database_url, "program", "create", "Career", *args))
     assert await all_rows(database, Program) == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "says"),
+    [("EST", "use America/Toronto"), ("Etc/GMT+5", "fixed UTC offset"), ("Nowhere", "not a")],
+)
+async def test_a_default_timezone_that_is_no_place_is_refused(
+    database: Database, database_url: str, zone: str, says: str
+) -> None:
+    message = refused(await tandem(database_url, "program", "list", DEFAULT_TIMEZONE=zone))
+    assert message.startswith("DEFAULT_TIMEZONE") and says in message
 
 
 async def test_program_create_refuses_a_duplicate_name(
@@ -275,6 +347,44 @@ async def test_invite_prints_links_for_stored_codes_and_writes_qr_codes(
         assert path.read_bytes().startswith(PNG_SIGNATURE)
         assert str(path) in result.stderr
     assert "3 mentor invite(s) for Career" in result.stderr
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.subject, event.actor_id, event.actor_label) == (
+        "invite.create",
+        f"program:{program.id}",
+        None,
+        "cli ana",
+    )
+    assert event.detail == {
+        "role": "mentor",
+        "count": 3,
+        "invites": sorted(invite.id for invite in invites),
+        "max_uses": 2,
+        "expires_days": 7,
+        "source": "cli",
+    }
+
+
+async def test_qr_codes_carry_the_program_role_and_expiry_under_the_code(
+    database: Database, database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Mentorat Montréal", timezone="America/Toronto")
+    args = ("invite", "Mentorat Montréal", "--role", "coordinator", "--qr-dir", "invites")
+    link = succeeded(await tandem(database_url, *args, "--bot-username", "tandem_bot")).strip()
+    (path,) = (tmp_path / "invites").iterdir()
+    assert path.name.startswith("coordinator-")
+    bare = qrcode.make(link, image_factory=PilImage).get_image()
+    with Image.open(path) as image:
+        assert image.width == bare.width and image.height > bare.height + 40
+        # The code itself is unchanged; the caption under it holds dark pixels.
+        code_part = image.crop((0, 0, bare.width, bare.height)).convert("1")
+        assert ImageChops.difference(code_part, bare.convert("1")).getbbox() is None
+        caption = image.crop((0, bare.height, image.width, image.height)).convert("L")
+        assert caption.getextrema()[0] < 100
+        # The caption is the program, the role and the expiry in the program's zone.
+        lines = ("Mentorat Montréal", "coordinator invite", "expires 2026-12-16 09:00")
+        drawn = captioned_qr(link, (*lines[:2], f"{lines[2]} America/Toronto"))
+        assert ImageChops.difference(image.convert("RGB"), drawn).getbbox() is None
 
 
 async def test_invite_takes_the_program_id_and_defaults_to_single_use(
@@ -314,6 +424,25 @@ async def test_invite_refuses_bad_requests(
     assert await all_rows(database, Invite) == []
 
 
+async def test_invite_offline_with_bot_username_option_or_setting(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career")
+    args = ("invite", "Career", "--role", "mentee")
+    by_option = succeeded(await tandem(database_url, *args, "--bot-username", "@Career_Bot"))
+    assert by_option.startswith("https://t.me/Career_Bot?start=")
+    by_setting = succeeded(await tandem(database_url, *args, BOT_USERNAME="@tandem_setting_bot"))
+    assert by_setting.startswith("https://t.me/tandem_setting_bot?start=")
+    assert len(await all_rows(database, Invite)) == 2
+    async with database.session() as session:
+        assert await recall(session, BOT_USERNAME) is None  # only Telegram's answer is kept
+    bad = refused(await tandem(database_url, *args, "--bot-username", "not a bot"))
+    assert bad.startswith("--bot-username: 'not a bot' is not a bot username")
+    assert "BOT_USERNAME" in refused(await tandem(database_url, *args, BOT_USERNAME="x"))
+    assert len(await all_rows(database, Invite)) == 2
+
+
 async def test_invite_without_username_or_token_says_what_to_do(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
@@ -321,6 +450,7 @@ async def test_invite_without_username_or_token_says_what_to_do(
         await make_program(session, clock.now, "Career")
     message = refused(await tandem(database_url, "invite", "Career", "--role", "mentee"))
     assert "start the bot once" in message and "TELEGRAM_BOT_TOKEN" in message
+    assert "--bot-username" in message and "BOT_USERNAME" in message
     assert await all_rows(database, Invite) == []
 
 
@@ -434,7 +564,7 @@ async def test_pair_by_username_and_telegram_id_records_the_match(
     assert match.started_at == clock.now
     assert match.planned_end == date(2027, 2, 8)  # Monday 16 November 2026 + 12 weeks
     (event,) = await all_rows(database, AuditEvent)
-    assert (event.action, event.actor_label, event.actor_id) == ("match.create", "cli", None)
+    assert (event.action, event.actor_label, event.actor_id) == ("match.create", "cli ana", None)
     assert event.at == clock.now
 
 
@@ -524,71 +654,224 @@ async def test_people_of_an_empty_program_says_so(
     assert "Nobody has joined Career yet" in result.stderr
 
 
-async def test_program_configure_checks_and_stores_settings(
+def settings_shown(output: str) -> dict[str, tuple[str, str]]:
+    """`program configure`'s table: setting -> (value, set by)."""
+    header, rule, *lines = output.splitlines()
+    assert header.split() == ["SETTING", "VALUE", "SET", "BY"]
+    assert set(rule) == {"-", " "}
+    shown = {}
+    for line in lines:
+        key, value, source = line.split()
+        shown[key] = (value, source)
+    return shown
+
+
+async def test_program_configure_shows_every_setting_in_force(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        await make_program(session, clock.now, "Career Mentoring")
+    result = await tandem(database_url, "program", "configure", "Career Mentoring")
+    shown = settings_shown(succeeded(result))
+    assert set(shown) == set(program_settings.SETTINGS)
+    assert shown["reminder_hours"] == ("24", "default")
+    assert shown["expected_minutes_per_week"] == ("60", "default")
+    assert shown["instruments.pulse"] == ("relationship_pulse", "default")
+    assert shown["flags.low_rating"] == ("2", "default")
+    assert shown["digest.weekday"] == ("Mon", "default")
+    assert shown["digest.enabled"] == ("on", "default")
+    assert "tandem program configure 1 KEY=VALUE" in result.stderr
+    assert await all_rows(database, AuditEvent) == []  # looking changes nothing
+
+
+async def test_program_configure_checks_stores_and_audits_settings(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
     async with database.session() as session:
         program = await make_program(session, clock.now, "Career Mentoring")
-    shown = succeeded(
-        await tandem(
-            database_url,
-            "program",
-            "configure",
-            str(program.id),
-            "reminder_hours=12",
-            "instruments.pulse=relationship_pulse",
-            "topics=resume,networking",
-        )
+    result = await tandem(
+        database_url,
+        "program",
+        "configure",
+        str(program.id),
+        "reminder_hours=12",
+        "instruments.pulse=relationship_pulse",
+        "topics=resume,networking",
     )
-    assert json.loads(shown) == {
+    shown = settings_shown(succeeded(result))
+    assert shown["reminder_hours"] == ("12", "program")
+    assert shown["instruments.pulse"] == ("relationship_pulse", "program")
+    assert shown["topics"] == ("resume,networking", "program")
+    assert shown["instruments.mentee"] == ("mentee_weekly", "default")
+    assert "3 setting(s) changed in Career Mentoring" in result.stderr
+    (stored,) = await all_rows(database, Program)
+    assert stored.settings == {
         "reminder_hours": 12,
         "instruments": {"pulse": "relationship_pulse"},
         "topics": ["resume", "networking"],
     }
-    (stored,) = await all_rows(database, Program)
-    assert stored.settings["reminder_hours"] == 12
-    assert stored.settings["instruments"] == {"pulse": "relationship_pulse"}
-    assert "is not an instrument" in refused(
-        await tandem(database_url, "program", "configure", "1", "instruments.mentee=nope")
+    (event,) = await all_rows(database, AuditEvent)
+    assert (event.action, event.subject, event.actor_id, event.actor_label) == (
+        "program.configure",
+        f"program:{program.id}",
+        None,
+        "cli ana",
     )
-    assert "known key" in refused(await tandem(database_url, "program", "configure", "1", "x=1"))
-    assert "must be 0 or more" in refused(
-        await tandem(database_url, "program", "configure", "1", "reminder_hours=-3")
-    )
-    assert json.loads(succeeded(await tandem(database_url, "program", "configure", "1")))[
-        "topics"
-    ] == ["resume", "networking"]
+    assert event.detail == {
+        "changes": {
+            "reminder_hours": 12,
+            "instruments.pulse": "relationship_pulse",
+            "topics": ["resume", "networking"],
+        },
+        "source": "cli",
+    }
+    again = settings_shown(succeeded(await tandem(database_url, "program", "configure", "1")))
+    assert again["topics"] == ("resume,networking", "program")
 
 
-async def test_program_configure_sets_flag_thresholds(
-    database: Database, database_url: str, clock: FakeClock
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ("instruments.mentee=nope", "is not an instrument"),
+        ("x=1", "known key"),
+        ("reminder_hours=-3", "must be from 0 to 168 hours"),
+        ("reminder_hours=soon", "must be a number of hours"),
+        ("reflection_every_weeks=1.5", "must be a whole number from 0 to 52 (weeks"),
+        (
+            "flags.low_rating=9",
+            "flags.low_rating='9' must be a whole number from 1 to 4 (points on the 1–5 scale)",
+        ),
+        ("flags.low_rating=5", "from 1 to 4"),
+        ("flags.low_rating=0", "from 1 to 4"),
+        ("flags.rating_gap=1.5", "must be a whole number"),
+        ("flags.rating_gap=5", "from 1 to 4"),
+        ("flags.missed_in_a_row=0", "must be a whole number from 1 to 1000 (times)"),
+        ("topics=", "must name 1 to"),
+        ("topics=resume,cooking", "unknown topics ['cooking']"),
+        ("digest.weekday=8", "must be a day of the week"),
+        ("digest.time=noon", "must be a time of day, HH:MM"),
+        ("digest.time=25:00", "must be a time of day"),
+        ("digest.enabled=maybe", "must be on or off"),
+    ],
+)
+async def test_program_configure_refuses_values_that_mean_nothing(
+    database: Database, database_url: str, clock: FakeClock, setting: str, says: str
 ) -> None:
     async with database.session() as session:
-        program = await make_program(session, clock.now, "Thresholds")
-    args = ("program", "configure", str(program.id), "flags.missed_in_a_row=3")
-    assert json.loads(succeeded(await tandem(database_url, *args))) == {
-        "flags": {"missed_in_a_row": 3}
-    }
-    assert "must be a whole number" in refused(
-        await tandem(database_url, "program", "configure", "1", "flags.rating_gap=1.5")
-    )
+        await make_program(session, clock.now, "Career")
+    assert says in refused(await tandem(database_url, "program", "configure", "1", setting))
+    (program,) = await all_rows(database, Program)
+    assert program.settings == {}
+    assert await all_rows(database, AuditEvent) == []
 
 
-async def test_program_configure_sets_the_weekly_digest(
+async def test_program_configure_sets_flag_thresholds_and_the_digest(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
     async with database.session() as session:
         program = await make_program(session, clock.now, "Digest")
     args = ("program", "configure", str(program.id))
-    shown = await tandem(
-        database_url, *args, "digest.weekday=vendredi", "digest.time=16 h 30", "digest.enabled=off"
+    shown = settings_shown(
+        succeeded(
+            await tandem(
+                database_url,
+                *args,
+                "flags.missed_in_a_row=3",
+                "flags.low_rating=1",
+                "digest.weekday=vendredi",
+                "digest.time=16 h 30",
+                "digest.enabled=off",
+            )
+        )
     )
-    assert json.loads(succeeded(shown)) == {
-        "digest": {"weekday": 4, "time": "16:30", "enabled": False}
+    assert shown["flags.missed_in_a_row"] == ("3", "program")
+    assert shown["flags.low_rating"] == ("1", "program")
+    assert shown["digest.weekday"] == ("Fri", "program")
+    assert shown["digest.time"] == ("16:30", "program")
+    assert shown["digest.enabled"] == ("off", "program")
+    (stored,) = await all_rows(database, Program)
+    assert stored.settings == {
+        "flags": {"missed_in_a_row": 3, "low_rating": 1},
+        "digest": {"weekday": 4, "time": "16:30", "enabled": False},
     }
-    for setting, problem in (
-        ("digest.weekday=8", "must be a day of the week"),
-        ("digest.time=noon", "must be a time of day"),
-        ("digest.enabled=maybe", "must be on or off"),
-    ):
-        assert problem in refused(await tandem(database_url, *args, setting))
+
+
+# --- help ------------------------------------------------------------------------------
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of `tandem`, as the words that reach it."""
+    paths: list[tuple[str, ...]] = [()]
+
+    def walk(group: TyperGroup, prefix: tuple[str, ...]) -> None:
+        for name, command in group.commands.items():
+            paths.append((*prefix, name))
+            if isinstance(command, TyperGroup):
+                walk(command, (*prefix, name))
+
+    root = typer.main.get_command(cli.app)
+    assert isinstance(root, TyperGroup)
+    walk(root, ())
+    return paths
+
+
+def help_text(path: tuple[str, ...], columns: int) -> str:
+    result = CliRunner().invoke(cli.app, [*path, "--help"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def panel_rows(text: str) -> list[str]:
+    return [line.strip("│ ") for line in text.splitlines() if line.startswith("│")]
+
+
+def is_continuation(line: str) -> bool:
+    """A panel row whose name column is empty: its text carries on the row above."""
+    inner = line[1:]
+    return len(inner) - len(inner.lstrip()) > 8
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda path: " ".join(path) or "tandem")
+def test_help_has_no_line_breaks_in_the_middle_of_a_sentence(path: tuple[str, ...]) -> None:
+    # Wide enough that nothing wraps for lack of room: any break left is in the text itself.
+    text = help_text(path, 1000)
+    _, _, rest = text.partition("Usage:")
+    description = rest.split("╭", 1)[0].splitlines()[1:]
+    sentences = [line.strip() for line in description if line.strip()]
+    assert sentences, text
+    assert all(line.endswith((".", ":", ")")) for line in sentences), sentences
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    assert not [row for row in rows if is_continuation(row)], text
+    assert all(row.rstrip("│ ").endswith((".", "]")) for row in rows), rows
+    # Nothing in square brackets was taken for markup and dropped ("or a city .").
+    assert not re.search(r" \.(\s|$)", text), text
+    # In an 80-column terminal each command of a group is summed up on one line.
+    narrow = [line for line in help_text(path, 80).splitlines() if line.startswith("│")]
+    if "Commands" in text:
+        after_help = next(index for index, row in enumerate(narrow) if "--help" in row) + 1
+        commands = narrow[after_help:]
+        assert not [row for row in commands if is_continuation(row)], help_text(path, 80)
+
+
+def test_program_help_says_it_creates_lists_and_configures() -> None:
+    assert "Create, list and configure programs." in help_text(("program",), 80)
+    assert "Create, list and configure programs." in help_text((), 80)
+
+
+def test_gitignore_covers_what_the_cli_writes_by_default(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = [
+        export_file_name("Career Bridge", date(2026, 11, 16), "xlsx"),
+        export_file_name("Career Bridge", date(2026, 11, 16), "csv"),
+        "invites/mentee-abc123.png",  # the README's --qr-dir
+        "tandem.db",
+    ]
+    checked = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "--no-index", *written],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout.split() == written

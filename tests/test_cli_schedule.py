@@ -11,10 +11,11 @@ from sqlmodel import select
 
 from bot import cli
 from storage.db import Database
-from storage.models import PersonStatus, Prompt
+from storage.models import PersonStatus, Program, Prompt, Role
 from tests.conftest import FakeClock
 from tests.test_cli import refused, succeeded, tandem
 from tests.test_dispatch import ST_JOHNS, TORONTO, VANCOUVER, add_pair
+from tests.test_pairing import add_person, join
 
 
 @pytest.fixture(autouse=True)
@@ -86,3 +87,24 @@ async def test_schedule_refuses_bad_input(database: Database, database_url: str)
     result = await tandem(database_url, "schedule", "Career", "--days", "1")
     assert result.exit_code == 0
     assert "No check-ins in Career from 2026-11-16 15:00" in result.stderr
+
+
+async def test_schedule_lists_unmatched_people_as_not_prompted(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await add_pair(database, zone=TORONTO)
+    async with database.session() as session:
+        program = (await session.exec(select(Program).where(Program.name == "Career"))).one()
+        waiting = await add_person(session, clock.now, 801, "Wanda")
+        await join(session, clock.now, waiting, program, Role.MENTEE)
+        newcomer = await add_person(session, clock.now, 802, "Nico")
+        await join(session, clock.now, newcomer, program, Role.MENTOR, finished=False)
+        coordinator = await add_person(session, clock.now, 803, "Cora")
+        await join(session, clock.now, coordinator, program, Role.COORDINATOR)
+    output = succeeded(await tandem(database_url, "schedule", "Career"))
+    _, _, waiting_table = output.partition("\n\n")
+    assert waiting_table.splitlines()[0].split() == ["NOT", "PROMPTED", "NOW", "ROLE", "WHY"]
+    assert rows(waiting_table) == [
+        ["Nico", "mentor", "not matched yet (onboarding not finished)"],
+        ["Wanda", "mentee", "not matched yet (`tandem pair` matches them)"],
+    ]

@@ -415,12 +415,12 @@ async def test_cli_exports_both_formats_and_records_them(
 
     events = await export_events(database)
     assert [(event.actor_label, event.detail["format"]) for event in events] == [
-        ("cli", "xlsx"),
-        ("cli", "csv"),
+        ("cli ana", "xlsx"),  # the command line and the OS user who ran it
+        ("cli ana", "csv"),
     ]
     assert events[0].subject == f"program:{seeded.program_id}"
     assert events[0].detail["rows"]["checkin_answers"] == 3
-    assert events[0].detail["actor"] == "cli"
+    assert events[0].detail["actor"] == "cli ana"
 
 
 async def test_cli_refuses_a_bad_format_or_program(

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlmodel import select
 from telegram import BotCommandScopeChat, Update
 from telegram.ext import CommandHandler
 
+from bot.app import build_application
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import RedactToken
 from bot.runner import StartupError, preflight
@@ -102,6 +104,18 @@ async def test_preflight_migrates_and_names_the_bot(tmp_path: Path, settings: Se
     async with database.session() as session:
         assert (await session.exec(select(Program))).all() == []  # the schema exists
     await database.dispose()
+
+
+async def test_building_the_application_warns_about_nothing(
+    settings: Settings, database: Database
+) -> None:
+    """A warning at start-up reads as an error to a coordinator: the application, all its
+    dialogues included, is built without one (PTB's per_message note among them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        application = build_application(settings, database, request=FakeBotApi())
+    assert [str(warning.message) for warning in caught] == []
+    assert application.handlers[0]  # the dialogues are registered all the same
 
 
 def test_settings_read_admin_ids_and_normalise_urls() -> None:
