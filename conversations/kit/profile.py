@@ -15,6 +15,7 @@ from conversations.kit.buttons import Button
 from conversations.kit.unusable import too_long
 from locales.translator import N_, Translator, escape
 from storage.models import Membership, Person, Program, Role
+from storage.programs import suggested_zone
 from storage.schedule import CANADIAN_ZONES, parse_time, parse_weekday, resolve_zone
 
 PARTICIPANTS = frozenset({Role.MENTEE, Role.MENTOR})
@@ -186,6 +187,18 @@ class TimezoneStep(Step):
 
     def read_text(self, tr: Translator, text: str, profile: Profile) -> None:
         zone = resolve_zone(text[:100])
+        place = suggested_zone(text[:100])
+        if zone is None and place is not None:
+            # EST, PST, CET… stay put all year, so check-ins would be an hour off in summer.
+            raise Invalid(
+                tr.gettext(
+                    "{abbreviation} does not follow daylight saving time, so your check-ins "
+                    "would be an hour off for half the year. Type a city near you instead "
+                    "(for example {city}), or tap one of the buttons.",
+                    abbreviation=text.strip().upper(),
+                    city=place.rsplit("/", 1)[-1].replace("_", " "),
+                )
+            )
         if zone is None:
             raise Invalid(
                 tr.gettext(
