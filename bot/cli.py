@@ -25,6 +25,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.slots import parse_slot, parse_time, parse_weekday, resolve_zone
+from conversations.export import export_codebook
 from conversations.instruments import available_instruments
 from conversations.meeting_topics import DEFAULT_TOPICS
 from storage.clock import Clock, utcnow
@@ -600,7 +601,7 @@ def export(
         async with database.session() as session:
             found = await _program(session, program)
             assert found.id is not None
-            tables = await export_tables(session, found.id)
+            tables = await export_tables(session, found.id, export_codebook())
             target = out or Path(export_file_name(found.name, now.date(), chosen))
             try:
                 target.write_bytes(export_bytes(tables, chosen))
