@@ -23,6 +23,7 @@ from telegram.request import HTTPXRequest
 from bot import program_settings
 from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
+from conversations.export import export_codebook
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (
@@ -641,7 +642,7 @@ def export(
         async with database.session() as session:
             found = await _program(session, program)
             assert found.id is not None
-            tables = await export_tables(session, found.id)
+            tables = await export_tables(session, found.id, export_codebook())
             target = out or Path(export_file_name(found.name, now.date(), chosen))
             try:
                 target.write_bytes(export_bytes(tables, chosen))

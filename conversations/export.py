@@ -17,11 +17,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from conversations.instruments import load_all
 from conversations.kit.buttons import Button
 from conversations.kit.context import TandemContext
 from conversations.kit.unusable import describe_unusable
 from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse, show
-from locales.translator import N_, Translator
+from locales.translator import N_, Translator, translator
+from storage.export_answers import Codebook
 from storage.exports import (
     FORMATS,
     export_bytes,
@@ -34,13 +36,25 @@ from storage.programs import zone_or_none
 
 PREFIX = "exp"
 FORMAT_LABELS = {"xlsx": N_("Excel (.xlsx)"), "csv": N_("CSV (.zip)")}
+GUIDE_NOTES = {
+    "xlsx": N_("The first sheet describes every sheet and column."),
+    "csv": N_("columns.csv describes every file and column."),
+}
+
+
+def export_codebook() -> Codebook:
+    """What an export labels answers with: the instrument files and the catalogs
+    (`tandem export` uses it too)."""
+    return Codebook(instruments=load_all(), translator=translator)
 
 
 def _formats(tr: Translator, program: Program) -> tuple[str, list[list[Button]]]:
     text = tr.gettext(
         "<b>{program}</b>: in which format do you want your program's data? Each table "
         "(participants, matches, check-in answers, meeting logs, reflections, goals, flags, "
-        "audit events) is a sheet of the workbook, or a file in the zip.",
+        "audit events) is a sheet of the workbook, or a file in the zip, and each "
+        "questionnaire gets one more, with one row per check-in and one column per "
+        "question.",
         program=program.name,
     )
     rows = [[(tr.gettext(FORMAT_LABELS[kind]), data(PREFIX, kind, program.id)) for kind in FORMATS]]
@@ -82,7 +96,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         if action == PICK:
             await show(update, *_formats(tr, program))
             return
-        tables = await export_tables(session, program_id)
+        tables = await export_tables(session, program_id, export_codebook())
         content = await asyncio.to_thread(export_bytes, tables, action)
         record_export(
             session,
@@ -96,12 +110,15 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         zone = zone_or_none(program.timezone)
         today = now.astimezone(zone).date() if zone else now.date()
         name = program.name
+        zone_name = zone.key if zone else "UTC"
     await query.answer(tr.gettext("Preparing your file…"))
     caption = tr.gettext(
-        "<b>{program}</b>: your program's data on {date}. Times are in UTC; the README "
-        "describes every column.",
+        "<b>{program}</b>: your program's data on {date}. Times are in the program's time "
+        "zone ({zone}), with UTC beside them. {guide}",
         program=name,
         date=tr.date(today),
+        zone=zone_name,
+        guide=tr.gettext(GUIDE_NOTES[action]),
     )
     await ctx.bot.send_document(
         update.effective_chat.id,

@@ -1,28 +1,43 @@
 """A program's data as plain tables, for coordinators and their funders: an XLSX workbook
 (one sheet per table) or a zip of CSV files (one file per table).
 
-Every value is what the database holds, flattened for a spreadsheet: timestamps as ISO 8601
-UTC strings (`2026-11-16T14:00:00Z`), dates as `YYYY-MM-DD`, lists and JSON as text.
-Soft-deleted meeting logs are left out. The README documents every column.
+The file opens with a column guide (`columns`, a sheet named in the program's language),
+then the participants and matches, one wide sheet per questionnaire (one row per
+check-in, one column per question: export_answers), and the long tables (one row per
+answer, meeting log, goal, flag, audit event). Timestamps are in the program's time zone
+with a `_utc` twin beside each; ratings and numbers are numbers; an option's key has its
+label beside it. Words (labels, the guide) are in the program's default language
+(`Program.default_locale`), even when the program speaks several. Soft-deleted meeting
+logs are left out.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from locales.translator import SUPPORTED_LANGUAGES
+from storage.export_answers import (
+    AnswerSource,
+    Codebook,
+    Labels,
+    StoredAnswer,
+    group_answers,
+    long_table,
+    wide_instruments,
+    wide_table,
+)
+from storage.export_files import write_csv_zip, write_xlsx
+from storage.export_guide import GUIDE, guide_table
+from storage.export_table import ExportTable, Stamp, timed
 from storage.models import (
     Answer,
     AuditEvent,
@@ -37,46 +52,36 @@ from storage.models import (
     PromptKind,
     Role,
 )
+from storage.programs import zone_or_none
+from storage.schedule import instrument_for
 
-Cell = str | int | float | None
 FORMATS = ("xlsx", "csv")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-ANSWER_COLUMNS = [
-    "answer_id",
-    "prompt_id",
-    "person_id",
-    "name",
-    "role",
-    "match_id",
-    "kind",
-    "instrument",
-    "period",
-    "due_at",
-    "question_key",
-    "value",
-    "answered_at",
-]
-MAX_COLUMN_WIDTH = 60
-WIDTH_SAMPLE = 500  # rows looked at to size a column
-# Characters that make Excel read a CSV cell as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Control characters XLSX (XML) cannot hold.
-ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+TABLES = (
+    "participants",
+    "matches",
+    "checkin_answers",
+    "meeting_logs",
+    "reflections",
+    "closure_followup_answers",
+    "goals",
+    "flags",
+    "audit_events",
+)
+"""The long tables; the wide sheets (one per questionnaire) come after `matches`."""
+CHECKINS = (("mentee", False), ("mentor", False), ("mentee", True))
+"""(role, pulse): the check-ins whose questionnaires always get a wide sheet."""
+MEETING_INSTRUMENT = "meeting_log"  # its `mode` options label a meeting log's mode
 
 
-@dataclass
-class ExportTable:
-    columns: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-
-
-def iso(moment: datetime | date | None) -> str | None:
-    """ISO 8601: a UTC timestamp ending in Z, or a date."""
-    if moment is None:
-        return None
-    if isinstance(moment, datetime):
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-    return moment.isoformat()
+def program_language(program: Program) -> str:
+    """The language an export speaks: the program's default language, else the first
+    of its languages Tandem speaks."""
+    for code in (program.default_locale, *program.languages.split(",")):
+        language = code.strip().lower()[:2]
+        if language in SUPPORTED_LANGUAGES:
+            return language
+    return SUPPORTED_LANGUAGES[0]
 
 
 def _json(value: Any) -> str:
@@ -97,11 +102,42 @@ async def _people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Person
     return {person.id or 0: person for person in (await session.exec(statement)).all()}
 
 
-async def export_tables(session: AsyncSession, program_id: int) -> dict[str, ExportTable]:
-    """Every table of the export, in the order of the workbook's sheets."""
+async def _prompts_and_answers(
+    session: AsyncSession, program_id: int
+) -> tuple[list[Prompt], dict[int, list[StoredAnswer]]]:
+    """Every prompt of the program in due order, and its answers: two queries."""
+    prompts = (
+        await session.exec(
+            select(Prompt)
+            .join(Match, col(Match.id) == col(Prompt.match_id))
+            .where(Match.program_id == program_id)
+            .order_by(col(Prompt.due_at), col(Prompt.id))
+        )
+    ).all()
+    answers = (
+        await session.exec(
+            select(
+                Answer.id, Answer.prompt_id, Answer.question_key, Answer.value, Answer.answered_at
+            )
+            .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
+            .join(Match, col(Match.id) == col(Prompt.match_id))
+            .where(Match.program_id == program_id)
+            .order_by(col(Answer.id))
+        )
+    ).all()
+    return list(prompts), group_answers(StoredAnswer(*row) for row in answers)
+
+
+async def export_tables(
+    session: AsyncSession, program_id: int, codebook: Codebook
+) -> dict[str, ExportTable]:
+    """Every table of the export, in the order of the workbook's sheets, the column
+    guide first. `codebook`: the instruments and translator (storage cannot import them)."""
     program = await session.get(Program, program_id)
     if program is None:
         raise LookupError(f"no program {program_id}")
+    stamp = Stamp(zone_or_none(program.timezone) or UTC)
+    labels = Labels(codebook, program_language(program))
     memberships = (
         await session.exec(
             select(Membership, Person)
@@ -137,6 +173,7 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
         person = people.get(person_id or 0)
         return None if person is None else person.name
 
+    mode_question = labels.question(MEETING_INSTRUMENT, "mode")
     tables: dict[str, ExportTable] = {}
     tables["participants"] = ExportTable(
         [
@@ -153,9 +190,7 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
             "goals",
             "can_help_with",
             "experience_years",
-            "joined_at",
-            "onboarding_completed_at",
-            "consent_at",
+            *timed("joined_at", "onboarding_completed_at", "consent_at"),
             "consent_version",
         ],
         [
@@ -173,14 +208,14 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
                     else person.checkin_weekday,
                     person.checkin_time or program.checkin_time,
                 ),
-                iso(person.paused_until),
+                person.paused_until,
                 membership.field,
                 membership.goals,
                 membership.can_help_with,
                 membership.experience_years,
-                iso(membership.joined_at),
-                iso(membership.completed_at),
-                iso(person.consent_at),
+                *stamp(membership.joined_at),
+                *stamp(membership.completed_at),
+                *stamp(person.consent_at),
                 person.consent_version,
             ]
             for membership, person in memberships
@@ -194,9 +229,9 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
             "mentee_id",
             "mentee_name",
             "status",
-            "started_at",
+            *timed("started_at"),
             "planned_end",
-            "closed_at",
+            *timed("closed_at"),
             "closure_reason",
         ],
         [
@@ -207,15 +242,24 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
                 match.mentee_id,
                 name_of(match.mentee_id),
                 match.status,
-                iso(match.started_at),
-                iso(match.planned_end),
-                iso(match.closed_at),
+                *stamp(match.started_at),
+                match.planned_end,
+                *stamp(match.closed_at),
                 match.closure_reason,
             ]
             for match in matches
         ],
     )
-    tables["checkin_answers"] = await _answers(session, match_ids, (PromptKind.CHECKIN,))
+    prompts, answers = await _prompts_and_answers(session, program_id)
+    source = AnswerSource(
+        program.name, prompts, answers, {m.id or 0: m for m in matches}, name_of, stamp, labels
+    )
+    used = [instrument_for(role, pulse, program.settings or {}) for role, pulse in CHECKINS]
+    for instrument in wide_instruments(source, used):
+        tables[f"{instrument}_wide" if instrument in TABLES else instrument] = wide_table(
+            source, instrument
+        )
+    tables["checkin_answers"] = long_table(source, (PromptKind.CHECKIN,))
     tables["meeting_logs"] = ExportTable(
         [
             "log_id",
@@ -225,11 +269,11 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
             "met_on",
             "minutes",
             "mode",
+            "mode_label",
             "topics",
             "notes",
             "source",
-            "created_at",
-            "updated_at",
+            *timed("created_at", "updated_at"),
         ],
         [
             [
@@ -237,21 +281,22 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
                 log.match_id,
                 log.author_id,
                 name_of(log.author_id),
-                iso(log.met_on),
+                log.met_on,
                 log.minutes,
                 log.mode,
+                labels.label(mode_question, log.mode),
                 ", ".join(log.topics or []),
                 log.notes,
                 log.source,
-                iso(log.created_at),
-                iso(log.updated_at),
+                *stamp(log.created_at),
+                *stamp(log.updated_at),
             ]
             for log in logs
         ],
     )
-    tables["reflections"] = await _answers(session, match_ids, (PromptKind.REFLECTION,))
-    tables["closure_followup_answers"] = await _answers(
-        session, match_ids, (PromptKind.CLOSURE, PromptKind.FOLLOWUP)
+    tables["reflections"] = long_table(source, (PromptKind.REFLECTION,))
+    tables["closure_followup_answers"] = long_table(
+        source, (PromptKind.CLOSURE, PromptKind.FOLLOWUP)
     )
     mentee_memberships = {
         membership.id: person
@@ -273,9 +318,7 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
             "text",
             "status",
             "position",
-            "created_at",
-            "updated_at",
-            "achieved_at",
+            *timed("created_at", "updated_at", "achieved_at"),
         ],
         [
             [
@@ -285,9 +328,9 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
                 goal.text,
                 goal.status,
                 goal.position,
-                iso(goal.created_at),
-                iso(goal.updated_at),
-                iso(goal.achieved_at),
+                *stamp(goal.created_at),
+                *stamp(goal.updated_at),
+                *stamp(goal.achieved_at),
             ]
             for goal in goals
         ],
@@ -299,11 +342,10 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
             "rule",
             "severity",
             "status",
-            "opened_at",
-            "snoozed_until",
+            *timed("opened_at", "snoozed_until"),
             "handled_by_id",
             "handled_by_name",
-            "handled_at",
+            *timed("handled_at"),
             "note",
             "evidence",
         ],
@@ -314,11 +356,11 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
                 flag.rule,
                 flag.severity,
                 flag.status,
-                iso(flag.opened_at),
-                iso(flag.snoozed_until),
+                *stamp(flag.opened_at),
+                *stamp(flag.snoozed_until),
                 flag.handled_by,
                 name_of(flag.handled_by),
-                iso(flag.handled_at),
+                *stamp(flag.handled_at),
                 flag.note,
                 _json(flag.evidence or {}),
             ]
@@ -331,51 +373,10 @@ async def export_tables(session: AsyncSession, program_id: int) -> dict[str, Exp
         match_ids,
         [flag.id or 0 for flag in flags],
         sorted({person.id or 0 for _, person in memberships}),
+        stamp,
     )
-    return tables
-
-
-async def _answers(
-    session: AsyncSession, match_ids: Sequence[int], kinds: Sequence[str]
-) -> ExportTable:
-    """One row per answer to the program's prompts of these kinds."""
-    statement = (
-        select(Answer, Prompt, Match)
-        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
-        .join(Match, col(Match.id) == col(Prompt.match_id))
-        .where(col(Prompt.match_id).in_(match_ids), col(Prompt.kind).in_(kinds))
-        .order_by(col(Prompt.due_at), col(Prompt.id), col(Answer.id))
-    )
-    found = (await session.exec(statement)).all()
-    people = await _people(session, {prompt.person_id for _, prompt, _ in found})
-    rows: list[list[Cell]] = []
-    for answer, prompt, match in found:
-        person = people.get(prompt.person_id)
-        role = (
-            Role.MENTOR
-            if prompt.person_id == match.mentor_id
-            else Role.MENTEE
-            if prompt.person_id == match.mentee_id
-            else None
-        )
-        rows.append(
-            [
-                answer.id,
-                prompt.id,
-                prompt.person_id,
-                None if person is None else person.name,
-                None if role is None else str(role),
-                prompt.match_id,
-                prompt.kind,
-                prompt.instrument,
-                prompt.period,
-                iso(prompt.due_at),
-                answer.question_key,
-                answer.value,
-                iso(answer.answered_at),
-            ]
-        )
-    return ExportTable(list(ANSWER_COLUMNS), rows)
+    guide = guide_table(tables, labels.tr, program=program.name, zone=str(stamp.zone))
+    return {GUIDE: guide, **tables}
 
 
 async def _audit(
@@ -384,6 +385,7 @@ async def _audit(
     match_ids: Sequence[int],
     flag_ids: Sequence[int],
     person_ids: Sequence[int],
+    stamp: Stamp,
 ) -> ExportTable:
     """Events about the program itself, its matches and flags, and its participants."""
     subjects = [f"program:{program_id}"]
@@ -398,11 +400,11 @@ async def _audit(
         events.extend((await session.exec(statement)).all())
     events.sort(key=lambda event: (event.at, event.id or 0))
     return ExportTable(
-        ["event_id", "at", "actor_id", "actor_label", "action", "subject", "detail"],
+        ["event_id", *timed("at"), "actor_id", "actor_label", "action", "subject", "detail"],
         [
             [
                 event.id,
-                iso(event.at),
+                *stamp(event.at),
                 event.actor_id,
                 event.actor_label,
                 event.action,
@@ -442,69 +444,6 @@ def record_export(
 
 
 # --- files ----------------------------------------------------------------------------
-
-
-def _xlsx_value(value: Cell) -> Cell:
-    return ILLEGAL_XML.sub("", value) if isinstance(value, str) else value
-
-
-def _width(table: ExportTable, index: int) -> int:
-    longest = len(table.columns[index])
-    for row in table.rows[:WIDTH_SAMPLE]:
-        value = row[index]
-        if value is not None:
-            longest = max(longest, max(len(line) for line in str(value).splitlines() or [""]))
-    return min(longest, MAX_COLUMN_WIDTH) + 2
-
-
-def write_xlsx(tables: dict[str, ExportTable], path: Path | str | IO[bytes]) -> None:
-    """One sheet per table: a bold, frozen header row, columns sized to their content.
-    Text is always stored as text, never as a formula, whatever it starts with."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
-    bold = Font(bold=True)
-    for name, table in tables.items():
-        sheet = workbook.create_sheet(title=name[:31])
-        sheet.append(table.columns)
-        for cell in sheet[1]:
-            cell.font = bold
-        for row in table.rows:
-            sheet.append([_xlsx_value(value) for value in row])
-        for line in sheet.iter_rows(min_row=2):
-            for cell in line:
-                if cell.data_type == "f":  # "=…" typed by a participant stays text
-                    cell.data_type = "s"
-        sheet.freeze_panes = "A2"
-        for index in range(len(table.columns)):
-            sheet.column_dimensions[get_column_letter(index + 1)].width = _width(table, index)
-    workbook.save(path)  # type: ignore[arg-type]
-
-
-def _csv_value(value: Cell) -> Cell:
-    """Text Excel would run as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def csv_text(table: ExportTable) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.columns)
-    writer.writerows([_csv_value(value) for value in row] for row in table.rows)
-    return buffer.getvalue()
-
-
-def write_csv_zip(tables: dict[str, ExportTable], path: Path | str | IO[bytes]) -> None:
-    """A zip of `<table>.csv` files: UTF-8 with a byte order mark (so Excel reads accents
-    right), comma-separated, CRLF line ends."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, table in tables.items():
-            archive.writestr(f"{name}.csv", "\ufeff" + csv_text(table))
 
 
 def export_bytes(tables: dict[str, ExportTable], export_format: str) -> bytes:

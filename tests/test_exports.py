@@ -1,6 +1,9 @@
-"""Exports: the tables hold exactly what the database holds, the XLSX opens in openpyxl,
-the CSV zip keeps French accents for Excel, `tandem export` and `/export` work, only a
-program's coordinators get its data, and every export is an audit event."""
+"""Exports: the tables hold exactly what the database holds, with timestamps as dates in
+the program's zone beside UTC, ratings as numbers and option labels in the program's
+language; one wide sheet per questionnaire agrees with the long tables; the file carries
+its own column guide; the XLSX opens in openpyxl with real date and number cells, the CSV
+zip keeps French accents for Excel; `tandem export` and `/export` work, only a program's
+coordinators get its data, and every export is an audit event."""
 
 from __future__ import annotations
 
@@ -8,23 +11,23 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+import sqlalchemy
 from sqlmodel import select
 
 from bot import cli
+from conversations.export import export_codebook
+from conversations.instruments import parse_instrument
 from storage.db import Database
-from storage.exports import (
-    ExportTable,
-    export_tables,
-    file_name,
-    slug,
-    write_csv_zip,
-    write_xlsx,
-)
+from storage.export_answers import Codebook
+from storage.export_files import write_csv_zip, write_xlsx
+from storage.export_table import ExportTable
+from storage.exports import export_tables, file_name, slug
 from storage.models import (
     Answer,
     AuditEvent,
@@ -56,9 +59,13 @@ from tests.test_coordinator import (
 from tests.test_pairing import add_person
 from tests.test_pairing import join as join_program
 
+TORONTO = ZoneInfo("America/Toronto")
+WIDE = ["mentee_weekly", "mentor_weekly", "relationship_pulse", "reflection_mentee_first"]
 TABLES = [
+    "columns",
     "participants",
     "matches",
+    *WIDE,
     "checkin_answers",
     "meeting_logs",
     "reflections",
@@ -70,6 +77,14 @@ TABLES = [
 NOTE = "Très utile : on a révisé mon CV en français, déjà l’entrevue!"
 FORMULA = '=HYPERLINK("http://example.com","clic")'
 GOAL = "Décrocher un poste en comptabilité à Montréal"
+MENTEE_ANSWERS = {"contact": "call", "helpful": "4", "progress": "3", "note": NOTE}
+MENTOR_ANSWERS = {
+    "contact": "in_person",
+    "duration": "h1_2",
+    "going": "5",
+    "concerns": "reach,schedule",
+    "wants_contact": "no",
+}
 
 
 @pytest.fixture
@@ -117,20 +132,27 @@ async def seed(database: Database, clock: FakeClock, program_id: int) -> Seeded:
             session, program=program, mentor=robert, mentee=amelie, now=now, actor_label="cli"
         )
         assert match.id and robert.id and amelie.id and mentee.id
-        for person, answers, kind, period in (
-            (amelie, {"rating": "4", "note": NOTE}, PromptKind.CHECKIN, "2026-W47"),
-            (robert, {"rating": "5"}, PromptKind.CHECKIN, "2026-W47"),
-            (amelie, {"learned": "J’ai appris à négocier"}, PromptKind.REFLECTION, "2026-W48"),
+        for person, instrument, answers, kind, period in (
+            (amelie, "mentee_weekly", MENTEE_ANSWERS, PromptKind.CHECKIN, "2026-W47"),
+            (robert, "mentor_weekly", MENTOR_ANSWERS, PromptKind.CHECKIN, "2026-W47"),
+            (
+                amelie,
+                "reflection_mentee_first",
+                {"comfort": "J’ai appris à négocier"},
+                PromptKind.REFLECTION,
+                "2026-W48",
+            ),
         ):
             prompt = Prompt(
                 person_id=person.id or 0,
                 match_id=match.id,
                 kind=kind,
                 period=period,
-                instrument="mentee_weekly" if person is amelie else "mentor_weekly",
+                instrument=instrument,
                 due_at=now + timedelta(hours=1),
                 closes_at=now + timedelta(days=6),
                 status=PromptStatus.ANSWERED,
+                sent_at=now + timedelta(hours=1),
                 answered_at=now + timedelta(hours=2),
             )
             session.add(prompt)
@@ -186,31 +208,7 @@ async def other_program(database: Database, clock: FakeClock) -> int:
 
 
 async def seed_elsewhere(database: Database, clock: FakeClock, program_id: int) -> None:
-    now = clock()
-    async with database.session() as session:
-        program = await session.get(Program, program_id)
-        assert program is not None
-        mentor = await add_person(session, now, 8201, "Halifax Mentor")
-        mentee = await add_person(session, now, 8202, "Halifax Mentee")
-        await join_program(session, now, mentor, program, Role.MENTOR)
-        await join_program(session, now, mentee, program, Role.MENTEE)
-        match = await create_match(
-            session, program=program, mentor=mentor, mentee=mentee, now=now, actor_label="cli"
-        )
-        prompt = Prompt(
-            person_id=mentee.id or 0,
-            match_id=match.id or 0,
-            kind=PromptKind.CHECKIN,
-            period="2026-W47",
-            instrument="mentee_weekly",
-            due_at=now,
-            closes_at=now + timedelta(days=6),
-        )
-        session.add(prompt)
-        await session.flush()
-        session.add(
-            Answer(prompt_id=prompt.id or 0, question_key="rating", value="2", answered_at=now)
-        )
+    await more_matches(database, clock, program_id, [("Halifax Mentor", "Halifax Mentee")], 8201)
 
 
 @pytest.fixture
@@ -221,9 +219,11 @@ async def seeded(database: Database, clock: FakeClock, program: Program) -> Seed
     return found
 
 
-async def tables_of(database: Database, program_id: int) -> dict[str, ExportTable]:
+async def tables_of(
+    database: Database, program_id: int, codebook: Codebook | None = None
+) -> dict[str, ExportTable]:
     async with database.session() as session:
-        return await export_tables(session, program_id)
+        return await export_tables(session, program_id, codebook or export_codebook())
 
 
 def column(table: ExportTable, name: str) -> list[object]:
@@ -238,16 +238,29 @@ def records(table: ExportTable) -> list[dict[str, object]]:
 # --- the tables ---------------------------------------------------------------------------
 
 
+def local(hour: int, day: int = 16) -> datetime:
+    """A moment of November 2026 in Toronto (UTC−5), as the export gives it."""
+    return datetime(2026, 11, day, hour, tzinfo=TORONTO)
+
+
+def utc(hour: int, day: int = 16) -> datetime:
+    return datetime(2026, 11, day, hour, tzinfo=UTC)
+
+
 async def test_tables_hold_exactly_what_the_database_holds(
     database: Database, seeded: Seeded
 ) -> None:
     tables = await tables_of(database, seeded.program_id)
     assert list(tables) == TABLES
-    counts = {name: len(table.rows) for name, table in tables.items()}
+    counts = {name: len(table.rows) for name, table in tables.items() if name != "columns"}
     assert counts == {
         "participants": 2,
         "matches": 1,
-        "checkin_answers": 3,
+        "mentee_weekly": 1,
+        "mentor_weekly": 1,
+        "relationship_pulse": 0,  # the program uses it, nobody has had one yet
+        "reflection_mentee_first": 1,
+        "checkin_answers": 9,
         "meeting_logs": 1,  # the deleted one is left out
         "reflections": 1,
         "closure_followup_answers": 0,
@@ -262,8 +275,9 @@ async def test_tables_hold_exactly_what_the_database_holds(
     assert mentor["person_id"] == seeded.mentor_id and mentor["role"] == "mentor"
     assert mentee["name"] == "Amélie Côté" and mentee["field"] == "Fiscalité"
     assert mentee["checkin_slot"] == "Mon 09:00"  # the program's, she has none of her own
-    assert mentee["consent_at"] == "2026-11-16T14:00:00Z"
-    assert mentee["onboarding_completed_at"] == "2026-11-16T14:00:00Z"
+    # 14:00 UTC is 9:00 in Toronto: the local moment, then the same one in UTC.
+    assert (mentee["consent_at"], mentee["consent_at_utc"]) == (local(9), utc(14))
+    assert mentee["onboarding_completed_at"] == local(9)
 
     (match,) = records(tables["matches"])
     assert match == {
@@ -273,29 +287,50 @@ async def test_tables_hold_exactly_what_the_database_holds(
         "mentee_id": seeded.mentee_id,
         "mentee_name": "Amélie Côté",
         "status": "active",
-        "started_at": "2026-11-16T14:00:00Z",
-        "planned_end": "2027-02-08",
+        "started_at": local(9),
+        "started_at_utc": utc(14),
+        "planned_end": date(2027, 2, 8),
         "closed_at": None,
+        "closed_at_utc": None,
         "closure_reason": None,
     }
 
     answers = records(tables["checkin_answers"])
-    assert {(row["name"], row["role"], row["question_key"], row["value"]) for row in answers} == {
-        ("Amélie Côté", "mentee", "rating", "4"),
-        ("Amélie Côté", "mentee", "note", NOTE),
-        ("Robert Tremblay", "mentor", "rating", "5"),
+    found = {
+        (row["name"], row["role"], row["question_key"], row["value"], row["value_label"])
+        for row in answers
+    }
+    assert found == {
+        ("Amélie Côté", "mentee", "contact", "call", "Yes, by video or phone"),
+        ("Amélie Côté", "mentee", "helpful", 4, None),  # a rating is a number
+        ("Amélie Côté", "mentee", "progress", 3, None),
+        ("Amélie Côté", "mentee", "note", NOTE, None),
+        ("Robert Tremblay", "mentor", "contact", "in_person", "Yes, in person"),
+        ("Robert Tremblay", "mentor", "duration", "h1_2", "1 to 2 hours"),
+        ("Robert Tremblay", "mentor", "going", 5, None),
+        (
+            "Robert Tremblay",
+            "mentor",
+            "concerns",
+            "reach,schedule",
+            "Hard to reach; Finding a time",
+        ),
+        ("Robert Tremblay", "mentor", "wants_contact", "no", "No"),
     }
     assert {row["kind"] for row in answers} == {"checkin"}
-    assert answers[0]["due_at"] == "2026-11-16T15:00:00Z"
+    assert answers[0]["question_label"] == "Contact"
+    assert (answers[0]["due_at"], answers[0]["due_at_utc"]) == (local(10), utc(15))
     assert answers[0]["period"] == "2026-W47"
-    assert answers[0]["answered_at"] == "2026-11-16T16:00:00Z"
+    assert (answers[0]["answered_at"], answers[0]["answered_at_utc"]) == (local(11), utc(16))
 
     (reflection,) = records(tables["reflections"])
     assert (reflection["kind"], reflection["value"]) == ("reflection", "J’ai appris à négocier")
+    assert reflection["question_label"] == "Feeling at ease"
 
     (log,) = records(tables["meeting_logs"])
     assert log["log_id"] == seeded.log_id
-    assert (log["met_on"], log["minutes"], log["mode"]) == ("2026-11-15", 45, "video")
+    assert (log["met_on"], log["minutes"], log["mode"]) == (date(2026, 11, 15), 45, "video")
+    assert log["mode_label"] == "Video"
     assert (log["topics"], log["notes"], log["author_name"]) == (
         "cv, interview",
         FORMULA,
@@ -308,31 +343,143 @@ async def test_tables_hold_exactly_what_the_database_holds(
     (flag,) = records(tables["flags"])
     assert flag["flag_id"] == seeded.flag_id and flag["rule"] == "low_rating"
     assert flag["evidence"] == '{"note": "évaluation 1/5", "weeks": ["2026-W47"]}'
+    assert (flag["opened_at"], flag["opened_at_utc"]) == (local(9), utc(14))
 
     (event,) = records(tables["audit_events"])
     assert (event["action"], event["subject"]) == ("match.create", f"match:{seeded.match_id}")
+    assert event["at_utc"] == utc(14)
+
+
+async def test_wide_sheets_hold_one_row_per_checkin_and_agree_with_the_answers(
+    database: Database, seeded: Seeded
+) -> None:
+    tables = await tables_of(database, seeded.program_id)
+    (mentee,) = records(tables["mentee_weekly"])
+    assert tables["mentee_weekly"].columns[-7:] == [
+        "contact",
+        "contact_label",
+        "helpful",
+        "progress",
+        "note",
+        "wants_contact",
+        "wants_contact_label",
+    ]
+    assert mentee["program"] == "Career Bridge Toronto"
+    assert (mentee["name"], mentee["role"], mentee["period"]) == (
+        "Amélie Côté",
+        "mentee",
+        "2026-W47",
+    )
+    assert (mentee["status"], mentee["match_id"]) == ("answered", seeded.match_id)
+    assert (mentee["sent_at"], mentee["sent_at_utc"]) == (local(10), utc(15))
+    assert (mentee["answered_at"], mentee["answered_at_utc"]) == (local(11), utc(16))
+    assert (mentee["contact"], mentee["contact_label"]) == ("call", "Yes, by video or phone")
+    assert (mentee["helpful"], mentee["progress"], mentee["note"]) == (4, 3, NOTE)
+    assert (mentee["wants_contact"], mentee["wants_contact_label"]) == (None, None)  # not asked
+
+    (mentor,) = records(tables["mentor_weekly"])
+    assert mentor["going"] == 5
+    assert mentor["concerns_label"] == "Hard to reach; Finding a time"
+    assert mentor["wants_contact_label"] == "No"
+    assert mentor["concern_note"] is None
+
+    # Every answer of the long tables is in its wide sheet, with the same value and label.
+    long = records(tables["checkin_answers"]) + records(tables["reflections"])
+    wide = {(row["prompt_id"], name): row for name in WIDE for row in records(tables[name])}
+    for answer in long:
+        row = wide[(answer["prompt_id"], answer["instrument"])]
+        assert row[str(answer["question_key"])] == answer["value"]
+        if answer["value_label"] is not None:
+            assert row[f"{answer['question_key']}_label"] == answer["value_label"]
+    assert len(wide) == 3
+
+
+async def test_an_unknown_question_and_a_number_question_are_kept(
+    database: Database, seeded: Seeded
+) -> None:
+    """A typed number is a number; an answer to a question the file no longer has stays."""
+    mentee_weekly = parse_instrument(
+        {
+            "key": "mentee_weekly",
+            "title": "Weekly check-in",
+            "questions": [
+                {
+                    "key": "hours",
+                    "kind": "number",
+                    "text": "Hours?",
+                    "label": "Hours",
+                    "min": 0,
+                    "max": 40,
+                    "integer": False,
+                },
+                {
+                    "key": "helpful",
+                    "kind": "number",
+                    "text": "Helpful?",
+                    "label": "Helpful",
+                    "min": 0,
+                    "max": 10,
+                },
+            ],
+        }
+    )
+    async with database.session() as session:
+        prompt = (
+            await session.exec(
+                select(Prompt).where(
+                    Prompt.instrument == "mentee_weekly", Prompt.match_id == seeded.match_id
+                )
+            )
+        ).one()
+        session.add(
+            Answer(
+                prompt_id=prompt.id or 0,
+                question_key="hours",
+                value="1.5",
+                answered_at=prompt.due_at,
+            )
+        )
+    codebook = export_codebook()
+    instruments = {**codebook.instruments, "mentee_weekly": mentee_weekly}
+    tables = await tables_of(
+        database, seeded.program_id, Codebook(instruments, codebook.translator)
+    )
+    (row,) = records(tables["mentee_weekly"])
+    assert (row["hours"], row["helpful"]) == (1.5, 4)
+    assert (row["contact"], row["progress"], row["note"]) == ("call", "3", NOTE)
+    guide = {(r[0], r[1]): r[2] for r in tables["columns"].rows}
+    assert guide[("mentee_weekly", "contact")] == (
+        "Answers to “contact”, a question this questionnaire no longer asks."
+    )
+    assert guide[("mentee_weekly", "hours")] == "Hours? (a number)"
 
 
 async def test_an_empty_program_exports_headers_only(database: Database, program: Program) -> None:
     assert program.id is not None
     tables = await tables_of(database, program.id)
-    assert list(tables) == TABLES
-    assert all(table.rows == [] and table.columns for table in tables.values())
+    assert list(tables) == [name for name in TABLES if name != "reflection_mentee_first"]
+    assert tables["columns"].rows
+    assert all(
+        table.rows == [] and table.columns for name, table in tables.items() if name != "columns"
+    )
 
 
 # --- the files ----------------------------------------------------------------------------
 
 
-async def test_xlsx_opens_with_a_sheet_per_table(
+SHEETS = ["Columns", *TABLES[1:]]
+
+
+async def test_xlsx_has_real_dates_numbers_and_a_column_guide(
     database: Database, seeded: Seeded, tmp_path: Path
 ) -> None:
     tables = await tables_of(database, seeded.program_id)
     path = tmp_path / "export.xlsx"
     write_xlsx(tables, path)
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == TABLES
-    for name, table in tables.items():
-        sheet = workbook[name]
+    assert workbook.sheetnames == SHEETS
+    for sheet_name, table in zip(SHEETS, tables.values(), strict=True):
+        sheet = workbook[sheet_name]
         header = [cell.value for cell in sheet[1]]
         assert header == table.columns
         assert all(cell.font.bold for cell in sheet[1])
@@ -340,10 +487,68 @@ async def test_xlsx_opens_with_a_sheet_per_table(
         assert sheet.max_row == len(table.rows) + 1
         assert sheet.column_dimensions["A"].width >= len(table.columns[0])
     answers = workbook["checkin_answers"]
-    values = [[cell.value for cell in row] for row in answers.iter_rows(min_row=2)]
-    assert values == tables["checkin_answers"].rows
-    notes = workbook["meeting_logs"].cell(row=2, column=9)
+    header = [cell.value for cell in answers[1]]
+    first = {name: cell for name, cell in zip(header, answers[2], strict=True)}
+    # A spreadsheet date in Toronto time (Excel has no zones), the UTC one beside it.
+    assert first["due_at"].is_date and first["due_at"].value == datetime(2026, 11, 16, 10)
+    assert first["due_at_utc"].is_date and first["due_at_utc"].value == datetime(2026, 11, 16, 15)
+    assert first["due_at"].number_format == "yyyy-mm-dd hh:mm"
+    ratings = [
+        row[header.index("value")]
+        for row in answers.iter_rows(min_row=2)
+        if row[header.index("question_key")].value in ("helpful", "going")
+    ]
+    assert [(cell.value, cell.data_type) for cell in ratings] == [(4, "n"), (5, "n")]
+    wide = workbook["mentee_weekly"]
+    row = dict(zip([c.value for c in wide[1]], wide[2], strict=True))
+    assert (row["helpful"].value, row["helpful"].data_type) == (4, "n")
+    assert row["contact_label"].value == "Yes, by video or phone"
+    assert row["sent_at"].value == datetime(2026, 11, 16, 10)
+    log = workbook["meeting_logs"]
+    met_on = log.cell(row=2, column=5)
+    assert met_on.is_date and met_on.value == datetime(2026, 11, 15)
+    notes = log.cell(row=2, column=[c.value for c in log[1]].index("notes") + 1)
     assert (notes.value, notes.data_type) == (FORMULA, "s")  # text, never a formula
+    guide = [[cell.value for cell in row] for row in workbook["Columns"].iter_rows()]
+    assert guide[0] == ["Sheet", "Column", "What it holds"]
+    assert "Dates and times are in the program's time zone (America/Toronto)" in guide[2][2]
+    described = {(sheet, column) for sheet, column, _ in guide[1:] if column}
+    assert described == {
+        (name, column) for name, t in tables.items() if name != "columns" for column in t.columns
+    }
+    assert all(text for _, _, text in guide[1:])  # every sheet and column is described
+    assert [
+        "mentee_weekly",
+        "helpful",
+        "How helpful was your time with your mentor? (a number from 1 to 5)",
+    ] in guide
+
+
+async def test_a_french_program_exports_french_labels_and_guide(
+    database: Database, clock: FakeClock, program: Program, tmp_path: Path
+) -> None:
+    async with database.session() as session:
+        french = await session.get(Program, program.id)
+        assert french is not None
+        french.default_locale = "fr"
+    seeded = await seed(database, clock, program.id or 0)
+    tables = await tables_of(database, seeded.program_id)
+    path = tmp_path / "export.xlsx"
+    write_xlsx(tables, path)
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Colonnes", *TABLES[1:]]
+    guide = [[cell.value for cell in row] for row in workbook["Colonnes"].iter_rows()]
+    assert guide[0] == ["Feuille", "Colonne", "Contenu"]
+    assert "Les dates et heures sont dans le fuseau horaire du programme" in guide[2][2]
+    wide = workbook["mentor_weekly"]
+    row = {c.value: v.value for c, v in zip(wide[1], wide[2], strict=True)}
+    assert (row["contact"], row["contact_label"]) == ("in_person", "Oui, en personne")
+    assert row["concerns_label"] == "Difficile à joindre; Trouver un moment"
+    assert row["wants_contact_label"] == "Non"
+    assert row["going"] == 5
+    answers = records(tables["checkin_answers"])
+    assert {row["question_label"] for row in answers} >= {"Utilité", "Contact"}
+    assert records(tables["meeting_logs"])[0]["mode_label"] == "Vidéo"
 
 
 async def test_csv_zip_keeps_french_accents_for_excel(
@@ -354,20 +559,112 @@ async def test_csv_zip_keeps_french_accents_for_excel(
     write_csv_zip(tables, path)
     with zipfile.ZipFile(path) as archive:
         assert archive.namelist() == [f"{name}.csv" for name in TABLES]
-        for name, table in tables.items():
-            raw = archive.read(f"{name}.csv")
-            assert raw.startswith(b"\xef\xbb\xbf")
-            rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-            assert rows[0] == table.columns
-            expected = [
-                ["" if value is None else str(value) for value in row] for row in table.rows
-            ]
-            if name == "meeting_logs":  # Excel must not run it: an apostrophe disarms it
-                expected[0][8] = "'" + FORMULA
-            assert rows[1:] == expected
-    with zipfile.ZipFile(path) as archive:
-        text = archive.read("checkin_answers.csv").decode("utf-8-sig")
-    assert NOTE in text and "Amélie Côté" in text
+        read = {
+            name: list(
+                csv.reader(io.StringIO(archive.read(f"{name}.csv").decode("utf-8-sig"), newline=""))
+            )
+            for name in TABLES
+        }
+        assert all(archive.read(f"{name}.csv").startswith(b"\xef\xbb\xbf") for name in TABLES)
+    for name, table in tables.items():
+        assert read[name][0] == table.columns
+        assert len(read[name]) == len(table.rows) + 1
+    answers = [
+        dict(zip(read["checkin_answers"][0], row, strict=True))
+        for row in read["checkin_answers"][1:]
+    ]
+    assert answers[0]["due_at"] == "2026-11-16T10:00:00-05:00"  # local, with its offset
+    assert answers[0]["due_at_utc"] == "2026-11-16T15:00:00Z"
+    assert {(a["question_key"], a["value"], a["value_label"]) for a in answers} >= {
+        ("helpful", "4", ""),
+        ("contact", "call", "Yes, by video or phone"),
+    }
+    assert NOTE in {a["value"] for a in answers}
+    (wide,) = [
+        dict(zip(read["mentee_weekly"][0], row, strict=True)) for row in read["mentee_weekly"][1:]
+    ]
+    assert (wide["helpful"], wide["contact_label"], wide["name"]) == (
+        "4",
+        "Yes, by video or phone",
+        "Amélie Côté",
+    )
+    (log,) = [
+        dict(zip(read["meeting_logs"][0], row, strict=True)) for row in read["meeting_logs"][1:]
+    ]
+    assert log["notes"] == "'" + FORMULA  # Excel must not run it: an apostrophe disarms it
+    assert log["met_on"] == "2026-11-15"
+    assert read["columns"][0] == ["Sheet", "Column", "What it holds"]
+    assert ["meeting_logs", "mode_label", "How they met, in words."] in read["columns"]
+
+
+async def more_matches(
+    database: Database,
+    clock: FakeClock,
+    program_id: int,
+    pairs: list[tuple[str, str]],
+    telegram_id: int = 8300,
+) -> None:
+    """A match in the program for each (mentor, mentee) pair of names, each with an answered
+    check-in and a meeting log."""
+    now = clock()
+    async with database.session() as session:
+        program = await session.get(Program, program_id)
+        assert program is not None
+        for n, (mentor_name, mentee_name) in enumerate(pairs):
+            mentor = await add_person(session, now, telegram_id + 2 * n, mentor_name)
+            mentee = await add_person(session, now, telegram_id + 2 * n + 1, mentee_name)
+            await join_program(session, now, mentor, program, Role.MENTOR)
+            await join_program(session, now, mentee, program, Role.MENTEE)
+            match = await create_match(
+                session, program=program, mentor=mentor, mentee=mentee, now=now, actor_label="cli"
+            )
+            prompt = Prompt(
+                person_id=mentee.id or 0,
+                match_id=match.id or 0,
+                kind=PromptKind.CHECKIN,
+                period="2026-W47",
+                instrument="mentee_weekly",
+                due_at=now,
+                closes_at=now + timedelta(days=6),
+            )
+            session.add(prompt)
+            await session.flush()
+            session.add(
+                Answer(prompt_id=prompt.id or 0, question_key="helpful", value="2", answered_at=now)
+            )
+            session.add(
+                MeetingLog(
+                    match_id=match.id or 0,
+                    author_id=mentor.id or 0,
+                    met_on=date(2026, 11, 15),
+                    minutes=30,
+                    mode="phone",
+                    created_at=now,
+                )
+            )
+
+
+async def test_export_queries_do_not_grow_with_the_program(
+    database: Database, clock: FakeClock, program: Program
+) -> None:
+    """The same handful of statements for one match as for three: no query per row."""
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = database.engine.sync_engine
+    await seed(database, clock, program.id or 0)
+    sqlalchemy.event.listen(engine, "before_cursor_execute", count)
+    await tables_of(database, program.id or 0)
+    one = len(statements)
+    sqlalchemy.event.remove(engine, "before_cursor_execute", count)
+    pairs = [(f"Mentor {n}", f"Mentee {n}") for n in range(3)]
+    await more_matches(database, clock, program.id or 0, pairs)
+    statements.clear()
+    sqlalchemy.event.listen(engine, "before_cursor_execute", count)
+    await tables_of(database, program.id or 0)
+    assert len(statements) == one <= 12
 
 
 def test_file_names_are_plain() -> None:
@@ -402,9 +699,10 @@ async def test_cli_exports_both_formats_and_records_them(
         database_url, "export", "Career Bridge Toronto", "--format", "xlsx", "--out", str(out)
     )
     assert succeeded(result).strip() == str(out)
-    assert "checkin_answers: 3 row(s)" in result.stderr
+    assert "checkin_answers: 9 row(s)" in result.stderr
+    assert "mentee_weekly: 1 row(s)" in result.stderr
     assert "meeting_logs: 1 row(s)" in result.stderr
-    assert openpyxl.load_workbook(out).sheetnames == TABLES
+    assert openpyxl.load_workbook(out).sheetnames == SHEETS
 
     result = await tandem(database_url, "export", str(seeded.program_id), "--format", "csv")
     default = at_home / "tandem-career-bridge-toronto-2026-11-16.zip"
@@ -419,7 +717,7 @@ async def test_cli_exports_both_formats_and_records_them(
         ("cli ana", "csv"),
     ]
     assert events[0].subject == f"program:{seeded.program_id}"
-    assert events[0].detail["rows"]["checkin_answers"] == 3
+    assert events[0].detail["rows"]["checkin_answers"] == 9
     assert events[0].detail["actor"] == "cli ana"
 
 
@@ -464,9 +762,15 @@ async def test_coordinator_downloads_both_formats(
 
     (xlsx, archive) = documents(bots)
     assert xlsx[0] == "tandem-career-bridge-toronto-2026-11-16.xlsx"
-    assert "<b>Career Bridge Toronto</b>: your program's data on November 16, 2026." in xlsx[2]
+    assert xlsx[2] == (
+        "<b>Career Bridge Toronto</b>: your program's data on November 16, 2026. Times are in "
+        "the program's time zone (America/Toronto), with UTC beside them. The first sheet "
+        "describes every sheet and column."
+    )
+    assert "README" not in xlsx[2] + archive[2]
+    assert archive[2].endswith("columns.csv describes every file and column.")
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx[1]))
-    assert workbook.sheetnames == TABLES
+    assert workbook.sheetnames == SHEETS
     assert workbook["participants"].max_row == 1 + 3  # Claire, Robert, Amélie
     assert archive[0] == "tandem-career-bridge-toronto-2026-11-16.zip"
     with zipfile.ZipFile(io.BytesIO(archive[1])) as files:
@@ -495,6 +799,8 @@ async def test_french_coordinator_gets_a_french_caption(
     ((name, _, caption),) = documents(bots)
     assert name.endswith(".zip")
     assert "16 novembre 2026" in caption
+    assert "fuseau horaire du programme (America/Toronto)" in caption
+    assert caption.endswith("columns.csv décrit chaque fichier et chaque colonne.")
 
 
 async def test_coordinator_of_two_programs_picks_one(
