@@ -42,11 +42,14 @@ from conversations.context import SERVICES, Services, TandemContext, resolve_lan
 from conversations.menus import publish_coordinator_menu, publish_default_menus
 from storage.clock import Clock, utcnow
 from storage.db import Database
+from storage.people import note_contact
 from storage.persistence import DatabasePersistence
 from storage.state import BOT_USERNAME, remember
 
 log = logging.getLogger(__name__)
 EDITS_GROUP = -10  # before every other handler, the alert-note reader included
+CONTACT_GROUP = -20  # before everything: whoever writes is reachable again
+LEAVING = ("kicked", "left")  # my_chat_member statuses that are no contact at all
 TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
 
 
@@ -83,7 +86,22 @@ def build_application(
     return application
 
 
+async def note_contact_handler(update: Update, ctx: TandemContext) -> None:
+    """Anything a person sends (a message, a tap, unblocking the bot) makes them
+    reachable again; blocking the bot or leaving does not."""
+    member = update.my_chat_member
+    if update.effective_user is None or (
+        member is not None and member.new_chat_member.status in LEAVING
+    ):
+        return
+    services: Services = ctx.bot_data[SERVICES]
+    async with services.database.session() as session:
+        if await note_contact(session, update.effective_user.id, services.clock()):
+            log.info("person with update %s is reachable again", update.update_id)
+
+
 def register_handlers(application: TandemApplication) -> None:
+    application.add_handler(TypeHandler(Update, note_contact_handler), group=CONTACT_GROUP)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
     )
