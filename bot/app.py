@@ -55,8 +55,10 @@ TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
 
 def rate_limiter() -> AIORateLimiter:
     """At most 30 messages in any second overall (the default limiter bursts to ~59 in
-    the first second), 20 a minute per group; RetryAfter is retried up to 3 times."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3)
+    the first second), 20 a minute per group. A `RetryAfter` is never slept out inside
+    the limiter (that holds up every later call, every chat's): it reaches the caller,
+    and the dispatcher puts that chat's message back for the delay Telegram asked for."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=0)
 
 
 def build_application(

@@ -201,6 +201,7 @@ class _Injected:
     error_code: int | None  # None means "time out"
     description: str
     retry_after: int | None
+    chat_id: int | None = None  # only calls to this chat (None: any)
     after_delivery: bool = False  # time out once the call has taken effect
     refused: bool = False  # the connection is refused: nothing reached Telegram
 
@@ -644,8 +645,10 @@ class FakeBotApi(BaseRequest):
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` valid calls of ``method`` fail as Telegram would.
+        """Make the next ``times`` valid calls of ``method`` (to ``chat_id`` if given)
+        fail as Telegram would.
 
         ``retry_after`` adds ``"parameters": {"retry_after": N}`` (PTB raises RetryAfter).
         Typical: ``fail_next("sendMessage", error_code=403,
@@ -653,7 +656,9 @@ class FakeBotApi(BaseRequest):
         """
         self._require_method(method)
         for _ in range(times):
-            self._failures[method].append(_Injected(error_code, description, retry_after))
+            self._failures[method].append(
+                _Injected(error_code, description, retry_after, chat_id=chat_id)
+            )
 
     def time_out_next(self, method: str, times: int = 1, *, after_delivery: bool = False) -> None:
         """Make the next ``times`` valid calls of ``method`` raise `telegram.error.TimedOut`;
@@ -745,9 +750,8 @@ class FakeBotApi(BaseRequest):
             self.problems.append(f"{call.method}: no such Bot API method")
             raise _ApiError(404, "Not Found: method not found")
         rendered = self._validate(call, spec)
-        failures = self._failures.get(call.method)
-        if failures:
-            injected = failures.popleft()
+        injected = self._injected(call)
+        if injected is not None:
             if injected.refused:
                 raise NetworkError("httpx.ConnectError: refused") from httpx.ConnectError("")
             if injected.after_delivery:
@@ -772,6 +776,18 @@ class FakeBotApi(BaseRequest):
         if handler is not None:
             return handler(call, rendered)
         return self._generic(call, api_spec()["methods"][call.method], rendered)
+
+    def _injected(self, call: ApiCall) -> _Injected | None:
+        """The first failure waiting for this call (its method, and its chat if given)."""
+        failures = self._failures.get(call.method)
+        chat_id = call.params.get("chat_id")
+        for injected in failures or ():
+            if injected.chat_id is None or (
+                chat_id is not None and self._chat_id(chat_id) == injected.chat_id
+            ):
+                failures.remove(injected)  # type: ignore[union-attr]
+                return injected
+        return None
 
     def _validate(self, call: ApiCall, spec: Mapping[str, Any]) -> dict[str, _Rendered]:
         """Contract checks; raises `_Violation` for the first problem found."""
