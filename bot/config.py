@@ -6,12 +6,14 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL, async_database_url
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+# What Telegram accepts as a webhook's secret_token.
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class Settings(BaseSettings):
@@ -39,6 +41,27 @@ class Settings(BaseSettings):
                 "about 35 letters); copy it again from @BotFather"
             )
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError(
+                "WEBHOOK_SECRET must be 1 to 256 characters: letters, digits, _ and - only"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        """Without a secret anyone who finds the webhook's address can post updates in
+        anyone's name (an admin's, a coordinator's): refuse to start."""
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set WEBHOOK_SECRET to a long "
+                "random string (letters, digits, _ and -), e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return self
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -103,5 +126,6 @@ def load_settings(**overrides: object) -> Settings:
         for item in error.errors():
             field = ".".join(str(part) for part in item["loc"]).upper() or "settings"
             message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(message if field in message else f"{field}: {message}")
+            whole = not item["loc"]  # a rule across settings names them itself
+            problems.append(message if whole or field in message else f"{field}: {message}")
         raise ConfigError("; ".join(problems)) from None

@@ -652,6 +652,15 @@ def checkin_renderer() -> PromptRenderer | None:
     return _optional("conversations.checkin")  # type: ignore[no-any-return]
 
 
+def stop_dispatchers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Ask the dispatcher job's tick to end (the bot is stopping): call it before the
+    job queue waits for running jobs."""
+    job_queue = application.job_queue
+    for job in job_queue.get_jobs_by_name(JOB_NAME) if job_queue is not None else ():
+        if isinstance(job.data, Dispatcher):
+            job.data.stop()
+
+
 async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """The JobQueue callback: one tick of the dispatcher in the job's data."""
     assert context.job is not None
