@@ -84,7 +84,7 @@ def build_application(
     application: TandemApplication = builder.build()
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
-    schedule_dispatcher(application, database, clock)
+    schedule_dispatcher(application, database, clock, interval=settings.dispatch_interval)
     return application
 
 

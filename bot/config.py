@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int = Field(default=8080, ge=1, le=65535)
+    dispatch_interval: int = Field(default=60, ge=5, le=3600, description="seconds per tick")
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token")

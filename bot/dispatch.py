@@ -673,6 +673,8 @@ def schedule_dispatcher(
     database: Database,
     clock: Clock,
     renderer: PromptRenderer | None = None,
+    *,
+    interval: float = TICK_INTERVAL,
 ) -> Dispatcher | None:
     """Register the single repeating dispatcher job (no per-participant jobs). Without a
     renderer (the check-in dialogue is not installed) nothing is scheduled."""
@@ -688,7 +690,7 @@ def schedule_dispatcher(
     )
     job_queue.run_repeating(
         run_dispatcher,
-        interval=TICK_INTERVAL,
+        interval=interval,
         first=1,
         name=JOB_NAME,
         data=dispatcher,
