@@ -118,8 +118,12 @@ TICK_INTERVAL = 60  # seconds between ticks
 # changed), so a full scan of the participants happens hourly, not every minute.
 HORIZON = timedelta(hours=2)
 REFRESH = timedelta(hours=1)
-BATCH_SIZE = 100  # prompts per claim: what a crash can leave unsent is one batch
 CONCURRENCY = 30  # sends in flight; the rate limiter holds them to 30 a second
+# Prompts per claim. A batch is claimed, sent and recorded as one: an instance killed
+# mid-batch leaves the whole batch uncertain. One batch is what is in flight at once, so
+# a crash makes no more sends uncertain than the ones already on their way (and a batch
+# still takes about a second at Telegram's 30 messages a second).
+BATCH_SIZE = CONCURRENCY
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=1)
 REMINDER_RETRY = timedelta(minutes=5)
