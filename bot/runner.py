@@ -137,7 +137,7 @@ async def _run_active(
         )
     else:
         await updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(application)
+            allowed_updates=Update.ALL_TYPES, error_callback=polling_errors(application)
         )
     await application.start()
     watch = asyncio.create_task(leadership.watch(stop, lost))
@@ -154,7 +154,7 @@ async def _run_active(
         watch.cancel()
 
 
-def _polling_error(application: TandemApplication) -> Any:
+def polling_errors(application: TandemApplication) -> Any:
     """getUpdates failures: a 409 Conflict (another process polls with this token, or a
     webhook is set) is logged once, not reported to the admins every few seconds; the
     rest go to the error handler as PTB does."""
