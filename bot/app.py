@@ -45,18 +45,23 @@ from conversations.kit.menus import publish_coordinator_menu, publish_default_me
 from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
 from storage.db import Database
+from storage.people import note_contact
 from storage.persistence import DatabasePersistence
 from storage.state import BOT_USERNAME, remember
 
 log = logging.getLogger(__name__)
 EDITS_GROUP = -10  # before every other handler, the alert-note reader included
+CONTACT_GROUP = -20  # before everything: whoever writes is reachable again
+LEAVING = ("kicked", "left")  # my_chat_member statuses that are no contact at all
 TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
 
 
 def rate_limiter() -> AIORateLimiter:
     """At most 30 messages in any second overall (the default limiter bursts to ~59 in
-    the first second), 20 a minute per group; RetryAfter is retried up to 3 times."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3)
+    the first second), 20 a minute per group. A `RetryAfter` is never slept out inside
+    the limiter (that holds up every later call, every chat's): it reaches the caller,
+    and the dispatcher puts that chat's message back for the delay Telegram asked for."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=0)
 
 
 def build_application(
@@ -83,12 +88,34 @@ def build_application(
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
     schedule_dispatcher(
-        application, database, clock, checkin, alerts=alerts, digests=digest, broadcasts=broadcast
+        application,
+        database,
+        clock,
+        checkin,
+        alerts=alerts,
+        digests=digest,
+        broadcasts=broadcast,
+        interval=settings.dispatch_interval,
     )
     return application
 
 
+async def note_contact_handler(update: Update, ctx: TandemContext) -> None:
+    """Anything a person sends (a message, a tap, unblocking the bot) makes them
+    reachable again; blocking the bot or leaving does not."""
+    member = update.my_chat_member
+    if update.effective_user is None or (
+        member is not None and member.new_chat_member.status in LEAVING
+    ):
+        return
+    services: Services = ctx.bot_data[SERVICES]
+    async with services.database.session() as session:
+        if await note_contact(session, update.effective_user.id, services.clock()):
+            log.info("person with update %s is reachable again", update.update_id)
+
+
 def register_handlers(application: TandemApplication) -> None:
+    application.add_handler(TypeHandler(Update, note_contact_handler), group=CONTACT_GROUP)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
     )

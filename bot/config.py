@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL, async_database_url
@@ -15,6 +15,8 @@ from storage.programs import fixed_zone_advice, is_fixed_zone
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 # Telegram bot usernames: 5 to 32 letters, digits or underscores, ending in "bot".
 BOT_USERNAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]$")
+# What Telegram accepts as a webhook's secret_token.
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 def bot_username(value: str) -> str:
@@ -45,6 +47,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int = Field(default=8080, ge=1, le=65535)
+    dispatch_interval: int = Field(default=60, ge=5, le=3600, description="seconds per tick")
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token")
@@ -66,6 +69,27 @@ class Settings(BaseSettings):
             return bot_username(value)
         except ValueError as error:
             raise ValueError(f"BOT_USERNAME: {error}") from None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError(
+                "WEBHOOK_SECRET must be 1 to 256 characters: letters, digits, _ and - only"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        """Without a secret anyone who finds the webhook's address can post updates in
+        anyone's name (an admin's, a coordinator's): refuse to start."""
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set WEBHOOK_SECRET to a long "
+                "random string (letters, digits, _ and -), e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return self
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -132,5 +156,6 @@ def load_settings(**overrides: object) -> Settings:
         for item in error.errors():
             field = ".".join(str(part) for part in item["loc"]).upper() or "settings"
             message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(message if field in message else f"{field}: {message}")
+            whole = not item["loc"]  # a rule across settings names them itself
+            problems.append(message if whole or field in message else f"{field}: {message}")
         raise ConfigError("; ".join(problems)) from None

@@ -1,11 +1,12 @@
 """The dispatcher: the one periodic job that turns the schedule (data) into messages.
 
-Each tick, as of the injectable clock: settle the periods that closed, materialise the
-prompts that will fall due (only when the schedule changed or the horizon runs low),
-claim due prompts in batches and send them concurrently through the bot (whose
-`AIORateLimiter` paces them), record what Telegram answered in bulk, then the same for
-reminders. No per-participant timer exists anywhere, so start-up does not grow with the
-number of participants, and the database alone says what was sent.
+Each tick, as of the injectable clock: settle the periods that closed, recover the claims
+of instances that died, materialise the prompts that will fall due (only when the
+schedule changed or the horizon runs low), claim due prompts in batches and send them
+concurrently through the bot (whose `AIORateLimiter` paces them), record what Telegram
+answered in bulk, then the same for reminders. No per-participant timer exists anywhere,
+so start-up does not grow with the number of participants, and the database alone says
+what was sent.
 
 Coordinators' broadcasts (`storage.broadcasts`) go out the same way after the reminders:
 one delivery row per recipient, claimed, sent and recorded like a prompt.
@@ -14,12 +15,35 @@ Coordinators' weekly digests (`conversations.digest`, handed in by bot/app.py li
 check-in renderer and the alerts) are looked for once per quarter of
 an hour, after the daily flag sweep, and each is claimed before it is sent.
 
-Failures: `RetryAfter` puts the prompt back until Telegram's delay has passed (without
-using up an attempt); timeouts, network and server errors retry with exponential back-off
-(1, 2, 4, 8 minutes) and fail after five attempts; `Forbidden` — or "chat not found" —
-marks the participant unreachable and raises a flag. A prompt is claimed before it is
-sent and never claimed twice, so it is sent at most once; one left `sending` by a crash
-is not resent (it may have arrived) and expires with its period, uncounted.
+What a delivery promises, per kind
+----------------------------------
+A send either fails for sure (Telegram answered with an error, or the connection was
+never made) or is *uncertain*: a timeout after the request went out, a dropped
+connection, a 5xx answer, or an instance killed mid-send. Telegram may have delivered an
+uncertain send, so repeating it risks a double message and not repeating it risks none.
+`AFTER_UNCERTAIN` decides, per kind, how many times a message is sent again after
+uncertain sends, and is the only place that says so:
+
+- a prompt (check-in, reflection, closure survey, follow-up) is re-sent at most once:
+  losing someone's week is worse than a rare duplicate. After a second uncertain send it
+  counts as sent (its reminder follows).
+- a reminder is never re-sent: it nudges about a message that did arrive, and a lost
+  nudge costs less than a doubled one.
+- a broadcast delivery is never re-sent: it becomes `uncertain` ("may have arrived") and
+  the coordinator's tally says so.
+
+Other failures: `RetryAfter` (a 429 for that chat) puts that one message back until
+Telegram's delay has passed without using up an attempt, and the tick moves on — the
+rate limiter never sleeps it out, so other chats and interactive replies do not wait;
+failures that certainly did not reach Telegram retry with exponential back-off (1, 2, 4,
+8 minutes) and fail after five attempts; `Forbidden` — or "chat not found" — marks the
+participant unreachable and raises a flag (writing to the bot again makes them reachable,
+`storage.people.note_contact`).
+
+Claims carry a lease (`storage.claims`): a row still `sending` after its lease belongs
+to an instance that died; the next tick of any instance counts it as one uncertain send
+and applies the rule above. When the bot is asked to stop, the running tick sends
+nothing more: messages claimed but not yet sent go back to the queue unchanged.
 
 Logs carry counts, ids and error class names, never message texts or the token.
 """
@@ -28,6 +52,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -38,19 +64,29 @@ from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
+import httpx
 from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from storage.broadcasts import (
     claim_deliveries,
     fail_deliveries,
     record_delivered,
+    recover_deliveries,
     release_deliveries,
+    uncertain_deliveries,
 )
+from storage.claims import CLAIM_LEASE
 from storage.clock import Clock
 from storage.db import Database
 from storage.models import BroadcastDelivery, Person, Prompt
@@ -59,12 +95,14 @@ from storage.prompts import (
     claim_reminders,
     close_periods,
     mark_failed,
+    mark_uncertain,
     mark_unreachable,
     materialisation_due,
     materialise_page,
     materialise_start,
     note_materialised,
     record_sent,
+    recover_prompts,
     release_for_retry,
     release_reminders,
 )
@@ -80,8 +118,12 @@ TICK_INTERVAL = 60  # seconds between ticks
 # changed), so a full scan of the participants happens hourly, not every minute.
 HORIZON = timedelta(hours=2)
 REFRESH = timedelta(hours=1)
-BATCH_SIZE = 100  # prompts per claim: what a crash can leave unsent is one batch
 CONCURRENCY = 30  # sends in flight; the rate limiter holds them to 30 a second
+# Prompts per claim. A batch is claimed, sent and recorded as one: an instance killed
+# mid-batch leaves the whole batch uncertain. One batch is what is in flight at once, so
+# a crash makes no more sends uncertain than the ones already on their way (and a batch
+# still takes about a second at Telegram's 30 messages a second).
+BATCH_SIZE = CONCURRENCY
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=1)
 REMINDER_RETRY = timedelta(minutes=5)
@@ -91,6 +133,21 @@ TICK_BUDGET = 50.0
 # pg_try_advisory_lock key: one dispatcher per PostgreSQL database at a time.
 LOCK_KEY = int.from_bytes(b"tandem:d", "big") & 0x7FFF_FFFF_FFFF_FFFF
 UNREACHABLE_BAD_REQUESTS = ("chat not found", "user not found", "peer_id_invalid")
+# Transport failures raised before the request left this machine: certainly not sent.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Kind(Enum):
+    """The kinds of message the dispatcher sends, for `AFTER_UNCERTAIN`."""
+
+    PROMPT = "prompt"  # check-ins, reflections, closure surveys, follow-ups
+    REMINDER = "reminder"
+    BROADCAST = "broadcast"
+
+
+# How many times a message of each kind is sent again after uncertain sends (a timeout
+# or a crash after Telegram may have delivered it); see the module docstring.
+AFTER_UNCERTAIN: dict[Kind, int] = {Kind.PROMPT: 1, Kind.REMINDER: 0, Kind.BROADCAST: 0}
 
 
 class Rendered(Protocol):
@@ -144,7 +201,9 @@ class DigestHook(Protocol):
 class TickReport:
     """What one tick did, for logs and tests. `sent`, `retried` and `failed` count prompts
     and broadcast deliveries alike; `failed` includes those of people who became
-    unreachable; `skipped` is true when another instance holds the dispatcher lock."""
+    unreachable; `recovered` counts claims of dead instances taken back, `uncertain` the
+    sends that may have arrived, `released` the claims given back on stopping; `skipped`
+    is true when another instance holds the dispatcher lock."""
 
     created: int = 0
     sent: int = 0
@@ -152,6 +211,9 @@ class TickReport:
     failed: int = 0
     reminded: int = 0
     closed: int = 0
+    recovered: int = 0
+    uncertain: int = 0
+    released: int = 0
     unreachable: int = 0
     flagged: int = 0
     skipped: bool = False
@@ -167,9 +229,11 @@ class TickReport:
 class Outcome(Enum):
     SENT = "sent"
     FLOOD = "flood"  # RetryAfter: wait as long as Telegram says
-    BACKOFF = "backoff"  # timeouts, network and server errors
+    BACKOFF = "backoff"  # certainly not sent (no connection): try again later
+    UNCERTAIN = "uncertain"  # may have arrived: timeouts, dropped connections, 5xx
     UNREACHABLE = "unreachable"
     FAILED = "failed"
+    RELEASED = "released"  # not sent because the bot is stopping
 
 
 Claimed = Prompt | BroadcastDelivery  # a unit of work: a prompt, or a broadcast's recipient
@@ -207,8 +271,12 @@ def classify(error: Exception) -> Outcome:
         if any(reason in message for reason in UNREACHABLE_BAD_REQUESTS):
             return Outcome.UNREACHABLE
         return Outcome.FAILED  # the message itself is wrong; sending it again won't help
-    if isinstance(error, NetworkError | TelegramError):
-        return Outcome.BACKOFF  # TimedOut, 5xx, connection problems
+    if isinstance(error, NetworkError):
+        # PTB raises TimedOut and NetworkError from the HTTP library's exception; a 5xx
+        # answer has no cause. Only a failed connection proves nothing was sent.
+        return Outcome.BACKOFF if isinstance(error.__cause__, NOT_SENT) else Outcome.UNCERTAIN
+    if isinstance(error, TelegramError):
+        return Outcome.BACKOFF
     return Outcome.FAILED
 
 
@@ -224,6 +292,7 @@ class Phase:
     fails), how the outcomes are stored, and whether the message replies to the prompt
     it is about."""
 
+    kind: Kind
     claim: Claim
     render: str | Render
     record: Record
@@ -234,15 +303,33 @@ class Phase:
 class Queue:
     """Where one kind of work records what Telegram answered: sent (with the message
     ids), back in the queue until a given time (flood control does not use up an
-    attempt), or failed for good."""
+    attempt), failed for good, or settled as "may have arrived"; and how the claims of a
+    dead instance are recovered."""
 
+    kind: Kind
     record_sent: Callable[[AsyncSession, Sequence[tuple[Any, int]], datetime], Awaitable[None]]
     release_for_retry: Callable[..., Awaitable[None]]
     mark_failed: Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
+    mark_uncertain: Callable[[AsyncSession, Sequence[int], datetime], Awaitable[None]]
+    recover: Callable[[AsyncSession, datetime, int], Awaitable[int]]
 
 
-PROMPTS = Queue(record_sent, release_for_retry, mark_failed)
-BROADCASTS = Queue(record_delivered, release_deliveries, fail_deliveries)
+PROMPTS = Queue(
+    Kind.PROMPT, record_sent, release_for_retry, mark_failed, mark_uncertain, recover_prompts
+)
+BROADCASTS = Queue(
+    Kind.BROADCAST,
+    record_delivered,
+    release_deliveries,
+    fail_deliveries,
+    uncertain_deliveries,
+    recover_deliveries,
+)
+
+
+def instance_name() -> str:
+    """Who holds a claim, in `claimed_by`: this host and process."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 class Dispatcher:
@@ -267,6 +354,8 @@ class Dispatcher:
         alerts: AlertHook | None = None,
         digests: DigestHook | None = None,
         broadcasts: BroadcastRenderer | None = None,
+        lease: timedelta = CLAIM_LEASE,
+        instance: str | None = None,
     ) -> None:
         self.bot = bot
         self.database = database
@@ -281,19 +370,30 @@ class Dispatcher:
         self.sweep_flags = sweep_flags  # the daily flag sweep (the application's dispatcher)
         self.alerts = alerts  # tells coordinators about new flags
         self.digests = digests  # the coordinators' weekly digest (likewise)
+        self.instance = instance or instance_name()
+        self.stopping = False
         self._in_flight = asyncio.Semaphore(concurrency)
+        leased = {"claimed_by": self.instance, "lease_for": lease}
         prompts = partial(self._record_messages, PROMPTS)
         self._phases = (
-            Phase(claim_due, "render_prompt", prompts, reply_to_prompt=False),
-            Phase(claim_reminders, "render_reminder", self._record_reminders, reply_to_prompt=True),
+            Phase(Kind.PROMPT, partial(claim_due, **leased), "render_prompt", prompts, False),
+            Phase(Kind.REMINDER, claim_reminders, "render_reminder", self._record_reminders, True),
         )
         if broadcasts is not None:  # coordinators' broadcasts go out after the reminders
             record = partial(self._record_messages, BROADCASTS)
+            claim = partial(claim_deliveries, **leased)
             render = broadcasts.render_delivery
-            self._phases += (Phase(claim_deliveries, render, record, reply_to_prompt=False),)
+            self._phases += (Phase(Kind.BROADCAST, claim, render, record, False),)
+
+    def stop(self) -> None:
+        """Stop sending: the running tick gives back what it has not sent yet and ends
+        within seconds (the sends in flight finish); later ticks do nothing."""
+        self.stopping = True
 
     async def tick(self) -> TickReport:
         report = TickReport()
+        if self.stopping:
+            return report
         async with self._exclusive() as allowed:
             if not allowed:
                 report.skipped = True
@@ -302,6 +402,9 @@ class Dispatcher:
             now = self.clock()
             async with self.database.session() as session:
                 report.closed = await close_periods(session, now)
+                for queue in (PROMPTS, BROADCASTS):
+                    resends = AFTER_UNCERTAIN[queue.kind]
+                    report.recovered += await queue.recover(session, now, resends)
             report.created = await self.materialise(now)
             report.flagged = await self.sweep(now)
             report.digests = await self.digest(now)
@@ -362,7 +465,7 @@ class Dispatcher:
 
     async def _drain(self, phase: Phase, report: TickReport, deadline: float | None) -> None:
         """Claim, send and record batch after batch until nothing is due or time is up."""
-        while deadline is None or monotonic() < deadline:
+        while (deadline is None or monotonic() < deadline) and not self.stopping:
             async with self.database.session() as session:
                 claimed = await phase.claim(session, self.clock(), self.batch_size)
             if not claimed:
@@ -426,6 +529,8 @@ class Dispatcher:
             else ReplyParameters(reply_to, allow_sending_without_reply=True)
         )
         async with self._in_flight:
+            if self.stopping:
+                return Delivery(item, Outcome.RELEASED)
             try:
                 result = await self.bot.send_message(
                     chat_id=chat_id,
@@ -465,6 +570,21 @@ class Dispatcher:
                 session, ids, now + (delay or timedelta()), count_attempt=False
             )
             report.retried += len(ids)
+        released = [_id(d) for d in by_outcome[Outcome.RELEASED]]
+        await queue.release_for_retry(session, released, now, count_attempt=False)
+        report.released += len(released)
+        resend: list[Delivery] = []
+        settle: list[int] = []
+        for delivery in by_outcome[Outcome.UNCERTAIN]:
+            if delivery.item.uncertain_sends < AFTER_UNCERTAIN[queue.kind]:
+                resend.append(delivery)
+            else:
+                settle.append(_id(delivery))
+        for attempts, ids in _by(resend, lambda d: d.item.attempts).items():
+            await queue.release_for_retry(session, ids, now + backoff(attempts), uncertain=True)
+            report.retried += len(ids)
+        await queue.mark_uncertain(session, settle, now)
+        report.uncertain += len(by_outcome[Outcome.UNCERTAIN])
         exhausted: list[Delivery] = []
         retrying: list[Delivery] = []
         for delivery in by_outcome[Outcome.BACKOFF]:
@@ -485,14 +605,20 @@ class Dispatcher:
         now: datetime,
         report: TickReport,
     ) -> None:
-        """A delivered reminder is done (claiming it set reminded_at); one that hit flood
-        control or the network is tried again later; a refused one is not."""
+        """A delivered reminder is done (claiming it set reminded_at), and so is one that
+        may have arrived (`AFTER_UNCERTAIN`); one that hit flood control or certainly
+        did not leave is tried again later, one not sent because the bot is stopping at
+        once; a refused one is not."""
         by_outcome = _group(deliveries)
         report.reminded += len(by_outcome[Outcome.SENT])
+        report.uncertain += len(by_outcome[Outcome.UNCERTAIN])
         for delay, ids in _by(by_outcome[Outcome.FLOOD], lambda d: d.retry_after).items():
             await release_reminders(session, ids, now + (delay or timedelta()))
         backing_off = [_id(d) for d in by_outcome[Outcome.BACKOFF]]
         await release_reminders(session, backing_off, now + REMINDER_RETRY)
+        released = [_id(d) for d in by_outcome[Outcome.RELEASED]]
+        await release_reminders(session, released, now)
+        report.released += len(released)
         report.unreachable += await self._unreachable(session, by_outcome, now)
 
     async def _alert_unreachable(self, deliveries: Sequence[Delivery], now: datetime) -> None:
@@ -538,6 +664,15 @@ def _by(deliveries: Sequence[Delivery], key: Callable[[Delivery], Any]) -> dict[
 # --- wiring into the application ------------------------------------------------------
 
 
+def stop_dispatchers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Ask the dispatcher job's tick to end (the bot is stopping): call it before the
+    job queue waits for running jobs."""
+    job_queue = application.job_queue
+    for job in job_queue.get_jobs_by_name(JOB_NAME) if job_queue is not None else ():
+        if isinstance(job.data, Dispatcher):
+            job.data.stop()
+
+
 async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """The JobQueue callback: one tick of the dispatcher in the job's data."""
     assert context.job is not None
@@ -554,6 +689,7 @@ def schedule_dispatcher(
     alerts: AlertHook | None = None,
     digests: DigestHook | None = None,
     broadcasts: BroadcastRenderer | None = None,
+    interval: float = TICK_INTERVAL,
 ) -> Dispatcher:
     """Register the single repeating dispatcher job (no per-participant jobs), with what
     bot/app.py hands it: the check-in renderer, the coordinators' alerts and digests, the
@@ -573,7 +709,7 @@ def schedule_dispatcher(
     )
     job_queue.run_repeating(
         run_dispatcher,
-        interval=TICK_INTERVAL,
+        interval=interval,
         first=1,
         name=JOB_NAME,
         data=dispatcher,

@@ -1,17 +1,22 @@
 """The last line of defence: log the failure (never the message text or the token), tell
-the participant their answers are safe, and let the admins know."""
+the participant their answers are safe, and let the admins know.
+
+A 409 Conflict (another process polls with the same token, or a webhook is set) is no
+bug to report: it is logged once and never sent to the admins, who would otherwise get
+a message every few seconds."""
 
 from __future__ import annotations
 
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, TelegramError
 
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import say
 
 log = logging.getLogger(__name__)
+_conflicts_seen: set[str] = set()  # one log line per process for 409 Conflict
 
 
 def _where(update: object) -> str:
@@ -23,6 +28,11 @@ def _where(update: object) -> str:
 
 async def on_error(update: object, ctx: TandemContext) -> None:
     error = ctx.error
+    if isinstance(error, Conflict):
+        if not _conflicts_seen:
+            log.warning("409 Conflict from Telegram: another process uses this bot token")
+        _conflicts_seen.add(type(error).__name__)
+        return
     log.error("error while handling %s", _where(update), exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

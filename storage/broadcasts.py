@@ -5,7 +5,8 @@ claiming deliveries for the dispatcher, recording what Telegram said, and the ta
 Deliveries go pending → sending → sent | failed, like prompts (`storage.prompts`), and
 are claimed the same way: one ``WITH chosen AS (SELECT … LIMIT n FOR UPDATE SKIP
 LOCKED) UPDATE … RETURNING`` statement, so a delivery is sent at most once however many
-dispatchers run, and one left `sending` by a crash is never sent again.
+dispatchers run. One whose send may have arrived (a timeout, or an instance that died
+mid-send and whose lease ran out) becomes `uncertain` and is never sent again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.claims import claim_rows
+from storage.claims import CLAIM_LEASE, claim_rows, lease, recover_expired
 from storage.models import (
     AuditEvent,
     Broadcast,
@@ -36,9 +37,6 @@ from storage.models import (
 # out and counted apart; closed and erased people are not counted at all.
 RECEIVING = (PersonStatus.ACTIVE, PersonStatus.PAUSED)
 AUDIENCE_ROLES = (Role.MENTOR, Role.MENTEE)  # everyone = mentors and mentees
-# A delivery claimed this long ago and still `sending` was cut off by a crash: it may have
-# arrived, so it is never resent, and the tally says it was interrupted.
-INTERRUPTED_AFTER = timedelta(minutes=10)
 
 _delivery = BroadcastDelivery.__table__  # type: ignore[attr-defined]
 
@@ -132,10 +130,15 @@ async def create_broadcast(
 
 
 async def claim_deliveries(
-    session: AsyncSession, now: datetime, limit: int
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    *,
+    claimed_by: str = "",
+    lease_for: timedelta = CLAIM_LEASE,
 ) -> list[BroadcastDelivery]:
     """Claim up to `limit` pending deliveries that are due (oldest first): they become
-    `sending`, with one more attempt (see `storage.claims.claim_rows`)."""
+    `sending`, with one more attempt, leased (see `storage.claims`)."""
     claimed = await claim_rows(
         session,
         BroadcastDelivery,
@@ -148,7 +151,7 @@ async def claim_deliveries(
         {
             "status": DeliveryStatus.SENDING,
             "attempts": col(BroadcastDelivery.attempts) + 1,
-            "claimed_at": now,
+            **lease(now, claimed_by, lease_for),
         },
     )
     claimed.sort(key=lambda delivery: delivery.id or 0)
@@ -182,9 +185,11 @@ async def release_deliveries(
     next_attempt_at: datetime,
     *,
     count_attempt: bool = True,
+    uncertain: bool = False,
 ) -> None:
     """Put claimed deliveries back in the queue until `next_attempt_at`; Telegram's flood
-    control (`count_attempt=False`) does not use up an attempt."""
+    control (`count_attempt=False`) does not use up an attempt; `uncertain` counts a
+    send that may have arrived."""
     if not ids:
         return
     changes: dict[str, Any] = {
@@ -193,7 +198,28 @@ async def release_deliveries(
     }
     if not count_attempt:
         changes["attempts"] = col(BroadcastDelivery.attempts) - 1
+    if uncertain:
+        changes["uncertain_sends"] = col(BroadcastDelivery.uncertain_sends) + 1
     await session.exec(sa.update(BroadcastDelivery).where(*_sending(ids)).values(**changes))
+
+
+async def uncertain_deliveries(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    """Sends that may have arrived: never repeated, and told apart in the tally."""
+    if ids:
+        await session.exec(
+            sa.update(BroadcastDelivery)
+            .where(*_sending(ids))
+            .values(
+                status=DeliveryStatus.UNCERTAIN,
+                uncertain_sends=col(BroadcastDelivery.uncertain_sends) + 1,
+            )
+        )
+
+
+async def recover_deliveries(session: AsyncSession, now: datetime, resends: int) -> int:
+    """Deliveries a dead instance left `sending` past their lease (`storage.claims`)."""
+    settled = {"status": DeliveryStatus.UNCERTAIN}
+    return await recover_expired(session, BroadcastDelivery, now, resends, settled)
 
 
 async def fail_deliveries(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -226,7 +252,10 @@ class Tally:
     def failed(self) -> int:
         return self.counts.get(DeliveryStatus.FAILED, 0)
 
-    interrupted: int = 0  # left `sending` longer than INTERRUPTED_AFTER: never resent
+    @property
+    def interrupted(self) -> int:
+        """Sends that may have arrived (a timeout, a crash): never repeated."""
+        return self.counts.get(DeliveryStatus.UNCERTAIN, 0)
 
     @property
     def waiting(self) -> int:
@@ -250,15 +279,4 @@ async def last_broadcast(session: AsyncSession, program_id: int, now: datetime) 
         .where(BroadcastDelivery.broadcast_id == broadcast.id)
         .group_by(col(BroadcastDelivery.status))
     )
-    interrupted = await session.exec(
-        select(func.count()).where(
-            BroadcastDelivery.broadcast_id == broadcast.id,
-            BroadcastDelivery.status == DeliveryStatus.SENDING,
-            col(BroadcastDelivery.claimed_at) < now - INTERRUPTED_AFTER,
-        )
-    )
-    return Tally(
-        broadcast,
-        {status: int(count) for status, count in counts.all()},
-        int(interrupted.one()),
-    )
+    return Tally(broadcast, {status: int(count) for status, count in counts.all()})

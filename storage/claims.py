@@ -1,8 +1,18 @@
-"""Claiming queued rows (prompts, broadcast deliveries) for sending, at most once."""
+"""Claiming queued rows (prompts, broadcast deliveries) for sending, and recovering the
+claims of an instance that died.
+
+A claim is a lease: the row becomes `sending` with `claimed_by` (the instance) and
+`lease_until`. The instance records the outcome long before the lease ends (a batch
+takes seconds); a row still `sending` after its lease belongs to an instance that died
+mid-send, so it may or may not have arrived. `recover_expired` counts that as one
+uncertain send and either puts the row back in the queue (when its kind may be re-sent)
+or settles it as "may have arrived" (see `bot.dispatch.AFTER_UNCERTAIN`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -10,6 +20,51 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 Row = TypeVar("Row", bound=SQLModel)
+
+# How long a claim holds: far longer than a batch takes to send (seconds), short enough
+# that a dead instance's rows are recovered by the next tick after it (ticks are a
+# minute apart).
+CLAIM_LEASE = timedelta(seconds=30)
+PENDING, SENDING = "pending", "sending"  # the same words for prompts and deliveries
+
+
+def lease(now: datetime, claimed_by: str, length: timedelta = CLAIM_LEASE) -> dict[str, Any]:
+    """The columns a claim sets besides the status."""
+    return {"claimed_at": now, "claimed_by": claimed_by, "lease_until": now + length}
+
+
+async def recover_expired(
+    session: AsyncSession,
+    model: type[SQLModel],
+    now: datetime,
+    resends: int,
+    settled: Mapping[str, Any],
+) -> int:
+    """Rows left `sending` past their lease: each counts one uncertain send. Those with
+    fewer than `resends` uncertain sends go back to the queue at once; the others are
+    changed by `settled` (they may have arrived and are not sent again). Returns how
+    many rows were recovered either way."""
+    table: Any = model
+    expired = [
+        col(table.status) == SENDING,
+        sa.func.coalesce(col(table.lease_until), col(table.claimed_at)) < now,
+    ]
+    uncertain = col(table.uncertain_sends)
+    retry = await session.exec(
+        sa.update(table)
+        .where(*expired, uncertain < resends)
+        .values(
+            status=PENDING,
+            uncertain_sends=uncertain + 1,
+            next_attempt_at=now,
+            claimed_by=None,
+            lease_until=None,
+        )
+    )
+    settle = await session.exec(
+        sa.update(table).where(*expired).values(uncertain_sends=uncertain + 1, **settled)
+    )
+    return int(retry.rowcount or 0) + int(settle.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def claim_rows(

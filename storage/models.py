@@ -203,6 +203,9 @@ class Prompt(SQLModel, table=True):
     next_attempt_at: datetime | None = utc_column()
     telegram_message_id: int | None = None
     claimed_at: datetime | None = utc_column()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = utc_column()
+    uncertain_sends: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     sent_at: datetime | None = utc_column()
     remind_at: datetime | None = utc_column(index=True)
     reminded_at: datetime | None = utc_column()
@@ -297,12 +300,14 @@ class AlertCopy(SQLModel, table=True):
 
 
 class DeliveryStatus(StrEnum):
-    """pending → sending → sent | failed, as prompts go."""
+    """pending → sending → sent | failed, as prompts go; `uncertain`: a send that may
+    have arrived (a timeout, or a crash mid-send) and is never repeated."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    UNCERTAIN = "uncertain"
 
 
 class Broadcast(SQLModel, table=True):
@@ -332,6 +337,9 @@ class BroadcastDelivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = required_utc_column()
     claimed_at: datetime | None = utc_column()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = utc_column()
+    uncertain_sends: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     sent_at: datetime | None = utc_column()
 
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Match, MatchStatus, Membership, Person, Program, Role
+from storage.models import (
+    Match,
+    MatchStatus,
+    Membership,
+    Person,
+    PersonStatus,
+    Program,
+    Prompt,
+    PromptStatus,
+    Role,
+)
+from storage.prompts import schedule_changed
 
 
 async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
@@ -49,3 +62,36 @@ async def active_match_of(session: AsyncSession, person_id: int, program_id: int
         (col(Match.mentor_id) == person_id) | (col(Match.mentee_id) == person_id),
     )
     return (await session.exec(statement)).first()
+
+
+async def note_contact(session: AsyncSession, telegram_id: int, now: datetime) -> bool:
+    """The person wrote to the bot, so the bot can write to them: someone marked
+    unreachable (they had blocked the bot, or their chat was not found) becomes active
+    again, this period's check-ins that failed because of it are queued again and the
+    schedule is materialised afresh. Returns whether they were unreachable.
+
+    One indexed read when nothing changes (the usual case, on every update); the
+    coordinator's "unreachable" flag stays for them to resolve.
+    """
+    statement = select(Person.id).where(
+        Person.telegram_id == telegram_id, Person.status == PersonStatus.UNREACHABLE
+    )
+    person_id = (await session.exec(statement)).first()
+    if person_id is None:
+        return False
+    await session.exec(
+        sa.update(Person)
+        .where(col(Person.id) == person_id, col(Person.status) == PersonStatus.UNREACHABLE)
+        .values(status=PersonStatus.ACTIVE)
+    )
+    await session.exec(
+        sa.update(Prompt)
+        .where(
+            col(Prompt.person_id) == person_id,
+            col(Prompt.status) == PromptStatus.FAILED,
+            col(Prompt.closes_at) > now,
+        )
+        .values(status=PromptStatus.PENDING, attempts=0, next_attempt_at=now)
+    )
+    await schedule_changed(session)
+    return True

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.claims import claim_rows
+from storage.claims import CLAIM_LEASE, claim_rows, lease, recover_expired
 from storage.db import upsert
 from storage.models import (
     Flag,
@@ -479,9 +479,17 @@ async def _claim(
     return claimed
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Prompt]:
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    *,
+    claimed_by: str = "",
+    lease_for: timedelta = CLAIM_LEASE,
+) -> list[Prompt]:
     """Claim up to `limit` pending prompts that are due, still open and not waiting for a
-    retry: they become `sending`, with one more attempt."""
+    retry: they become `sending`, with one more attempt, leased to `claimed_by` for
+    `lease_for` (`storage.claims`)."""
     criteria = [
         col(Prompt.status) == PromptStatus.PENDING,
         col(Prompt.due_at) <= now,
@@ -491,14 +499,23 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Pr
     changes = {
         "status": PromptStatus.SENDING,
         "attempts": col(Prompt.attempts) + 1,
-        "claimed_at": now,
+        **lease(now, claimed_by, lease_for),
     }
     return await _claim(session, limit, criteria, col(Prompt.due_at), changes)
 
 
+async def recover_prompts(session: AsyncSession, now: datetime, resends: int) -> int:
+    """Prompts a dead instance left `sending` past their lease: queued again while they
+    may be re-sent, otherwise counted sent (they may have arrived; see
+    `storage.claims.recover_expired`)."""
+    settled = {"status": PromptStatus.SENT, "sent_at": now}
+    return await recover_expired(session, Prompt, now, resends, settled)
+
+
 async def claim_reminders(session: AsyncSession, now: datetime, limit: int) -> list[Prompt]:
     """Claim up to `limit` sent, unanswered prompts whose reminder is due in a period still
-    open: each is reminded once (`reminded_at` is set now)."""
+    open: each is reminded once (`reminded_at` is set now, and is the whole claim: a
+    reminder cut off by a crash counts as sent)."""
     criteria = [
         col(Prompt.status) == PromptStatus.SENT,
         col(Prompt.remind_at) <= now,
@@ -555,15 +572,34 @@ async def release_for_retry(
     next_attempt_at: datetime,
     *,
     count_attempt: bool = True,
+    uncertain: bool = False,
 ) -> None:
     """Put claimed prompts back in the queue until `next_attempt_at`. Telegram's flood
-    control (`count_attempt=False`) does not use up one of the prompt's attempts."""
+    control (`count_attempt=False`) does not use up one of the prompt's attempts;
+    `uncertain` counts a send that may have arrived."""
     if not prompt_ids:
         return
     changes: dict[str, Any] = {"status": PromptStatus.PENDING, "next_attempt_at": next_attempt_at}
     if not count_attempt:
         changes["attempts"] = col(Prompt.attempts) - 1
+    if uncertain:
+        changes["uncertain_sends"] = col(Prompt.uncertain_sends) + 1
     await session.exec(sa.update(Prompt).where(*_sending(prompt_ids)).values(**changes))
+
+
+async def mark_uncertain(session: AsyncSession, prompt_ids: Sequence[int], now: datetime) -> None:
+    """A send that may have arrived, with no re-send left: the prompt counts as sent
+    (its reminder follows, and it is answered or missed like any other)."""
+    if prompt_ids:
+        await session.exec(
+            sa.update(Prompt)
+            .where(*_sending(prompt_ids))
+            .values(
+                status=PromptStatus.SENT,
+                sent_at=now,
+                uncertain_sends=col(Prompt.uncertain_sends) + 1,
+            )
+        )
 
 
 async def mark_failed(session: AsyncSession, prompt_ids: Sequence[int]) -> None:

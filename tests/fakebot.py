@@ -38,7 +38,8 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from telegram.error import TimedOut
+import httpx
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 BOT_TOKEN = "123456789:" + "A" * 35
@@ -200,6 +201,9 @@ class _Injected:
     error_code: int | None  # None means "time out"
     description: str
     retry_after: int | None
+    chat_id: int | None = None  # only calls to this chat (None: any)
+    after_delivery: bool = False  # time out once the call has taken effect
+    refused: bool = False  # the connection is refused: nothing reached Telegram
 
 
 class _ApiError(Exception):
@@ -600,9 +604,9 @@ class FakeBotApi(BaseRequest):
             await self._wait_for_updates(params)
         try:
             result = self._handle(call)
-        except TimedOut:
+        except NetworkError as error:  # TimedOut and refused connections, injected
             call.failed = True
-            call.description = "timed out"
+            call.description = error.message
             raise
         except _ApiError as error:
             call.failed = True
@@ -641,8 +645,10 @@ class FakeBotApi(BaseRequest):
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` valid calls of ``method`` fail as Telegram would.
+        """Make the next ``times`` valid calls of ``method`` (to ``chat_id`` if given)
+        fail as Telegram would.
 
         ``retry_after`` adds ``"parameters": {"retry_after": N}`` (PTB raises RetryAfter).
         Typical: ``fail_next("sendMessage", error_code=403,
@@ -650,13 +656,26 @@ class FakeBotApi(BaseRequest):
         """
         self._require_method(method)
         for _ in range(times):
-            self._failures[method].append(_Injected(error_code, description, retry_after))
+            self._failures[method].append(
+                _Injected(error_code, description, retry_after, chat_id=chat_id)
+            )
 
-    def time_out_next(self, method: str, times: int = 1) -> None:
-        """Make the next ``times`` valid calls of ``method`` raise `telegram.error.TimedOut`."""
+    def time_out_next(self, method: str, times: int = 1, *, after_delivery: bool = False) -> None:
+        """Make the next ``times`` valid calls of ``method`` raise `telegram.error.TimedOut`;
+        with ``after_delivery`` the call takes effect first (the message arrives), as
+        when Telegram's answer is what got lost."""
         self._require_method(method)
         for _ in range(times):
-            self._failures[method].append(_Injected(None, "timed out", None))
+            self._failures[method].append(
+                _Injected(None, "timed out", None, after_delivery=after_delivery)
+            )
+
+    def refuse_next(self, method: str, times: int = 1) -> None:
+        """Make the next ``times`` valid calls of ``method`` fail to connect (PTB raises
+        `NetworkError` from httpx's `ConnectError`): nothing reached Telegram."""
+        self._require_method(method)
+        for _ in range(times):
+            self._failures[method].append(_Injected(None, "refused", None, refused=True))
 
     def block(self, chat_id: int) -> None:
         """The user blocked the bot: deliveries to them get 403 Forbidden from now on."""
@@ -731,9 +750,13 @@ class FakeBotApi(BaseRequest):
             self.problems.append(f"{call.method}: no such Bot API method")
             raise _ApiError(404, "Not Found: method not found")
         rendered = self._validate(call, spec)
-        failures = self._failures.get(call.method)
-        if failures:
-            injected = failures.popleft()
+        injected = self._injected(call)
+        if injected is not None:
+            if injected.refused:
+                raise NetworkError("httpx.ConnectError: refused") from httpx.ConnectError("")
+            if injected.after_delivery:
+                self._deliver(call, rendered)
+                raise TimedOut("Timed out after delivering (injected by FakeBotApi)")
             if injected.error_code is None:
                 raise TimedOut("Timed out (injected by FakeBotApi)")
             raise _ApiError(
@@ -746,10 +769,25 @@ class FakeBotApi(BaseRequest):
                 raise _ApiError(403, "Forbidden: bot was blocked by the user")
             if self.strict_chats and target not in self.known_chats:
                 raise _ApiError(400, "Bad Request: chat not found")
+        return self._deliver(call, rendered)
+
+    def _deliver(self, call: ApiCall, rendered: dict[str, _Rendered]) -> Any:
         handler = getattr(self, f"_m_{call.method}", None)
         if handler is not None:
             return handler(call, rendered)
-        return self._generic(call, spec, rendered)
+        return self._generic(call, api_spec()["methods"][call.method], rendered)
+
+    def _injected(self, call: ApiCall) -> _Injected | None:
+        """The first failure waiting for this call (its method, and its chat if given)."""
+        failures = self._failures.get(call.method)
+        chat_id = call.params.get("chat_id")
+        for injected in failures or ():
+            if injected.chat_id is None or (
+                chat_id is not None and self._chat_id(chat_id) == injected.chat_id
+            ):
+                failures.remove(injected)  # type: ignore[union-attr]
+                return injected
+        return None
 
     def _validate(self, call: ApiCall, spec: Mapping[str, Any]) -> dict[str, _Rendered]:
         """Contract checks; raises `_Violation` for the first problem found."""

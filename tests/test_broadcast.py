@@ -414,7 +414,7 @@ async def test_a_coordinator_of_two_programs_picks_one(
 # --- delivery through the dispatcher ---------------------------------------------------------
 
 
-async def test_flood_control_and_timeouts_are_retried(
+async def test_flood_control_and_failed_connections_are_retried(
     world: World, database: Database, clock: FakeClock
 ) -> None:
     await world.set_status(ZOE, PersonStatus.CLOSED)
@@ -423,7 +423,7 @@ async def test_flood_control_and_timeouts_are_retried(
     await claire.tap("Send to 2 people")
     api = world.tg.api
     api.fail_next("sendMessage", error_code=429, description="Too Many Requests", retry_after=30)
-    api.time_out_next("sendMessage")
+    api.refuse_next("sendMessage")
     start = clock()
     report = await world.dispatcher.tick()
     assert (report.sent, report.retried, report.failed) == (0, 2, 0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -405,6 +406,73 @@ async def test_two_claims_never_overlap(database: Database, clock: FakeClock) ->
     assert sorted(len(batch) for batch in batches) == [0, 6, 7, 7]
 
 
+async def test_a_dead_instance_claims_are_recovered_within_a_minute(
+    database: Database, dispatcher: Dispatcher, bot: Bot, api: FakeBotApi, clock: FakeClock
+) -> None:
+    """An instance claims a batch, sends one message and is killed before recording
+    anything. The survivor leaves the leased rows alone, then recovers them once the
+    lease has run out and sends each check-in again once (it may have arrived)."""
+    pairs = [await add_pair(database) for _ in range(3)]
+    async with database.session() as session:
+        assert await materialise(session, clock(), HOUR) == 6
+        batch = await claim_due(session, clock(), 4, claimed_by="dead:1")
+    assert {prompt.claimed_by for prompt in batch} == {"dead:1"}
+    assert {prompt.lease_until for prompt in batch} == {clock.now + timedelta(seconds=30)}
+    people = {person.id: person for pair in pairs for person in pair.people}
+    in_flight = people[batch[0].person_id]
+    await bot.send_message(chat(in_flight), "Check-in in flight")  # arrived, never recorded
+    report = await dispatcher.tick()
+    assert (report.sent, report.recovered) == (2, 0)  # the leased rows are left alone
+    clock.advance(seconds=31)
+    report = await dispatcher.tick()
+    assert (report.recovered, report.sent) == (4, 4)
+    clock.advance(minutes=30)
+    assert not (await dispatcher.tick()).sent
+    rows = await prompts_of(database)
+    assert {row.status for row in rows} == {PromptStatus.SENT}
+    resent = {row.person_id for row in rows if row.uncertain_sends}
+    assert resent == {prompt.person_id for prompt in batch}
+    copies = {person_id: len(sent(api, chat(person))) for person_id, person in people.items()}
+    assert copies == {person_id: 2 if person_id == in_flight.id else 1 for person_id in people}
+
+
+async def test_stopping_ends_the_tick_and_gives_back_its_claims(
+    database: Database,
+    make_dispatcher: MakeDispatcher,
+    api: FakeBotApi,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for _ in range(20):
+        await add_pair(database)
+    answer = api.do_request
+    dispatcher = make_dispatcher(batch_size=10, concurrency=2)
+    started = 0
+
+    async def slow(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        nonlocal started
+        started += 1
+        if started == 5:
+            dispatcher.stop()  # SIGTERM arrives during the fifth send
+        await asyncio.sleep(0.02)
+        return await answer(*args, **kwargs)
+
+    monkeypatch.setattr(api, "do_request", slow)
+    report = await asyncio.wait_for(dispatcher.tick(), timeout=2)
+    calls = len(api.calls_to("sendMessage"))
+    assert calls in (5, 6) and report.sent == calls  # only the sends in flight finished
+    assert report.released == 10 - calls % 10
+    rows = await prompts_of(database)
+    assert sum(row.status == PromptStatus.SENT for row in rows) == calls
+    waiting = [row for row in rows if row.status != PromptStatus.SENT]
+    assert {(row.status, row.attempts) for row in waiting} == {(PromptStatus.PENDING, 0)}
+    assert not (await dispatcher.tick())  # stopped: does nothing more
+    successor = make_dispatcher()
+    assert (await successor.tick()).sent == 40 - calls
+    chats = [int(call.params["chat_id"]) for call in api.calls_to("sendMessage")]
+    assert len(chats) == len(set(chats)) == 40
+
+
 # --- outages ------------------------------------------------------------------------------
 
 
@@ -483,16 +551,12 @@ async def mark_mentor_closed(database: Database, pair: Pair) -> None:
         )
 
 
-@pytest.mark.parametrize("failure", ["timeout", "bad gateway"])
-async def test_timeouts_and_server_errors_back_off_then_send(
-    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock, failure: str
+async def test_failed_connections_back_off_then_send(
+    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock
 ) -> None:
     pair = await add_pair(database, program_name="Solo")
     await mark_mentor_closed(database, pair)
-    if failure == "timeout":
-        api.time_out_next("sendMessage", times=3)
-    else:
-        api.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=3)
+    api.refuse_next("sendMessage", times=3)  # nothing reached Telegram
     start = clock.now
     for wait in (1, 2, 4):  # minutes after each failure
         report = await dispatcher.tick()
@@ -504,9 +568,52 @@ async def test_timeouts_and_server_errors_back_off_then_send(
         clock.advance(minutes=0.5)
     assert (await dispatcher.tick()).sent == 1
     (prompt,) = await prompts_of(database, pair.mentee)
-    assert (prompt.status, prompt.attempts) == (PromptStatus.SENT, 4)
+    assert (prompt.status, prompt.attempts, prompt.uncertain_sends) == (PromptStatus.SENT, 4, 0)
     assert prompt.sent_at == start + timedelta(minutes=7)
     assert sent(api, chat(pair.mentee)) == ["Check-in mentee_weekly 2026-W47"]
+
+
+@pytest.mark.parametrize("failure", ["timeout after delivery", "bad gateway"])
+async def test_an_uncertain_send_is_repeated_once_at_most(
+    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock, failure: str
+) -> None:
+    """A check-in whose send may have arrived is sent once more, never a third time."""
+    pair = await add_pair(database, program_name="Solo")
+    await mark_mentor_closed(database, pair)
+    for _ in range(2):
+        if failure == "bad gateway":
+            api.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+        else:
+            api.time_out_next("sendMessage", after_delivery=True)
+    report = await dispatcher.tick()
+    assert (report.sent, report.uncertain, report.retried) == (0, 1, 1)
+    (prompt,) = await prompts_of(database, pair.mentee)
+    assert (prompt.status, prompt.uncertain_sends) == (PromptStatus.PENDING, 1)
+    clock.advance(minutes=1)
+    report = await dispatcher.tick()  # the one re-send: uncertain again
+    assert (report.sent, report.uncertain, report.retried) == (0, 1, 0)
+    (prompt,) = await prompts_of(database, pair.mentee)
+    assert (prompt.status, prompt.uncertain_sends) == (PromptStatus.SENT, 2)
+    clock.advance(minutes=30)
+    assert (await dispatcher.tick()).sent == 0
+    delivered = 2 if failure != "bad gateway" else 0
+    assert sent(api, chat(pair.mentee)) == ["Check-in mentee_weekly 2026-W47"] * delivered
+    assert len(api.calls_to("sendMessage")) == 2
+
+
+async def test_a_resend_after_an_uncertain_send_that_arrives_is_recorded(
+    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock
+) -> None:
+    pair = await add_pair(database, program_name="Solo")
+    await mark_mentor_closed(database, pair)
+    api.time_out_next("sendMessage", after_delivery=True)
+    await dispatcher.tick()
+    clock.advance(minutes=1)
+    assert (await dispatcher.tick()).sent == 1
+    (prompt,) = await prompts_of(database, pair.mentee)
+    assert (prompt.status, prompt.uncertain_sends, prompt.attempts) == (PromptStatus.SENT, 1, 2)
+    assert prompt.telegram_message_id == 2  # the second copy is the one answers refer to
+    assert len(sent(api, chat(pair.mentee))) == 2
 
 
 async def test_prompt_fails_after_five_attempts(
@@ -514,7 +621,7 @@ async def test_prompt_fails_after_five_attempts(
 ) -> None:
     pair = await add_pair(database, program_name="Solo")
     await mark_mentor_closed(database, pair)
-    api.time_out_next("sendMessage", times=5)
+    api.refuse_next("sendMessage", times=5)
     reports = []
     for wait in (1, 2, 4, 8, 16):
         reports.append(await dispatcher.tick())
@@ -578,8 +685,15 @@ def test_error_classification_and_backoff() -> None:
     assert classify(Forbidden("Forbidden: bot was blocked by the user")) is Outcome.UNREACHABLE
     assert classify(BadRequest("Chat not found")) is Outcome.UNREACHABLE
     assert classify(BadRequest("Message text is empty")) is Outcome.FAILED
-    assert classify(TimedOut()) is Outcome.BACKOFF
-    assert classify(NetworkError("Bad Gateway")) is Outcome.BACKOFF
+    assert classify(TimedOut()) is Outcome.UNCERTAIN
+    assert classify(NetworkError("Bad Gateway")) is Outcome.UNCERTAIN
+    for cause in (httpx.ConnectError("no"), httpx.ConnectTimeout("no"), httpx.PoolTimeout("no")):
+        error = TimedOut() if isinstance(cause, httpx.TimeoutException) else NetworkError("x")
+        error.__cause__ = cause
+        assert classify(error) is Outcome.BACKOFF, cause
+    read_timeout = TimedOut()
+    read_timeout.__cause__ = httpx.ReadTimeout("no answer")
+    assert classify(read_timeout) is Outcome.UNCERTAIN
     assert classify(ValueError("a bug")) is Outcome.FAILED
     assert [backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
 

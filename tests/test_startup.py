@@ -3,6 +3,7 @@ and participants' words never reach the logs; errors in handlers are reported.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -13,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 from telegram import BotCommandScopeChat, Update
+from telegram.error import Conflict
 from telegram.ext import CommandHandler
 
 from bot.app import build_application
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import RedactToken
-from bot.runner import StartupError, preflight
+from bot.runner import StartupError, polling_errors, preflight
 from conversations.kit.context import TandemContext
 from storage.db import Database, DatabaseUrlError
 from storage.models import Program
@@ -192,3 +194,17 @@ async def test_a_crashing_handler_apologises_logs_no_text_and_tells_admins(
     admin_messages = [message.text for message in bots.api.visible(ADMIN_ID)]
     assert admin_messages and "RuntimeError" in admin_messages[-1]
     assert "secret" not in admin_messages[-1]
+
+
+async def test_conflicts_are_logged_once_and_never_sent_to_admins(
+    bots: Bots, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process polling with the same token: 409 Conflict every few seconds."""
+    callback = polling_errors(bots.application)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(25):
+            callback(Conflict("Conflict: terminated by other getUpdates request"))
+            await bots.application.process_error(update=None, error=Conflict("Conflict"))
+        await asyncio.sleep(0)
+    assert bots.api.visible(ADMIN_ID) == []
+    assert caplog.text.count("409 Conflict") == 2  # one line from each path, once
