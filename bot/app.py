@@ -38,6 +38,7 @@ from conversations import (
     report,
 )
 from conversations import settings as settings_dialogue
+from conversations.kit import alerting
 from conversations.kit.context import SERVICES, Services, TandemContext, resolve_language
 from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
 from conversations.kit.unusable import refuse_edit
@@ -81,7 +82,7 @@ def build_application(
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
     schedule_dispatcher(
-        application, database, clock, checkin, alerts=alerts, digests=digest, broadcasts=broadcast
+        application, database, clock, checkin, alerts=alerting, digests=digest, broadcasts=broadcast
     )
     return application
 

@@ -117,7 +117,7 @@ class PromptRenderer(Protocol):
 
 class AlertHook(Protocol):
     """Tells coordinators about flags: the daily sweep and people who became unreachable.
-    conversations.alerts implements it; bot/app.py hands it to the dispatcher."""
+    conversations.kit.alerting implements it; bot/app.py hands it to the dispatcher."""
 
     async def sweep(self, bot: Bot, database: Database, now: datetime) -> int: ...
 

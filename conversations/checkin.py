@@ -35,8 +35,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import alerts, engine
-from conversations.goals import instrument_with_goals
+from conversations import engine
 from conversations.instruments import (
     Instrument,
     InstrumentError,
@@ -44,8 +43,10 @@ from conversations.instruments import (
     instrument_key_for,
     load_instrument,
 )
+from conversations.kit.alerting import after_answer
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.context import TandemContext
+from conversations.kit.goal_questions import instrument_with_goals
 from conversations.kit.meeting_parse import MONTHS
 from conversations.kit.profile import Invalid, program_slot, slot_text
 from conversations.kit.reply import Answering, Asked, OutgoingMessage, Reply, say
@@ -286,7 +287,7 @@ async def week_prompt(
 
 async def _instrument(session: AsyncSession, prompt: Prompt) -> Instrument | None:
     """The prompt's questions: its instrument file, with a mentee's open goals asked by
-    name (conversations/goals.py); None when the file is gone."""
+    name (conversations/kit/goal_questions.py); None when the file is gone."""
     try:
         instrument = load_instrument(prompt.instrument)
     except InstrumentError:
@@ -1257,7 +1258,7 @@ async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Mess
     if reply.record_first_message_of is not None and sent and sent[0] is not None:
         await _record_message(ctx, reply.record_first_message_of, sent[0].message_id)
     if reply.evaluate_match is not None:
-        await alerts.after_answer(ctx, reply.evaluate_match)
+        await after_answer(ctx, reply.evaluate_match)
     return sent
 
 

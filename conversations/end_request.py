@@ -37,7 +37,7 @@ from telegram.ext import (
 )
 
 from conversations import checkin
-from conversations.alerts import notify, refresh_copies
+from conversations.kit.alerting import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import Reply, say
