@@ -94,7 +94,7 @@ UNREACHABLE_BAD_REQUESTS = ("chat not found", "user not found", "peer_id_invalid
 
 
 class Rendered(Protocol):
-    """A message ready to send (conversations.checkin.OutgoingMessage)."""
+    """A message ready to send (conversations.kit.reply.OutgoingMessage)."""
 
     @property
     def text(self) -> str: ...

@@ -36,11 +36,11 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import checkin
 from conversations.kit.alerting import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
 from conversations.kit.context import TandemContext, resolve_language
-from conversations.kit.reply import Reply, say
+from conversations.kit.prompt import participant_or
+from conversations.kit.reply import ASKED, Reply, say
 from conversations.kit.text import clip, partner_name
 from conversations.kit.unusable import describe_unusable, forget_on_other_buttons, too_long
 from conversations.program_menu import show
@@ -203,7 +203,7 @@ async def endmatch_command(update: Update, ctx: TandemContext) -> None:
     if ctx.user_data is not None:
         ctx.user_data.pop(WAITING, None)
     async with ctx.db.session() as session:
-        person = await checkin.participant_or(session, update, _not_joined(ctx.tr))
+        person = await participant_or(session, update, _not_joined(ctx.tr))
         if isinstance(person, Reply):
             text, rows = person.notice or "", []
         else:
@@ -277,7 +277,7 @@ def _still_waiting(ctx: TandemContext, waiting: dict[str, Any]) -> bool:
     asked_at = float(waiting.get("at", 0))
     if ctx.now().timestamp() - asked_at > REASON_WINDOW.total_seconds():
         return False
-    checkin_asked = (ctx.user_data or {}).get(checkin.ASKED)
+    checkin_asked = (ctx.user_data or {}).get(ASKED)
     return not (isinstance(checkin_asked, dict) and float(checkin_asked.get("at", 0)) > asked_at)
 
 

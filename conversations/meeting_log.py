@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import checkin, engine
+from conversations import engine
 from conversations.instruments import Instrument, Kind, Option, Question, load_instrument
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.context import TandemContext
@@ -50,7 +50,8 @@ from conversations.kit.meeting_parse import (
     parse_quick_log,
 )
 from conversations.kit.profile import Invalid
-from conversations.kit.reply import OutgoingMessage, Reply
+from conversations.kit.prompt import participant_or
+from conversations.kit.reply import ASKED, OutgoingMessage, Reply, deliver
 from conversations.kit.text import duration_text, partner_name
 from conversations.kit.topics import DEFAULT_TOPICS, Topic
 from conversations.kit.unusable import describe_unusable, too_long
@@ -64,6 +65,7 @@ from storage.meetings import (
 from storage.metrics import expected_minutes_per_week
 from storage.models import Match, MeetingLog, Person, Program
 from storage.people import person_by_telegram_id
+from storage.programs import zone_of
 
 PREFIX = "ml"
 LOG_PREFIX = "mlg"
@@ -146,7 +148,7 @@ def _draft(ctx: TandemContext) -> Draft | None:
 
 
 async def _send(update: Update, ctx: TandemContext, outcome: Outcome) -> None:
-    sent = await checkin.deliver(update, ctx, outcome.reply)
+    sent = await deliver(update, ctx, outcome.reply)
     data = ctx.user_data
     if data is None:
         return
@@ -445,7 +447,7 @@ class Logging:
 
     @property
     def today(self) -> date:
-        zone = checkin.zone_of(self.person, self.program)
+        zone = zone_of(self.person, self.program)
         return self.ctx.now().astimezone(zone).date()
 
     def question(self) -> Question | None:
@@ -642,7 +644,7 @@ async def _store(
 
 
 async def _participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
-    return await checkin.participant_or(
+    return await participant_or(
         session,
         update,
         ctx.tr.gettext(
@@ -787,7 +789,7 @@ def _waiting(ctx: TandemContext, draft: Draft) -> bool:
     now = ctx.now().timestamp()
     if now - draft.asked_at > TYPED_WINDOW.total_seconds():
         return False
-    asked = (ctx.user_data or {}).get(checkin.ASKED)
+    asked = (ctx.user_data or {}).get(ASKED)
     return not (isinstance(asked, dict) and float(asked.get("at", 0)) >= draft.asked_at)
 
 
@@ -1072,7 +1074,7 @@ async def logs_command(update: Update, ctx: TandemContext) -> None:
             matches = await open_matches(session, person.id or 0)
             messages = [await overview(session, ctx, person, match) for match in matches]
             reply = Reply(messages=messages) if messages else Reply(notice=_no_match(ctx.tr))
-    await checkin.deliver(update, ctx, reply)
+    await deliver(update, ctx, reply)
 
 
 def expected_minutes(program: Program | None, match: Match, today: date, zone: tzinfo) -> int:
@@ -1117,7 +1119,7 @@ async def overview(
         lines.append(
             tr.ngettext("…and {n} earlier meeting.", "…and {n} earlier meetings.", earlier)
         )
-    zone = checkin.zone_of(person, program)
+    zone = zone_of(person, program)
     expected = expected_minutes(program, match, now.astimezone(zone).date(), zone)
     total = tr.gettext(
         "Total: {done} of {expected} expected so far.",

@@ -26,10 +26,8 @@ KNOWN = frozenset(
         ("conversations.dashboard", "conversations.coordinator"),
         ("conversations.dashboard", "conversations.onboarding"),
         ("conversations.dashboard", "conversations.program_menu"),
-        ("conversations.end_request", "conversations.checkin"),
         ("conversations.end_request", "conversations.program_menu"),
         ("conversations.export", "conversations.program_menu"),
-        ("conversations.meeting_log", "conversations.checkin"),
         ("conversations.onboarding", "conversations.checkin"),
         ("conversations.onboarding", "conversations.goals"),
         ("conversations.onboarding", "conversations.meeting_log"),
@@ -39,7 +37,6 @@ KNOWN = frozenset(
         ("conversations.oversight", "conversations.onboarding"),
         ("conversations.program_menu", "conversations.coordinator"),
         ("conversations.program_menu", "conversations.onboarding"),
-        ("conversations.reflection", "conversations.checkin"),
         ("conversations.report", "conversations.program_menu"),
         ("conversations.settings", "conversations.onboarding"),
     }

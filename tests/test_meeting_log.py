@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from conversations.checkin import ASKED
+from conversations.kit.reply import ASKED
 from conversations.kit.text import duration_text
 from conversations.kit.topics import DEFAULT_TOPICS
 from conversations.meeting_log import DRAFT, expected_minutes, program_topics
