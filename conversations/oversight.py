@@ -67,6 +67,7 @@ from conversations.kit.buttons import (
     parse_number,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.meeting_record import meeting_instrument, mode_label, topic_label
 from conversations.kit.reply import say
 from conversations.kit.text import (
     NAME_CLIP,
@@ -77,7 +78,6 @@ from conversations.kit.text import (
     person_name,
 )
 from conversations.kit.unusable import describe_unusable
-from conversations.meeting_log import meeting_instrument, mode_label, topic_label
 from locales.translator import N_, Html, Translator, escape
 from storage.contacts import logged
 from storage.flags import SEVERITY_ORDER, Severity, is_scale_key

@@ -33,7 +33,6 @@ KNOWN = frozenset(
         ("conversations.onboarding", "conversations.meeting_log"),
         ("conversations.onboarding", "conversations.reflection"),
         ("conversations.oversight", "conversations.coordinator"),
-        ("conversations.oversight", "conversations.meeting_log"),
         ("conversations.oversight", "conversations.onboarding"),
         ("conversations.program_menu", "conversations.coordinator"),
         ("conversations.program_menu", "conversations.onboarding"),
