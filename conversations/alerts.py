@@ -6,7 +6,8 @@ Each coordinator's message is recorded (`AlertCopy`), so when one of them acts o
 every other copy is edited, once the change has committed, to show it in its reader's
 language. A snooze that is over opens the flag again, and the alert is sent again saying
 so; the dispatcher's every tick looks for those (`sweep`), and once a day it applies the
-flag rules to every open match.
+flag rules to every open match. Sending and updating the copies is the raise-alerts
+service, conversations/kit/alerting.py; this dialogue is the buttons and the note.
 
 Callback data is ``fl:<action>:<flag id>`` (Show match is conversations/oversight.py's
 ``ov:mt:<match id>``, which opens the match's timeline) and is never trusted: every
@@ -17,6 +18,20 @@ nothing. Every change to a flag writes an audit event.
 A note for Resolve is the coordinator's next text message (within ten minutes); a
 handler in a group before every other dialogue takes it, so no dialogue in progress
 sees it. A command, or another dialogue's button, ends the wait.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Open: a flag raised (conversations/kit/alerting.py)
+    Open --> Acknowledged: Acknowledge
+    Open --> Snoozed: Snooze 7 days
+    Snoozed --> Open: the snooze is over (sweep)
+    Acknowledged --> Snoozed: Snooze 7 days
+    Open --> Noting: Resolve
+    Acknowledged --> Noting: Resolve
+    Noting --> Resolved: a typed note / No note
+    Noting --> Open: a command or another dialogue's button
+    Resolved --> [*]
+```
 """
 
 from __future__ import annotations

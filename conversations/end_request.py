@@ -14,6 +14,18 @@ check-in question was asked since, a check-in or reflection was sent or reminded
 or another dialogue's button was tapped), read by a
 handler in a group before every dialogue; /cancel then sends nothing, any other command
 drops the question.
+
+```mermaid
+stateDiagram-v2
+    [*] --> WhichMatch: /endmatch (several matches)
+    [*] --> Confirming: /endmatch (one match)
+    WhichMatch --> Confirming: a match tapped
+    Confirming --> [*]: Keep the match
+    Confirming --> Reason: Yes, ask to end it
+    Reason --> Requested: a typed reason / Skip
+    Reason --> [*]: /cancel, another command or dialogue
+    Requested --> [*]: recorded, the coordinators alerted
+```
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""/goals: a mentee's list of goals — add, reword, mark achieved (celebrated), drop — and
-the per-goal progress questions their weekly check-in asks.
+"""/goals: a mentee's list of goals — add, reword, mark achieved (celebrated), drop. The
+per-goal progress questions their weekly check-in asks are
+conversations/kit/goal_questions.py.
 
 The goals a mentee wrote at onboarding become the first rows (`storage.goals`). Every
 button names a goal by id, and every change re-reads the goal with its owner, so a forged
@@ -9,6 +10,15 @@ minutes (a cache: losing it costs a re-tap); onboarding's catch-all offers messa
 `take_text`.
 
 Callback data: ``goal:<action>[:<goal id>]`` with action list, add, reword, done, drop.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Listing: /goals
+    Listing --> Typing: ➕ Add a goal / ✏️ Reword
+    Typing --> Listing: the goal typed (10 minutes)
+    Listing --> Listing: 🎉 Achieved / 🗑 Drop
+    Listing --> [*]
+```
 """
 
 from __future__ import annotations
