@@ -44,7 +44,8 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import build_application
 from bot.config import Settings
 from bot.dispatch import Dispatcher, schedule_dispatcher
-from conversations import alerts, broadcast, digest
+from conversations import broadcast, digest
+from conversations.kit import alerting as alerts
 from storage.db import Database
 from storage.models import Match, Membership, Person, Program, Prompt, Role
 from storage.prompts import claim_due, materialise, scheduled_participants

@@ -40,6 +40,7 @@ from conversations import (
     report,
 )
 from conversations import settings as settings_dialogue
+from conversations.kit import alerting
 from conversations.kit.context import SERVICES, Services, TandemContext, resolve_language
 from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
 from conversations.kit.unusable import refuse_edit
@@ -92,7 +93,7 @@ def build_application(
         database,
         clock,
         checkin,
-        alerts=alerts,
+        alerts=alerting,
         digests=digest,
         broadcasts=broadcast,
         interval=settings.dispatch_interval,

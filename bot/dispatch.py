@@ -151,7 +151,7 @@ AFTER_UNCERTAIN: dict[Kind, int] = {Kind.PROMPT: 1, Kind.REMINDER: 0, Kind.BROAD
 
 
 class Rendered(Protocol):
-    """A message ready to send (conversations.checkin.OutgoingMessage)."""
+    """A message ready to send (conversations.kit.reply.OutgoingMessage)."""
 
     @property
     def text(self) -> str: ...
@@ -174,7 +174,7 @@ class PromptRenderer(Protocol):
 
 class AlertHook(Protocol):
     """Tells coordinators about flags: the daily sweep and people who became unreachable.
-    conversations.alerts implements it; bot/app.py hands it to the dispatcher."""
+    conversations.kit.alerting implements it; bot/app.py hands it to the dispatcher."""
 
     async def sweep(self, bot: Bot, database: Database, now: datetime) -> int: ...
 

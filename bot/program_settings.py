@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conversations.instruments import SCALE_POINTS, available_instruments
+from conversations.kit.meeting_record import MAX_TOPIC_BUTTONS, program_topics
 from conversations.kit.topics import DEFAULT_TOPICS
-from conversations.meeting_log import MAX_TOPIC_BUTTONS, program_topics
 from storage.flags import DEFAULTS as FLAG_DEFAULTS
 from storage.flags import thresholds
 from storage.metrics import expected_minutes_per_week

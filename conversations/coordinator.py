@@ -33,7 +33,6 @@ from telegram.ext import (
 )
 
 from conversations import onboarding
-from conversations.goals import achieved_label
 from conversations.kit.buttons import (
     BUTTON_CLIP,
     CHOICES_PER_PAGE,
@@ -44,6 +43,7 @@ from conversations.kit.buttons import (
     parse_number,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.goal_questions import achieved_label
 from conversations.kit.profile import FIELD, GOALS, HELP_WITH, slot_text, zone_label
 from conversations.kit.reply import say
 from conversations.kit.text import NAME_CLIP, clip, labelled, local_day_text

@@ -14,6 +14,18 @@ check-in question was asked since, a check-in or reflection was sent or reminded
 or another dialogue's button was tapped), read by a
 handler in a group before every dialogue; /cancel then sends nothing, any other command
 drops the question.
+
+```mermaid
+stateDiagram-v2
+    [*] --> WhichMatch: /endmatch (several matches)
+    [*] --> Confirming: /endmatch (one match)
+    WhichMatch --> Confirming: a match tapped
+    Confirming --> [*]: Keep the match
+    Confirming --> Reason: Yes, ask to end it
+    Reason --> Requested: a typed reason / Skip
+    Reason --> [*]: /cancel, another command or dialogue
+    Requested --> [*]: recorded, the coordinators alerted
+```
 """
 
 from __future__ import annotations
@@ -36,11 +48,11 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import checkin
-from conversations.alerts import notify, refresh_copies
+from conversations.kit.alerting import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
 from conversations.kit.context import TandemContext, resolve_language
-from conversations.kit.reply import Reply, say
+from conversations.kit.prompt import participant_or
+from conversations.kit.reply import ASKED, Reply, say
 from conversations.kit.text import clip, partner_name
 from conversations.kit.unusable import describe_unusable, forget_on_other_buttons, too_long
 from conversations.program_menu import show
@@ -203,7 +215,7 @@ async def endmatch_command(update: Update, ctx: TandemContext) -> None:
     if ctx.user_data is not None:
         ctx.user_data.pop(WAITING, None)
     async with ctx.db.session() as session:
-        person = await checkin.participant_or(session, update, _not_joined(ctx.tr))
+        person = await participant_or(session, update, _not_joined(ctx.tr))
         if isinstance(person, Reply):
             text, rows = person.notice or "", []
         else:
@@ -277,7 +289,7 @@ def _still_waiting(ctx: TandemContext, waiting: dict[str, Any]) -> bool:
     asked_at = float(waiting.get("at", 0))
     if ctx.now().timestamp() - asked_at > REASON_WINDOW.total_seconds():
         return False
-    checkin_asked = (ctx.user_data or {}).get(checkin.ASKED)
+    checkin_asked = (ctx.user_data or {}).get(ASKED)
     return not (isinstance(checkin_asked, dict) and float(checkin_asked.get("at", 0)) > asked_at)
 
 

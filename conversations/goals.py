@@ -1,5 +1,6 @@
-"""/goals: a mentee's list of goals — add, reword, mark achieved (celebrated), drop — and
-the per-goal progress questions their weekly check-in asks.
+"""/goals: a mentee's list of goals — add, reword, mark achieved (celebrated), drop. The
+per-goal progress questions their weekly check-in asks are
+conversations/kit/goal_questions.py.
 
 The goals a mentee wrote at onboarding become the first rows (`storage.goals`). Every
 button names a goal by id, and every change re-reads the goal with its owner, so a forged
@@ -9,96 +10,45 @@ minutes (a cache: losing it costs a re-tap); onboarding's catch-all offers messa
 `take_text`.
 
 Callback data: ``goal:<action>[:<goal id>]`` with action list, add, reword, done, drop.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Listing: /goals
+    Listing --> Typing: ➕ Add a goal / ✏️ Reword
+    Typing --> Listing: the goal typed (10 minutes)
+    Listing --> Listing: 🎉 Achieved / 🗑 Drop
+    Listing --> [*]
+```
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations.engine import FilledQuestion
-from conversations.instruments import Instrument, Kind, Question
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.context import TandemContext
+from conversations.kit.goal_questions import LABEL_LENGTH
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable, too_long
 from locales.translator import N_, Translator, escape
 from storage import goals as store
-from storage.models import Goal, GoalStatus, Membership, Prompt, PromptKind
+from storage.models import Goal, GoalStatus, Membership
 from storage.people import person_by_telegram_id
 
 PREFIX = "goal"
 AWAITING = "goals_awaiting"  # user_data: {"action": "add"|"reword", "goal": id, "at": ts}
 TYPING_WINDOW = timedelta(minutes=10)
 MAX_OPEN_GOALS = 10
-PROGRESS = "progress"  # the generic question the per-goal questions replace
-GOAL_KEY = "goal_"
-LABEL_LENGTH = 40
-GOAL_PROGRESS = N_("How far did you get with “{goal}” this week?")
-GOAL_LOW = N_("Not at all")
-GOAL_HIGH = N_("A lot")
 ACTIONS = {
     "reword": N_("✏️ Reword"),
     "done": N_("🎉 Achieved"),
     "drop": N_("🗑 Drop"),
 }
-
-
-# --- the check-in's questions about goals -----------------------------------------------
-
-
-def goal_question(goal: Goal) -> Question:
-    """A 1–5 question about one goal, by name (its key `goal_<id>` is what is stored)."""
-    label = goal.text if len(goal.text) <= LABEL_LENGTH else goal.text[: LABEL_LENGTH - 1] + "…"
-    return FilledQuestion(
-        key=f"{GOAL_KEY}{goal.id}",
-        kind=Kind.SCALE,
-        text=GOAL_PROGRESS,
-        label=label,
-        low=GOAL_LOW,
-        high=GOAL_HIGH,
-        params=(("goal", goal.text),),
-    )
-
-
-def with_goals(instrument: Instrument, goals: list[Goal]) -> Instrument:
-    """The instrument asking about each goal where it asks about progress in general:
-    in its place, or right after it when a later question depends on its answer."""
-    position = next(
-        (index for index, q in enumerate(instrument.questions) if q.key == PROGRESS), None
-    )
-    if position is None or not goals:
-        return instrument
-    questions = list(instrument.questions)
-    asked = [goal_question(goal) for goal in goals]
-    if any(q.when and q.when.question == PROGRESS for q in questions):
-        questions[position + 1 : position + 1] = asked
-    else:
-        questions[position : position + 1] = asked
-    return replace(instrument, questions=tuple(questions))
-
-
-async def instrument_with_goals(
-    session: AsyncSession, prompt: Prompt, instrument: Instrument
-) -> Instrument:
-    """A mentee's weekly check-in asks about their open goals by name (the oldest three,
-    to stay under a minute); any other prompt is asked as its file says."""
-    if prompt.kind != PromptKind.CHECKIN or instrument.question(PROGRESS) is None:
-        return instrument
-    goals = await store.checkin_goals(session, prompt.person_id, prompt.match_id)
-    return with_goals(instrument, goals)
-
-
-def achieved_label(tr: Translator, count: int) -> str | None:
-    """A count like "2 goals achieved", for a coordinator's view of a mentee (None for
-    none)."""
-    if count <= 0:
-        return None
-    return tr.ngettext("{n} goal achieved", "{n} goals achieved", count)
 
 
 # --- /goals -------------------------------------------------------------------------------

@@ -38,8 +38,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from conversations import onboarding
-from conversations.alerts import People, alert_buttons, alert_text, evidence_lines, question_label
-from conversations.alerts import local_date as _local_day
 from conversations.coordinator import (
     LINES_BUDGET,
     Refused,
@@ -51,6 +49,14 @@ from conversations.coordinator import (
 )
 from conversations.engine import display_value
 from conversations.instruments import Instrument, InstrumentError, Kind, load_instrument
+from conversations.kit.alert_text import (
+    People,
+    alert_buttons,
+    alert_text,
+    evidence_lines,
+    question_label,
+)
+from conversations.kit.alert_text import local_date as _local_day
 from conversations.kit.buttons import (
     BUTTON_CLIP,
     TIMELINE_NEW,
@@ -61,6 +67,7 @@ from conversations.kit.buttons import (
     parse_number,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.meeting_record import meeting_instrument, mode_label, topic_label
 from conversations.kit.reply import say
 from conversations.kit.text import (
     NAME_CLIP,
@@ -71,7 +78,6 @@ from conversations.kit.text import (
     person_name,
 )
 from conversations.kit.unusable import describe_unusable
-from conversations.meeting_log import meeting_instrument, mode_label, topic_label
 from locales.translator import N_, Html, Translator, escape
 from storage.contacts import logged
 from storage.flags import SEVERITY_ORDER, Severity, is_scale_key

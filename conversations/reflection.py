@@ -2,13 +2,25 @@
 to a reflection that is open.
 
 The dispatcher sends reflections like check-ins (Prompt rows of kind "reflection", see
-`storage.schedule.plan_reflections`), and they are answered through the check-in dialogue
-(conversations/checkin.py): the same first message, buttons, typed answers stored as they
-come, summary and edits. This module adds what is particular to them. A journal only ever
-shows the person's own answers: a match partner never reads the other's reflections
-(coordinators do, for program evaluation, as the consent wording says).
+`storage.schedule.plan_reflections`), and they are asked and answered through the prompt
+service (conversations/kit/prompt.py) the check-ins use: the same first message, buttons,
+typed answers stored as they come, summary and edits; the check-in dialogue takes their
+taps. This module adds what is particular to them. A journal only ever shows the person's
+own answers: a match partner never reads the other's reflections (coordinators do, for
+program evaluation, as the consent wording says).
 
 Callback data: ``journal:<page>``.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Asking: the dispatcher sends one / /reflect
+    Asking --> Asking: a typed answer (next question)
+    Asking --> Answered: the last question answered (summary)
+    Answered --> [*]
+    [*] --> Journal: /journal
+    Journal --> Journal: ◀ / ▶ (journal:<page>)
+    Journal --> [*]
+```
 """
 
 from __future__ import annotations
@@ -22,14 +34,16 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import checkin, engine
+from conversations import engine
 from conversations.instruments import Instrument, InstrumentError, load_instrument
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.context import TandemContext
 from conversations.kit.profile import Invalid
-from conversations.kit.reply import Answering, Asked, OutgoingMessage, Reply, say
+from conversations.kit.prompt import asking_message, render_prompt, store_and_continue
+from conversations.kit.reply import ASKED, Answering, Asked, OutgoingMessage, Reply, deliver, say
 from conversations.kit.unusable import describe_unusable
 from locales.translator import Translator, escape
+from storage.answers import active_matches, locked_prompt, role_in, stored_answers
 from storage.models import (
     Match,
     Person,
@@ -40,6 +54,7 @@ from storage.models import (
     PromptStatus,
 )
 from storage.people import person_by_telegram_id
+from storage.programs import zone_of
 from storage.reflections import Entry, open_reflection_of, reflection_answers
 from storage.schedule import (
     WEEK,
@@ -65,7 +80,7 @@ async def reflect_command(update: Update, ctx: TandemContext) -> None:
             reply = Reply(notice=_not_taking_part(ctx.tr))
         else:
             reply = await _reflect_now(session, ctx, person)
-    await checkin.deliver(update, ctx, reply)
+    await deliver(update, ctx, reply)
 
 
 def _not_taking_part(tr: Translator) -> str:
@@ -80,7 +95,7 @@ async def _reflect_now(session: AsyncSession, ctx: TandemContext, person: Person
     now = ctx.now()
     prompt = await open_reflection_of(session, person.id, now)
     if prompt is None:
-        matches = await checkin.active_matches(session, person.id)
+        matches = await active_matches(session, person.id)
         if not matches:
             return Reply(
                 notice=ctx.tr.gettext(
@@ -106,7 +121,7 @@ async def _on_demand(
     the week has had `MAX_ON_DEMAND`."""
     assert person.id is not None and match.id is not None
     program = await session.get(Program, match.program_id)
-    week = period_key(now.astimezone(checkin.zone_of(person, program)).date())
+    week = period_key(now.astimezone(zone_of(person, program)).date())
     periods = [
         week,
         *(f"{week}-{n}" for n in range(2, MAX_ON_DEMAND + 1)),
@@ -132,7 +147,7 @@ async def _on_demand(
         return None
     weeks = program.weeks if program else 12
     instrument = reflection_instrument(
-        checkin.role_in(match, person.id), weeks_since(match.started_at, now), weeks
+        role_in(match, person.id), weeks_since(match.started_at, now), weeks
     )
     prompt = Prompt(
         person_id=person.id,
@@ -154,9 +169,9 @@ async def _send(session: AsyncSession, person: Person, prompt: Prompt, now: date
         prompt.status, prompt.sent_at = PromptStatus.SENT, prompt.sent_at or now
         session.add(prompt)
     assert prompt.id is not None
-    message = await checkin.render_prompt(session, prompt, person)
+    message = await render_prompt(session, prompt, person)
     instrument = _instrument(prompt.instrument)
-    answers = await checkin.stored_answers(session, prompt.id)
+    answers = await stored_answers(session, prompt.id)
     question = engine.next_question(instrument, answers) if instrument else None
     return Reply(
         messages=[message],
@@ -178,7 +193,7 @@ def _instrument(key: str) -> Instrument | None:
 def _asked_since(ctx: TandemContext, prompt: Prompt) -> bool:
     """Whether another prompt's question was asked after this reflection was sent (the
     message then answers that one, not this)."""
-    data = (ctx.user_data or {}).get(checkin.ASKED)
+    data = (ctx.user_data or {}).get(ASKED)
     if not isinstance(data, dict) or data.get("prompt") == prompt.id:
         return False
     sent = (prompt.sent_at or prompt.due_at).timestamp()
@@ -204,18 +219,18 @@ async def take_text(update: Update, ctx: TandemContext) -> bool:
         if answering is None:
             return False
         reply = await _typed(update, ctx, answering)
-    await checkin.deliver(update, ctx, reply)
+    await deliver(update, ctx, reply)
     return True
 
 
 async def _answering(
     session: AsyncSession, ctx: TandemContext, person: Person, found: Prompt
 ) -> Answering | None:
-    prompt = await checkin._locked_prompt(session, found.id or 0)
+    prompt = await locked_prompt(session, found.id or 0)
     instrument = _instrument(prompt.instrument) if prompt else None
     if prompt is None or instrument is None:
         return None
-    answers = await checkin.stored_answers(session, prompt.id or 0)
+    answers = await stored_answers(session, prompt.id or 0)
     question = engine.next_question(instrument, answers)
     if question is None or not question.kind.typed:
         return None
@@ -231,14 +246,14 @@ async def _typed(update: Update, ctx: TandemContext, answering: Answering) -> Re
         value = engine.read_text(ctx.tr, answering.question, message.text)
     except Invalid as invalid:
         return Reply(notice=str(invalid))
-    return await checkin._store(answering, value, checkin._asking_message(ctx, answering))
+    return await store_and_continue(answering, value, asking_message(ctx, answering))
 
 
 # --- /journal ---------------------------------------------------------------------------------
 
 
 def _entry_text(tr: Translator, entry: Entry, person: Person) -> str:
-    day = tr.date(entry.answered_at.astimezone(checkin.zone_of(person, None)).date(), "long")
+    day = tr.date(entry.answered_at.astimezone(zone_of(person, None)).date(), "long")
     instrument = _instrument(entry.instrument)
     question = instrument.question(entry.question) if instrument else None
     heading = f"<b>{escape(day)}</b>"

@@ -18,6 +18,7 @@ from storage.models import Match, MatchStatus, Membership, Person, PersonStatus,
 MAX_WEEKS = 260
 NAME_LENGTH = 120
 TRACK_LENGTH = 60
+DEFAULT_ZONE = "America/Toronto"
 
 
 def zone_or_none(name: str | None) -> ZoneInfo | None:
@@ -78,6 +79,15 @@ def fixed_zone_advice(name: str) -> str:
     return (
         f"{name.strip()!r} is an abbreviation or a fixed UTC offset, which ignores daylight "
         f"saving time: {instead}."
+    )
+
+
+def zone_of(person: Person, program: Program | None) -> ZoneInfo:
+    """The person's time zone, else their program's."""
+    return (
+        zone_or_none(person.timezone)
+        or zone_or_none(program.timezone if program else None)
+        or ZoneInfo(DEFAULT_ZONE)
     )
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import col, select
 
 from bot.dispatch import Dispatcher
-from conversations import alerts
-from conversations.alerts import evaluate_and_notify, notify
+from conversations.kit import alerting as alerts
+from conversations.kit.alerting import evaluate_and_notify, notify
 from storage.db import Database
 from storage.flags import evaluate_matches
 from storage.models import (
@@ -687,7 +687,7 @@ async def test_unreachable_flag_is_sent(
 
     async with database.session() as session:
         await mark_unreachable(session, people["mentor"].id, clock())
-    from conversations.alerts import unreachable_alerts
+    from conversations.kit.alerting import unreachable_alerts
 
     assert (
         await unreachable_alerts(tg.application.bot, database, [people["mentor"].id], clock()) == 2

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, delete, select
 
-from conversations.alerts import notify
+from conversations.kit.alerting import notify
 from storage.db import Database
 from storage.flags import end_snoozes
 from storage.models import (

@@ -12,9 +12,10 @@ import pytest
 from sqlmodel import col, select
 
 from bot.dispatch import Dispatcher
-from conversations import alerts, checkin
 from conversations import broadcast as broadcast_dialogue
+from conversations import checkin
 from conversations.broadcast import TEXT_LIMIT
+from conversations.kit import alerting as alerts
 from storage.broadcasts import claim_deliveries
 from storage.db import Database
 from storage.models import (

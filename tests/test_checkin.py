@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import col, select
 from telegram.constants import ParseMode
 
-from conversations.checkin import ASKED, parse_day, pause_end, render_prompt, render_reminder
+from conversations.checkin import parse_day, pause_end, render_prompt, render_reminder
+from conversations.kit.reply import ASKED
 from storage.db import Database
 from storage.models import (
     Answer,

@@ -33,7 +33,8 @@ from bot.dispatch import (
     classify,
     schedule_dispatcher,
 )
-from conversations import alerts, broadcast
+from conversations import broadcast
+from conversations.kit import alerting as alerts
 from storage.db import Database
 from storage.models import (
     Flag,

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from conversations.goals import GOAL_PROGRESS, achieved_label, with_goals
 from conversations.instruments import load_instrument
+from conversations.kit.goal_questions import GOAL_PROGRESS, achieved_label, with_goals
 from locales.translator import translator
 from storage.db import Database
 from storage.goals import achieved_count, achieved_counts, split_goals

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from bot.dispatch import Dispatcher
-from conversations import alerts, broadcast, checkin
+from conversations import broadcast, checkin
+from conversations.kit import alerting as alerts
 from storage.db import Database
 from storage.models import Answer, Person, Program, Prompt, PromptStatus
 from storage.pairing import create_match

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from conversations.checkin import ASKED
+from conversations.kit.meeting_record import program_topics
+from conversations.kit.reply import ASKED
 from conversations.kit.text import duration_text
 from conversations.kit.topics import DEFAULT_TOPICS
-from conversations.meeting_log import DRAFT, expected_minutes, program_topics
+from conversations.meeting_log.draft import DRAFT
+from conversations.meeting_log.logs import expected_minutes
 from storage.db import Database
 from storage.models import Match, MeetingLog, Person, Program, Prompt, Role
 from tests.conftest import FakeClock

@@ -14,8 +14,9 @@ from sqlmodel import col, select
 from telegram import Bot
 
 from bot.dispatch import Dispatcher
-from conversations import alerts, broadcast
+from conversations import broadcast
 from conversations.instruments import Kind, load_instrument
+from conversations.kit import alerting as alerts
 from conversations.reflection import PAGE_LIMIT
 from storage.db import Database
 from storage.models import Answer, Match, Person, Program, Prompt, PromptStatus

@@ -3,20 +3,28 @@
 Handlers decide inside one transaction and return a `Reply`; it is sent after the
 transaction commits, so a failed send never loses a stored answer and a rolled-back
 decision is never announced. Check-ins, meeting logs, reflections, end requests and
-broadcasts share these values; `conversations.checkin.deliver` sends them.
+broadcasts share these values; `deliver` sends them.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from conversations.instruments import Instrument, Question
+from conversations.kit.alerting import after_answer
 from conversations.kit.context import TandemContext
 from storage.models import Person, Prompt
+
+ASKED = "checkin_asked"  # user_data: {"prompt", "question", "message", "at"}
+AWAITING_DATE = "checkin_pause_at"  # user_data: when /pause asked for a typed date
+
+log = logging.getLogger(__name__)
 
 
 async def say(
@@ -73,3 +81,84 @@ class Answering:
     instrument: Instrument
     question: Question
     answers: dict[str, str]
+
+
+async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Message | None]:
+    """Send what a decision produced: the callback answer (or a notice), the edit of the
+    message that asked, new messages; then cache what the last one asks. Returns the new
+    messages (other dialogues that reuse this remember which message asked what)."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is not None:
+        await query.answer(reply.notice)
+    elif reply.notice:
+        await say(update, reply.notice)
+    target = reply.edit_message_id
+    if query is not None and query.message is not None and target is None:
+        target = query.message.message_id
+    if reply.edit is not None and target is not None and chat is not None:
+        await _edit(ctx, chat.id, target, reply.edit)
+    elif reply.drop_buttons and query is not None:
+        await _drop_buttons(query)
+    sent = [await say(update, message.text, message.markup) for message in reply.messages]
+    _remember(ctx, reply, sent[-1].message_id if sent and sent[-1] else None)
+    if reply.record_first_message_of is not None and sent and sent[0] is not None:
+        await _record_message(ctx, reply.record_first_message_of, sent[0].message_id)
+    if reply.evaluate_match is not None:
+        await after_answer(ctx, reply.evaluate_match)
+    return sent
+
+
+async def _drop_buttons(query: CallbackQuery) -> None:
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        log.info("could not remove the buttons of a check-in message: %s", error.message)
+
+
+async def _edit(
+    ctx: TandemContext, chat_id: int, message_id: int, message: OutgoingMessage
+) -> None:
+    try:
+        await ctx.bot.edit_message_text(
+            message.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=message.markup,
+            disable_web_page_preview=True,
+        )
+    except BadRequest as error:
+        # Unchanged, deleted or too old to edit: the answer is stored all the same.
+        if "not modified" not in str(error).lower():
+            log.info("could not edit a check-in message: %s", error.message)
+
+
+def _remember(ctx: TandemContext, reply: Reply, last_message_id: int | None) -> None:
+    data = ctx.user_data
+    if data is None:
+        return
+    if reply.awaiting_date is True:
+        data[AWAITING_DATE] = ctx.now().timestamp()
+    elif reply.awaiting_date is False:
+        data.pop(AWAITING_DATE, None)
+    if reply.asked is not None and last_message_id is not None:
+        data.pop(AWAITING_DATE, None)
+        data[ASKED] = {
+            "prompt": reply.asked.prompt_id,
+            "question": reply.asked.question,
+            "message": last_message_id,
+            "at": ctx.now().timestamp(),
+        }
+    elif reply.messages:
+        data.pop(ASKED, None)
+
+
+async def _record_message(ctx: TandemContext, prompt_id: int, message_id: int) -> None:
+    """A check-in started by /checkin: remember its first message like the dispatcher
+    does, so answering it keeps its header."""
+    async with ctx.db.session() as session:
+        prompt = await session.get(Prompt, prompt_id)
+        if prompt is not None and prompt.telegram_message_id is None:
+            prompt.telegram_message_id = message_id
+            session.add(prompt)

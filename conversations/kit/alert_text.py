@@ -1,0 +1,303 @@
+"""The words of a coordinator's alert about a flag: its title, the two people, the
+evidence one fact per line, what has been done about it, and its four buttons. Sent by
+`conversations.kit.alerting`, acted on in conversations/alerts.py, shown again in a match's
+timeline (conversations/oversight.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from conversations.kit.buttons import Button, match_timeline
+from conversations.kit.text import RULE_TITLES, person_name
+from locales.translator import N_, Translator
+from storage.flags import Rule, Severity, period_monday
+from storage.models import Flag, FlagStatus, Person, Program, PromptKind
+from storage.programs import zone_or_none
+
+PREFIX = "fl"
+ACK, SNOOZE, RESOLVE, NO_NOTE = "ack", "snz", "res", "nonote"
+# Of a resolve note, what an alert shows: with the evidence it stays within Telegram's
+# 4,096 characters. The whole note is in /match and the exports.
+NOTE_SHOWN = 600
+RULE_VALUES = frozenset(rule.value for rule in Rule)
+QUESTION_LABELS = {
+    "helpful": N_("How helpful"),
+    "going": N_("How it's going"),
+    "progress": N_("Progress"),
+}
+CONCERN_LABELS = {
+    "reach": N_("Hard to reach"),
+    "schedule": N_("Finding a time"),
+    "beyond": N_("Needs support beyond my role"),
+    "other": N_("Something else"),
+}
+
+
+def _week(tr: Translator, period: str | None) -> str:
+    monday = period_monday(period or "")
+    if monday is None:
+        return period or "?"
+    return tr.gettext("week of {date}", date=tr.date(monday, "long"))
+
+
+def question_label(tr: Translator, key: str) -> str:
+    if key in QUESTION_LABELS:
+        return tr.gettext(QUESTION_LABELS[key])
+    return tr.gettext("Progress on a goal")
+
+
+class People:
+    """The match's two people by id, for naming them in evidence."""
+
+    def __init__(self, mentor: Person | None, mentee: Person | None) -> None:
+        self.by_id = {p.id: p for p in (mentor, mentee) if p is not None}
+
+    def name(self, person_id: Any) -> str:
+        return person_name(self.by_id.get(person_id))
+
+
+def evidence_lines(
+    tr: Translator, flag: Flag, people: People, zone: tzinfo | None = None
+) -> list[str]:
+    """The flag's evidence, one line per fact, in the coordinator's language (Telegram
+    HTML: the values in them are escaped), its moments as dates in `zone` (the program's)."""
+    evidence: dict[str, Any] = flag.evidence or {}
+    lines: list[str] = []
+    match flag.rule:
+        case Rule.MISSED:
+            for person in evidence.get("people", []):
+                weeks = ", ".join(_week(tr, period) for period in person.get("periods", []))
+                count = len(person.get("periods", []))
+                lines.append(
+                    tr.ngettext(
+                        "{name} missed {n} check-in in a row ({weeks}).",
+                        "{name} missed {n} check-ins in a row ({weeks}).",
+                        count,
+                        name=people.name(person.get("person_id")),
+                        weeks=weeks,
+                    )
+                )
+        case Rule.NO_CONTACT:
+            since = _since(tr, evidence.get("since"), zone)
+            lines.append(
+                tr.ngettext(
+                    "No meeting logged and no contact reported for {n} week or more "
+                    "(since {date}).",
+                    "No meeting logged and no contact reported for {n} weeks or more "
+                    "(since {date}).",
+                    int(evidence.get("weeks", 0)),
+                    date=since,
+                )
+            )
+        case Rule.LOW_RATING:
+            for hit in evidence.get("answers", []):
+                lines.append(
+                    tr.gettext(
+                        "{name} rated “{question}” {value} out of 5 ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        question=question_label(tr, hit.get("key", "")),
+                        value=hit.get("value"),
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.RATING_DROP:
+            for hit in evidence.get("answers", []):
+                lines.append(
+                    tr.gettext(
+                        "{name} rated “{question}” {value} out of 5, down from an average of "
+                        "{average} ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        question=question_label(tr, hit.get("key", "")),
+                        value=hit.get("value"),
+                        average=tr.number(hit.get("average", 0)),
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.RATING_GAP:
+            for week in evidence.get("weeks", []):
+                lines.append(
+                    tr.gettext(
+                        "The mentee rated the help {mentee} out of 5, the mentor rated the "
+                        "relationship {mentor} out of 5 ({week}).",
+                        mentee=week.get("mentee", {}).get("value"),
+                        mentor=week.get("mentor", {}).get("value"),
+                        week=_week(tr, week.get("period")),
+                    )
+                )
+        case Rule.ASKED:
+            for hit in evidence.get("answers", []):
+                lines.append(
+                    tr.gettext(
+                        "{name} would like you to get in touch ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.CONCERN:
+            for hit in evidence.get("answers", []):
+                concerns = ", ".join(
+                    tr.gettext(CONCERN_LABELS[item]) if item in CONCERN_LABELS else item
+                    for item in hit.get("concerns", [])
+                )
+                lines.append(
+                    tr.gettext(
+                        "{name} reported: {concerns} ({week}).",
+                        name=people.name(hit.get("person_id")),
+                        concerns=concerns,
+                        week=_week(tr, hit.get("period")),
+                    )
+                )
+        case Rule.SAFETY:
+            for hit in evidence.get("answers", []):
+                words = ", ".join(f"“{word}”" for word in hit.get("words", []))
+                name = people.name(hit.get("person_id"))
+                if hit.get("kind") == "log":
+                    line = tr.gettext(
+                        "{words} in a meeting log note by {name}.", words=words, name=name
+                    )
+                elif hit.get("kind") == PromptKind.REFLECTION:
+                    line = tr.gettext("{words} in a reflection by {name}.", words=words, name=name)
+                else:
+                    line = tr.gettext(
+                        "{words} in a check-in note by {name} ({week}).",
+                        words=words,
+                        name=name,
+                        week=_week(tr, hit.get("period")),
+                    )
+                lines.append(line)
+        case Rule.UNREACHABLE:
+            lines.append(
+                tr.gettext(
+                    "{name} blocked the bot or can no longer be reached (since {date}).",
+                    name=people.name(evidence.get("person_id")),
+                    date=_since(tr, evidence.get("since"), zone),
+                )
+            )
+        case Rule.BENCHMARK:
+            lines += [_month_line(tr, month) for month in evidence.get("months", [])]
+        case Rule.END_REQUEST:
+            requests = evidence.get("requests", [])
+            lines += [_request_line(tr, item, people, zone) for item in requests]
+    return lines
+
+
+def _month_line(tr: Translator, month: dict[str, Any]) -> str:
+    return tr.ngettext(
+        "Month {month} of the match ({first} to {last}): {n} day of contact, {expected} expected.",
+        "Month {month} of the match ({first} to {last}): {n} days of contact, {expected} expected.",
+        int(month.get("contacts", 0)),
+        month=month.get("month"),
+        first=_since(tr, month.get("first")),
+        last=_since(tr, month.get("last")),
+        expected=month.get("expected"),
+    )
+
+
+def _request_line(
+    tr: Translator, request: dict[str, Any], people: People, zone: tzinfo | None
+) -> str:
+    """Who asked to end the match, when, and the reason in their own words."""
+    name, date = people.name(request.get("person_id")), _since(tr, request.get("at"), zone)
+    reason = request.get("reason")
+    if not reason:
+        return tr.gettext(
+            "{name} asked on {date} to end the match early (no reason given).",
+            name=name,
+            date=date,
+        )
+    return tr.gettext(
+        "{name} asked on {date} to end the match early: “{reason}”",
+        name=name,
+        date=date,
+        reason=reason,
+    )
+
+
+def local_date(moment: datetime, zone: tzinfo | None) -> date:
+    """The day a moment falls on in `zone` (a date without a time stays as it is)."""
+    return moment.astimezone(zone).date() if zone and moment.tzinfo else moment.date()
+
+
+def _since(tr: Translator, value: Any, zone: tzinfo | None = None) -> str:
+    try:
+        return tr.date(local_date(datetime.fromisoformat(str(value)), zone), "long")
+    except ValueError:
+        return "?"
+
+
+def _status_line(
+    tr: Translator, flag: Flag, handler: Person | None, zone: tzinfo | None
+) -> str | None:
+    name = person_name(handler)
+    match flag.status:
+        case FlagStatus.OPEN if flag.snoozed_until is not None:
+            return tr.gettext(
+                "⏰ Snoozed by {name} until {date}: the snooze is over, this needs attention "
+                "again.",
+                name=name,
+                date=tr.date(local_date(flag.snoozed_until, zone), "long"),
+            )
+        case FlagStatus.ACKNOWLEDGED:
+            return tr.gettext("👀 Acknowledged by {name}.", name=name)
+        case FlagStatus.SNOOZED if flag.snoozed_until is not None:
+            return tr.gettext(
+                "💤 Snoozed by {name} until {date}.",
+                name=name,
+                date=tr.date(local_date(flag.snoozed_until, zone), "long"),
+            )
+        case FlagStatus.RESOLVED:
+            if flag.note:
+                note = flag.note if len(flag.note) <= NOTE_SHOWN else flag.note[:NOTE_SHOWN] + "…"
+                return tr.gettext("✅ Resolved by {name}: {note}", name=name, note=note)
+            return tr.gettext("✅ Resolved by {name}.", name=name)
+    return None
+
+
+def alert_text(
+    tr: Translator,
+    flag: Flag,
+    program: Program,
+    mentor: Person | None,
+    mentee: Person | None,
+    handler: Person | None = None,
+) -> str:
+    zone = zone_or_none(program.timezone)
+    title = (
+        tr.gettext(RULE_TITLES.get(Rule(flag.rule), flag.rule))
+        if flag.rule in RULE_VALUES
+        else flag.rule
+    )
+    if flag.severity == Severity.URGENT:
+        head = tr.gettext("🚨 <b>Urgent</b> · {rule}", rule=title)
+    else:
+        head = tr.gettext("⚠️ <b>{rule}</b>", rule=title)
+    lines = [
+        head,
+        tr.gettext(
+            "{mentor} ↔ {mentee} · {program} (match {id})",
+            mentor=person_name(mentor),
+            mentee=person_name(mentee),
+            program=program.name,
+            id=flag.match_id,
+        ),
+        "",
+        *evidence_lines(tr, flag, People(mentor, mentee), zone),
+    ]
+    status = _status_line(tr, flag, handler, zone)
+    if status:
+        lines += ["", status]
+    return "\n".join(lines)
+
+
+def alert_buttons(tr: Translator, flag: Flag) -> list[list[Button]]:
+    def data(action: str) -> str:
+        return f"{PREFIX}:{action}:{flag.id}"
+
+    show = [(tr.gettext("Show match"), match_timeline(flag.match_id))]
+    if flag.status == FlagStatus.RESOLVED:
+        return [show]
+    return [
+        [(tr.gettext("Acknowledge"), data(ACK)), (tr.gettext("Snooze 7 days"), data(SNOOZE))],
+        [(tr.gettext("Resolve"), data(RESOLVE)), *show],
+    ]

@@ -1,0 +1,302 @@
+"""Asking a prompt — a weekly check-in or a reflection — and storing its answers: the first
+message (`render_prompt`, which the dispatcher sends), each question with its buttons,
+storing an answer and asking the next one or showing the summary, and who may answer.
+Check-ins (conversations/checkin/) and reflections (conversations/reflection.py) both ask
+through here; callback data is ``ci:<prompt id>:<question key>:<option>`` for answers and
+``ci:<prompt id>:_<control>:<argument>`` for the controls named below."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from babel.dates import format_skeleton
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+
+from conversations import engine
+from conversations.instruments import (
+    Instrument,
+    InstrumentError,
+    Question,
+    load_instrument,
+)
+from conversations.kit.buttons import Button, keyboard
+from conversations.kit.context import TandemContext
+from conversations.kit.goal_questions import instrument_with_goals
+from conversations.kit.reply import (
+    ASKED,
+    Answering,
+    Asked,
+    OutgoingMessage,
+    Reply,
+)
+from locales.translator import Html, Translator, escape, translator
+from storage.answers import (
+    drop_answers,
+    role_in,
+    store_answer,
+    stored_answers,
+)
+from storage.meetings import meetings_between
+from storage.models import (
+    Match,
+    MatchStatus,
+    Person,
+    PersonStatus,
+    Prompt,
+    PromptKind,
+    PromptStatus,
+    Role,
+)
+from storage.people import person_by_telegram_id
+from storage.programs import zone_of
+
+SNOOZE, RESUME, EDIT, SUMMARY, SKIP = "_snooze", "_resume", "_edit", "summary_message", "_skip"
+
+
+def period_monday(period: str) -> date | None:
+    """The Monday of an ISO week key like "2026-W47"."""
+    found = re.fullmatch(r"(\d{4})-W(\d{2})", period)
+    if found is None:
+        return None
+    try:
+        return date.fromisocalendar(int(found[1]), int(found[2]), 1)
+    except ValueError:
+        return None
+
+
+def week_label(tr: Translator, prompt: Prompt) -> str:
+    """The Monday of the prompt's week as people write it: November 16, 16 novembre."""
+    monday = period_monday(prompt.period) or prompt.due_at.date()
+    return format_skeleton("MMMMd", monday, locale=tr.locale)
+
+
+async def instrument_of(session: AsyncSession, prompt: Prompt) -> Instrument | None:
+    """The prompt's questions: its instrument file, with a mentee's open goals asked by
+    name (conversations/kit/goal_questions.py); None when the file is gone."""
+    try:
+        instrument = load_instrument(prompt.instrument)
+    except InstrumentError:
+        return None
+    return await instrument_with_goals(session, prompt, instrument)
+
+
+async def _partner_name(session: AsyncSession, prompt: Prompt) -> str | None:
+    """The match partner's name, when the person has several matches to tell apart (one
+    query: the dispatcher renders thousands of these in a row)."""
+    person_id = prompt.person_id
+    partner = sa.case(
+        (col(Match.mentor_id) == person_id, col(Match.mentee_id)), else_=col(Match.mentor_id)
+    )
+    statement = (
+        select(Match.id, Person.name)
+        .join(Person, col(Person.id) == partner)
+        .where(
+            Match.status == MatchStatus.ACTIVE,
+            (col(Match.mentor_id) == person_id) | (col(Match.mentee_id) == person_id),
+        )
+    )
+    names = dict((await session.exec(statement)).all())
+    return names.get(prompt.match_id) if len(names) > 1 else None
+
+
+def _heading(tr: Translator, prompt: Prompt, instrument: Instrument) -> str:
+    title = tr.gettext(
+        "{title} · week of {week}", title=tr.gettext(instrument.title), week=week_label(tr, prompt)
+    )
+    return f"<b>{title}</b>"
+
+
+async def prompt_header(
+    session: AsyncSession, tr: Translator, prompt: Prompt, person: Person, instrument: Instrument
+) -> str:
+    """The top of a check-in's first message: which week, hello, and the intro."""
+    lines = [_heading(tr, prompt, instrument)]
+    hello = tr.gettext("Hi {name}!", name=person.name) if person.name else tr.gettext("Hi!")
+    if prompt.kind == PromptKind.REFLECTION:
+        lines.append(hello + " " + tr.gettext("A moment to look back, in your own words."))
+    else:
+        lines.append(hello + " " + tr.gettext("A few taps, under a minute."))
+    partner = await _partner_name(session, prompt)
+    if partner:
+        lines.append(tr.gettext("This one is about your match with {name}.", name=partner))
+    if instrument.intro:
+        lines.append(escape(tr.gettext(instrument.intro)))
+    return "\n".join(lines)
+
+
+def snooze_row(tr: Translator, prompt_id: int) -> list[Button]:
+    return [
+        (tr.gettext("⏰ In 3 hours"), engine.callback(prompt_id, SNOOZE, "3h")),
+        (tr.gettext("⏰ Tomorrow"), engine.callback(prompt_id, SNOOZE, "tomorrow")),
+    ]
+
+
+def question_message(
+    tr: Translator,
+    prompt_id: int,
+    question: Question,
+    *,
+    header: str | None = None,
+    before: str | None = None,
+    selection: frozenset[str] = frozenset(),
+    extra_rows: Sequence[Sequence[Button]] = (),
+) -> OutgoingMessage:
+    rendered = engine.render_question(tr, question, prompt_id, selection)
+    parts = [part for part in (header, before, rendered.text) if part]
+    rows = [*rendered.rows, *(list(row) for row in extra_rows)]
+    return OutgoingMessage("\n\n".join(parts), keyboard(rows) if rows else None)
+
+
+def summary_message(
+    tr: Translator, prompt: Prompt, instrument: Instrument, answers: dict[str, str], title: str
+) -> OutgoingMessage:
+    """The answers as they stand, with "Edit an answer" while the week is open."""
+    kept = engine.relevant_answers(instrument, answers)
+    lines = [_heading(tr, prompt, instrument), f"<b>{escape(title)}</b>", ""]
+    for question in engine.applicable(instrument, kept):
+        if question.key in kept:
+            value = engine.display_value(tr, question, kept[question.key])
+            bold = Html(f"<b>{value}</b>")
+            lines.append(
+                tr.gettext("• {label}: {value}", label=tr.gettext(question.label), value=bold)
+            )
+    lines += ["", tr.gettext("You can change an answer until your next check-in.")]
+    edit = [[(tr.gettext("✏️ Edit an answer"), engine.callback(prompt.id or 0, EDIT))]]
+    return OutgoingMessage("\n".join(lines), keyboard(edit))
+
+
+async def render_prompt(session: AsyncSession, prompt: Prompt, person: Person) -> OutgoingMessage:
+    """The check-in's first message, in the person's language: the week, a hello, the
+    first question still to answer with its buttons, and "remind me later"."""
+    tr = translator(person.locale)
+    instrument = await instrument_of(session, prompt)
+    assert prompt.id is not None and instrument is not None
+    # Nobody answers a check-in never sent: spare the dispatcher one query per prompt.
+    answers = await stored_answers(session, prompt.id) if prompt.sent_at else {}
+    header = await prompt_header(session, tr, prompt, person, instrument)
+    noted = await contact_from_logs(session, tr, prompt, person, instrument, answers)
+    question = engine.next_question(instrument, answers)
+    if question is None:
+        return summary_message(
+            tr, prompt, instrument, answers, tr.gettext("Thank you! Your check-in is saved.")
+        )
+    return question_message(
+        tr,
+        prompt.id,
+        question,
+        header=header,
+        before=noted,
+        extra_rows=[snooze_row(tr, prompt.id)],
+    )
+
+
+CONTACT = "contact"
+
+
+CONTACT_BY_MODE = {
+    "in_person": "in_person",
+    "video": "call",
+    "phone": "call",
+    "messages": "messages",
+}
+"""A logged meeting's mode as the weekly check-ins' contact answer, richest contact first."""
+
+
+async def contact_from_logs(
+    session: AsyncSession,
+    tr: Translator,
+    prompt: Prompt,
+    person: Person,
+    instrument: Instrument,
+    answers: dict[str, str],
+) -> str | None:
+    """Do not ask what the data already says: when the check-in is about to ask whether
+    the pair were in touch and either of them logged a meeting in the week it covers (the
+    7 days up to its due date), store the answer from the log (the richest contact of the
+    week) and return the line that says so; `answers` gets it too."""
+    question = engine.next_question(instrument, answers)
+    if question is None or question.key != CONTACT or prompt.id is None:
+        return None
+    due = prompt.due_at.astimezone(zone_of(person, None)).date()
+    logged = await meetings_between(session, prompt.match_id, due - timedelta(days=7), due)
+    usable = [m for m in logged if CONTACT_BY_MODE.get(m.mode) in (question.values or ())]
+    if not usable:
+        return None
+    ranks = list(CONTACT_BY_MODE.values())
+    meeting = min(usable, key=lambda m: ranks.index(CONTACT_BY_MODE[m.mode]))  # newest on ties
+    value = CONTACT_BY_MODE[meeting.mode]
+    await store_answer(session, prompt.id, CONTACT, value, max(prompt.due_at, meeting.created_at))
+    answers[CONTACT] = value
+    day = tr.date(meeting.met_on, "full")
+    match = await session.get(Match, prompt.match_id)
+    if meeting.author_id == person.id or match is None:
+        return tr.gettext("You logged a meeting on {date}: I noted the contact.", date=day)
+    if role_in(match, person.id or 0) == Role.MENTEE:
+        return tr.gettext("Your mentor logged a meeting on {date}: I noted the contact.", date=day)
+    return tr.gettext("Your mentee logged a meeting on {date}: I noted the contact.", date=day)
+
+
+async def store_and_continue(answering: Answering, value: str, message_id: int | None) -> Reply:
+    """Write one answer (dropping answers a changed answer made irrelevant), show it in
+    the message that asked (`message_id`), then ask the next question or, at the end,
+    mark the check-in answered and show the summary."""
+    session, prompt = answering.session, answering.prompt
+    instrument, question = answering.instrument, answering.question
+    tr, now = answering.ctx.tr, answering.ctx.now()
+    assert prompt.id is not None
+    await store_answer(session, prompt.id, question.key, value, now)
+    answers = {**answering.answers, question.key: value}
+    kept = engine.relevant_answers(instrument, answers)
+    irrelevant = [q.key for q in instrument.questions if q.key in answers and q.key not in kept]
+    await drop_answers(session, prompt.id, irrelevant)
+    answered = engine.render_answered(tr, question, value)
+    if message_id is not None and message_id == prompt.telegram_message_id:
+        header = await prompt_header(session, tr, prompt, answering.person, instrument)
+        answered = header + "\n\n" + answered
+    reply = Reply(edit=OutgoingMessage(answered, None), edit_message_id=message_id)
+    following = engine.next_question(instrument, kept)
+    if following is not None:
+        reply.messages.append(question_message(tr, prompt.id, following))
+        reply.asked = Asked(prompt.id, following.key)
+        return reply
+    reply.evaluate_match = prompt.match_id
+    if prompt.status == PromptStatus.ANSWERED:
+        title = tr.gettext("Saved. Here is your check-in now:")
+    else:
+        prompt.status, prompt.answered_at = PromptStatus.ANSWERED, now
+        session.add(prompt)
+        title = tr.gettext("Thank you! Your check-in is saved.")
+        if prompt.kind == PromptKind.REFLECTION:
+            title = tr.gettext("Thank you! Your reflection is saved.")
+    reply.messages.append(summary_message(tr, prompt, instrument, kept, title))
+    return reply
+
+
+def asking_message(ctx: TandemContext, answering: Answering) -> int | None:
+    """The message that asked the question, to show the typed answer in it: the cached
+    one, else the check-in's first message when this is its first question."""
+    prompt, question = answering.prompt, answering.question
+    data = (ctx.user_data or {}).get(ASKED)
+    if isinstance(data, dict) and (data.get("prompt"), data.get("question")) == (
+        prompt.id,
+        question.key,
+    ):
+        return int(data["message"])
+    if answering.instrument.questions[0] == question:
+        return prompt.telegram_message_id
+    return None
+
+
+async def participant_or(session: AsyncSession, update: Update, not_joined: str) -> Person | Reply:
+    """The person behind a command or a tap, or the reply `not_joined` for someone not
+    (yet) taking part."""
+    assert update.effective_user is not None
+    person = await person_by_telegram_id(session, update.effective_user.id)
+    if person is None or person.id is None or person.status == PersonStatus.ONBOARDING:
+        return Reply(notice=not_joined)
+    return person

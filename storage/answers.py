@@ -1,0 +1,95 @@
+"""A prompt's answers and the prompts a person is answering: one row per (prompt,
+question), written with the dialect's INSERT … ON CONFLICT so that two taps racing keep
+one answer; the prompt row locked while an answer is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Answer, Match, MatchStatus, Prompt, PromptKind, PromptStatus, Role
+
+OPEN = (PromptStatus.SENDING, PromptStatus.SENT)
+"""A prompt that is being answered: taps and typed answers count."""
+
+
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
+    bind = session.bind
+    assert bind is not None
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+
+
+async def stored_answers(session: AsyncSession, prompt_id: int) -> dict[str, str]:
+    rows = await session.exec(
+        select(Answer.question_key, Answer.value).where(Answer.prompt_id == prompt_id)
+    )
+    return dict(rows.all())
+
+
+async def store_answer(
+    session: AsyncSession, prompt_id: int, key: str, value: str, now: datetime
+) -> None:
+    """Insert or replace one answer: one row per (prompt, question), even when two taps
+    race."""
+    statement = insert_for(session)(Answer).values(
+        prompt_id=prompt_id, question_key=key, value=value, answered_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["prompt_id", "question_key"],
+        set_={"value": value, "answered_at": now},
+    )
+    await session.exec(statement)
+
+
+async def drop_answers(session: AsyncSession, prompt_id: int, keys: Sequence[str]) -> None:
+    if keys:
+        await session.exec(
+            sa.delete(Answer).where(
+                col(Answer.prompt_id) == prompt_id, col(Answer.question_key).in_(keys)
+            )
+        )
+
+
+async def locked_prompt(session: AsyncSession, prompt_id: int) -> Prompt | None:
+    """The prompt, locked for this transaction on PostgreSQL (two taps, two instances)."""
+    statement = select(Prompt).where(Prompt.id == prompt_id).with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def open_prompt(session: AsyncSession, person_id: int, now: datetime) -> Prompt | None:
+    """The check-in this person is answering: sent, its period still open; the oldest
+    first when a mentor has several matches."""
+    statement = (
+        select(Prompt)
+        .where(
+            Prompt.person_id == person_id,
+            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.status).in_(OPEN),
+            Prompt.closes_at > now,
+        )
+        .order_by(col(Prompt.due_at), col(Prompt.id))
+    )
+    return (await session.exec(statement)).first()
+
+
+async def active_matches(session: AsyncSession, person_id: int) -> list[Match]:
+    statement = (
+        select(Match)
+        .where(
+            Match.status == MatchStatus.ACTIVE,
+            (col(Match.mentor_id) == person_id) | (col(Match.mentee_id) == person_id),
+        )
+        .order_by(col(Match.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+def role_in(match: Match, person_id: int) -> str:
+    return Role.MENTOR if match.mentor_id == person_id else Role.MENTEE
