@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
@@ -269,3 +270,13 @@ class Ask:
 
     async def mentor(self) -> Asked:
         return await ask(self.tg, self.database, self.clock, self.pair.mentor, self.pair.match)
+
+
+async def add_role(
+    database: Database, clock: Clock, telegram_id: int, program_id: int, role: str
+) -> None:
+    """Someone already known takes a role in another program too, onboarding complete."""
+    async with database.session() as session:
+        statement = select(Person).where(Person.telegram_id == telegram_id)
+        person = (await session.exec(statement)).one()
+        await add_membership(session, clock(), person.id or 0, program_id, role)
