@@ -280,3 +280,18 @@ async def add_role(
         statement = select(Person).where(Person.telegram_id == telegram_id)
         person = (await session.exec(statement)).one()
         await add_membership(session, clock(), person.id or 0, program_id, role)
+
+
+async def add_coordinator(
+    database: Database,
+    program: Program,
+    clock: Clock,
+    telegram_id: int,
+    name: str,
+    locale: str = "en",
+) -> Person:
+    """A coordinator of `program` who finished onboarding."""
+    return await add_participant(
+        database, program, clock, telegram_id=telegram_id, name=name,
+        role=Role.COORDINATOR, locale=locale,
+    )  # fmt: skip
