@@ -295,3 +295,22 @@ async def add_coordinator(
         database, program, clock, telegram_id=telegram_id, name=name,
         role=Role.COORDINATOR, locale=locale,
     )  # fmt: skip
+
+
+async def add_second_mentee(
+    database: Database,
+    program: Program,
+    clock: Clock,
+    mentor: Person,
+    *,
+    telegram_id: int,
+    name: str,
+) -> Match:
+    """Another mentee for `mentor`, matched three days ago: a mentor with two matches."""
+    mentee = await add_participant(
+        database, program, clock, telegram_id=telegram_id, name=name, role=Role.MENTEE
+    )
+    async with database.session() as session:
+        return await add_match(
+            session, program.id or 0, mentor, mentee, clock() - timedelta(days=3)
+        )

@@ -28,10 +28,10 @@ from tests.builders import (
     PERIOD,
     ROBERT,
     Ask,
-    add_match,
     add_pair,
     add_participant,
     add_prompt,
+    add_second_mentee,
     deliver_prompt,
 )
 from tests.conftest import Bots, FakeClock
@@ -796,11 +796,7 @@ async def test_a_mentor_with_two_mentees_sees_whom_a_check_in_is_about(
     tg: FakeTelegram, database: Database, ask: Ask, program: Program, clock: FakeClock, pair
 ) -> None:
     _, mentor, _ = pair
-    other = await add_participant(
-        database, program, clock, telegram_id=303, name="Chloé Roy", role=Role.MENTEE
-    )
-    async with database.session() as session:
-        await add_match(session, program.id or 0, mentor, other, clock() - timedelta(days=3))
+    await add_second_mentee(database, program, clock, mentor, telegram_id=303, name="Chloé Roy")
     tg.user(ROBERT, "Robert", language_code="fr")
     _, first = await ask.mentor()
     assert "Celui-ci porte sur votre jumelage avec Alice Martin." in first.text
