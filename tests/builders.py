@@ -7,7 +7,7 @@ that write many rows in one transaction; the others open their own session."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ from tests.harness import FakeTelegram
 
 ALICE, ROBERT, MALLORY = 101, 202, 666
 Clock = Callable[[], datetime]
+Render = Callable[[AsyncSession, Prompt, Person], Awaitable[Any]]  # render_prompt and kin
 PERIOD = "2026-W47"  # the clock starts on Monday 2026-11-16, 9:00 in Toronto
 
 MONDAY_NINE_IN_TORONTO: dict[str, Any] = {
@@ -199,19 +200,28 @@ async def add_prompt(
         return prompt.id
 
 
-async def deliver_prompt(tg: FakeTelegram, database: Database, prompt_id: int) -> SentMessage:
-    """Send the check-in's first message as the dispatcher does, and record its id."""
+async def deliver_prompt(
+    tg: FakeTelegram,
+    database: Database,
+    prompt_id: int,
+    render: Render = render_prompt,
+    *,
+    record: bool = True,
+) -> SentMessage:
+    """Send what `render` makes of the prompt as the dispatcher does (the check-in's first
+    message unless told), and record the message's id on the prompt when `record`."""
     async with database.session() as session:
         prompt = await session.get(Prompt, prompt_id)
         assert prompt is not None
         person = await session.get(Person, prompt.person_id)
         assert person is not None and person.chat_id is not None
-        message = await render_prompt(session, prompt, person)
+        message = await render(session, prompt, person)
         sent = await tg.application.bot.send_message(
             person.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
         )
-        prompt.telegram_message_id = sent.message_id
-        session.add(prompt)
+        if record:
+            prompt.telegram_message_id = sent.message_id
+            session.add(prompt)
     return tg.api.message(person.chat_id, sent.message_id)
 
 

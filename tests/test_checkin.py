@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
-from telegram.constants import ParseMode
 
 from conversations.checkin import ASKED, parse_day, pause_end, render_reminder
 from storage.db import Database
@@ -41,15 +40,7 @@ from tests.harness import FakeTelegram, FakeUser
 
 
 async def deliver_reminder(tg: FakeTelegram, database: Database, prompt_id: int) -> None:
-    async with database.session() as session:
-        prompt = await session.get(Prompt, prompt_id)
-        assert prompt is not None
-        person = await session.get(Person, prompt.person_id)
-        assert person is not None and person.chat_id is not None
-        message = await render_reminder(session, prompt, person)
-    await tg.application.bot.send_message(
-        person.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
-    )
+    await deliver_prompt(tg, database, prompt_id, render_reminder, record=False)
 
 
 async def answers(database: Database, prompt_id: int) -> dict[str, str]:
