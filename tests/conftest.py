@@ -19,6 +19,7 @@ from bot.config import Settings
 from storage.db import Database, async_database_url
 from storage.invites import create_invites
 from storage.models import Program
+from tests.builders import Ask, Pair, add_pair
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.harness import FakeTelegram
 
@@ -155,6 +156,18 @@ async def program(database: Database, clock: FakeClock) -> Program:
         )
         session.add(program)
     return program
+
+
+@pytest.fixture
+async def pair(database: Database, program: Program, clock: FakeClock) -> Pair:
+    """Alice Martin (mentee, English) and Robert Tremblay (mentor, French), matched a
+    month ago; unpacks as `mentee, mentor, match`."""
+    return await add_pair(database, program, clock)
+
+
+@pytest.fixture
+def ask(tg: FakeTelegram, database: Database, clock: FakeClock, pair: Pair) -> Ask:
+    return Ask(tg, database, clock, pair)
 
 
 @pytest.fixture

@@ -28,27 +28,21 @@ from storage.models import (
     Person,
     Program,
     PromptStatus,
-    Role,
 )
 from storage.safety import safety_words
-from tests.conftest import FakeClock
-from tests.harness import FakeTelegram
-from tests.test_checkin import (
+from tests.builders import (
     ALICE,
     ROBERT,
+    add_coordinator,
     add_pair,
-    add_participant,
     add_prompt,
-    deliver_prompt,
+    ask,
 )
+from tests.conftest import FakeClock
+from tests.harness import FakeTelegram
 
 CORA, CLAUDE, OTTO = 301, 302, 303  # coordinators: EN and FR of the program, another's
 FRENCH_BUTTONS = ["Prendre en charge", "Reporter de 7 jours", "Régler", "Voir le jumelage"]
-
-
-@pytest.fixture
-async def pair(database: Database, program: Program, clock: FakeClock):
-    return await add_pair(database, program, clock)
 
 
 async def week(
@@ -460,19 +454,12 @@ async def seed_people(database: Database, program: Program, clock: FakeClock) ->
     """The pair (matched a month ago, a meeting logged yesterday), the program's two
     coordinators (Cora in English, Claude in French) and another program's (Otto)."""
     mentee, mentor, match = await add_pair(database, program, clock)
-    cora = await add_participant(
-        database, program, clock, telegram_id=CORA, name="Cora Lee", role=Role.COORDINATOR
-    )
-    claude = await add_participant(
-        database, program, clock, telegram_id=CLAUDE, name="Claude Roy",
-        role=Role.COORDINATOR, locale="fr",
-    )  # fmt: skip
+    cora = await add_coordinator(database, program, clock, CORA, "Cora Lee")
+    claude = await add_coordinator(database, program, clock, CLAUDE, "Claude Roy", "fr")
     async with database.session() as session:
         other = Program(name="Other program", created_at=clock())
         session.add(other)
-    otto = await add_participant(
-        database, other, clock, telegram_id=OTTO, name="Otto", role=Role.COORDINATOR
-    )
+    otto = await add_coordinator(database, other, clock, OTTO, "Otto")
     await contact_log(database, clock, match, 1)
     return {"mentee": mentee, "mentor": mentor, "match": match, "cora": cora,
             "claude": claude, "otto": otto}  # fmt: skip
@@ -664,10 +651,7 @@ async def test_forged_data_is_refused(
 async def test_a_completed_checkin_alerts_at_once(
     tg: FakeTelegram, database: Database, clock: FakeClock, people
 ) -> None:
-    prompt_id = await add_prompt(
-        database, clock, people["mentee"], people["match"], "mentee_weekly"
-    )
-    await deliver_prompt(tg, database, prompt_id)
+    await ask(tg, database, clock, people["mentee"], people["match"])
     alice = tg.user(ALICE, "Alice")
     await alice.tap("Not this week")
     await alice.tap("4")

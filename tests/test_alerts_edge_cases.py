@@ -23,6 +23,7 @@ from storage.models import (
     Membership,
     Program,
 )
+from tests.builders import ALICE, ROBERT, add_pair, deliver_prompt
 from tests.conftest import FakeClock
 from tests.fakebot import iter_buttons
 from tests.harness import FakeTelegram
@@ -34,13 +35,7 @@ from tests.test_alerts import (
     raise_safety_flag,
     seed_people,
 )
-from tests.test_checkin import (
-    ALICE,
-    ROBERT,
-    add_pair,
-    answers,
-    deliver_prompt,
-)
+from tests.test_checkin import answers
 from tests.test_reflection import add_reflection
 
 # 23:30 in Toronto on Friday October 16, 2026 (EDT): already October 17 in UTC.

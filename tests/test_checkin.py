@@ -4,19 +4,16 @@ other people's buttons, snooze, edit, /checkin, /skip, /pause and /resume behave
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
-from telegram.constants import ParseMode
 
-from conversations.checkin import parse_day, pause_end, render_prompt, render_reminder
+from conversations.checkin import parse_day, pause_end, render_reminder
 from conversations.kit.reply import ASKED
 from storage.db import Database
 from storage.models import (
     Answer,
-    Match,
-    Membership,
     Person,
     PersonStatus,
     Program,
@@ -25,136 +22,26 @@ from storage.models import (
     Role,
     StoredState,
 )
+from tests.builders import (
+    ALICE,
+    MALLORY,
+    PERIOD,
+    ROBERT,
+    Ask,
+    add_pair,
+    add_participant,
+    add_prompt,
+    add_second_mentee,
+    deliver_prompt,
+)
 from tests.conftest import Bots, FakeClock
-from tests.fakebot import SentMessage
 from tests.harness import FakeTelegram, FakeUser
-
-ALICE, ROBERT, MALLORY = 101, 202, 666
-PERIOD = "2026-W47"  # the clock starts on Monday 2026-11-16, 9:00 in Toronto
-
 
 # --- seeding -------------------------------------------------------------------------------------
 
 
-async def add_participant(
-    database: Database,
-    program: Program,
-    clock: FakeClock,
-    *,
-    telegram_id: int,
-    name: str,
-    role: str,
-    locale: str = "en",
-) -> Person:
-    """Someone who finished onboarding: Monday 9:00 in Toronto, like their program."""
-    async with database.session() as session:
-        person = Person(
-            telegram_id=telegram_id,
-            chat_id=telegram_id,
-            name=name,
-            locale=locale,
-            timezone="America/Toronto",
-            checkin_weekday=0,
-            checkin_time=time(9),
-            status=PersonStatus.ACTIVE,
-            consent_at=clock(),
-            consent_version="2026-11",
-            created_at=clock(),
-        )
-        session.add(person)
-        await session.flush()
-        session.add(
-            Membership(
-                person_id=person.id or 0,
-                program_id=program.id or 0,
-                role=role,
-                joined_at=clock(),
-                completed_at=clock(),
-            )
-        )
-    return person
-
-
-async def add_pair(
-    database: Database, program: Program, clock: FakeClock, *, mentor_locale: str = "fr"
-) -> tuple[Person, Person, Match]:
-    """Alice Martin (mentee, English) matched a month ago with Robert Tremblay (mentor)."""
-    mentee = await add_participant(
-        database, program, clock, telegram_id=ALICE, name="Alice Martin", role=Role.MENTEE
-    )
-    mentor = await add_participant(
-        database, program, clock, telegram_id=ROBERT, name="Robert Tremblay", role=Role.MENTOR,
-        locale=mentor_locale,
-    )  # fmt: skip
-    async with database.session() as session:
-        match = Match(
-            program_id=program.id or 0,
-            mentor_id=mentor.id or 0,
-            mentee_id=mentee.id or 0,
-            started_at=clock() - timedelta(days=30),
-        )
-        session.add(match)
-    return mentee, mentor, match
-
-
-async def add_prompt(
-    database: Database,
-    clock: FakeClock,
-    person: Person,
-    match: Match,
-    instrument: str,
-    *,
-    status: str = PromptStatus.SENT,
-    period: str = PERIOD,
-    due_at: datetime | None = None,
-) -> int:
-    """A check-in row as the dispatcher makes it (due now, open for a week)."""
-    due = due_at or clock()
-    async with database.session() as session:
-        prompt = Prompt(
-            person_id=person.id or 0,
-            match_id=match.id or 0,
-            kind="checkin",
-            period=period,
-            instrument=instrument,
-            due_at=due,
-            closes_at=due + timedelta(days=7),
-            status=status,
-            sent_at=clock() if status == PromptStatus.SENT else None,
-            remind_at=due + timedelta(hours=24),
-        )
-        session.add(prompt)
-        await session.flush()
-        assert prompt.id is not None
-        return prompt.id
-
-
-async def deliver_prompt(tg: FakeTelegram, database: Database, prompt_id: int) -> SentMessage:
-    """Send the check-in's first message as the dispatcher does, and record its id."""
-    async with database.session() as session:
-        prompt = await session.get(Prompt, prompt_id)
-        assert prompt is not None
-        person = await session.get(Person, prompt.person_id)
-        assert person is not None and person.chat_id is not None
-        message = await render_prompt(session, prompt, person)
-        sent = await tg.application.bot.send_message(
-            person.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
-        )
-        prompt.telegram_message_id = sent.message_id
-        session.add(prompt)
-    return tg.api.message(person.chat_id, sent.message_id)
-
-
 async def deliver_reminder(tg: FakeTelegram, database: Database, prompt_id: int) -> None:
-    async with database.session() as session:
-        prompt = await session.get(Prompt, prompt_id)
-        assert prompt is not None
-        person = await session.get(Person, prompt.person_id)
-        assert person is not None and person.chat_id is not None
-        message = await render_reminder(session, prompt, person)
-    await tg.application.bot.send_message(
-        person.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
-    )
+    await deliver_prompt(tg, database, prompt_id, render_reminder, record=False)
 
 
 async def answers(database: Database, prompt_id: int) -> dict[str, str]:
@@ -182,21 +69,14 @@ async def prompts_of(database: Database, person: Person) -> list[Prompt]:
         return list((await session.exec(statement)).all())
 
 
-@pytest.fixture
-async def pair(database: Database, program: Program, clock: FakeClock):
-    return await add_pair(database, program, clock)
-
-
 # --- answering by taps ---------------------------------------------------------------------------
 
 
 async def test_mentee_answers_in_english_answer_by_answer(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, clock: FakeClock
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice", last_name="Martin")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentee()
 
     assert first.text.startswith("Weekly check-in · week of November 16\nHi Alice Martin!")
     assert "Did you and your mentor connect this week?" in first.text
@@ -260,12 +140,10 @@ async def test_mentee_answers_in_english_answer_by_answer(
 
 
 async def test_no_contact_skips_the_helpfulness_question(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await alice.tap("Not this week")
     assert "progress towards your goals" in alice.last.text
     await alice.tap("2")
@@ -279,12 +157,10 @@ async def test_no_contact_skips_the_helpfulness_question(
 
 
 async def test_mentor_answers_in_french_with_a_multiple_choice(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    _, mentor, match = pair
     robert = tg.user(ROBERT, "Robert", language_code="fr")
-    prompt_id = await add_prompt(database, clock, mentor, match, "mentor_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentor()
     assert first.text.startswith("Suivi hebdomadaire · semaine du 16 novembre\nBonjour Robert")
     assert "Avez-vous été en contact avec votre personne mentorée cette semaine?" in first.text
     assert "⏰ Demain" in first.labels
@@ -338,12 +214,10 @@ async def test_mentor_answers_in_french_with_a_multiple_choice(
 
 
 async def test_an_exclusive_option_clears_the_others(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    _, mentor, match = pair
     robert = tg.user(ROBERT, "Robert", language_code="fr")
-    prompt_id = await add_prompt(database, clock, mentor, match, "mentor_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentor()
     await robert.tap("Pas cette semaine")
     assert "Comment se passe" in robert.last.text, "no duration without contact"
     await robert.tap("3")
@@ -380,14 +254,12 @@ async def test_the_monthly_pulse_replaces_the_weekly_check_in(
 
 
 async def test_stopping_halfway_and_resuming_after_a_crash(
-    bots: Bots, database: Database, clock: FakeClock, pair
+    bots: Bots, database: Database, ask: Ask, clock: FakeClock
 ) -> None:
-    mentee, _, match = pair
     tg = bots.telegram
     assert tg is not None
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await alice.tap("Yes, in person")
     await alice.tap("3")
 
@@ -419,12 +291,10 @@ async def test_stopping_halfway_and_resuming_after_a_crash(
 
 
 async def test_the_old_button_of_an_answered_question_is_stale(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentee()
     await deliver_reminder(tg, database, prompt_id)  # a second message with live buttons
     await alice.tap("Answer now")
     assert alice.last.text.startswith("Let's pick up where you left off.")
@@ -438,12 +308,10 @@ async def test_the_old_button_of_an_answered_question_is_stale(
 
 
 async def test_reminder_continues_where_the_person_stopped(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await alice.tap("Not this week")
     await deliver_reminder(tg, database, prompt_id)
     assert alice.last.text == (
@@ -467,12 +335,10 @@ async def finish_mentee_checkin(alice: FakeUser) -> None:
 
 
 async def test_edit_an_answer_from_the_summary(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, clock: FakeClock
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await finish_mentee_checkin(alice)
 
     await alice.tap("✏️ Edit an answer")
@@ -572,12 +438,10 @@ async def test_snooze_sets_the_reminder(
 
 
 async def test_other_peoples_and_forged_buttons_change_nothing(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, clock: FakeClock
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
 
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/resume")  # gives Robert a message to press on
@@ -636,8 +500,7 @@ MENTEE_PATH = [
 async def test_bad_input_keeps_the_question(
     tg: FakeTelegram,
     database: Database,
-    clock: FakeClock,
-    pair,
+    ask: Ask,
     key: str,
     path: list[str],
     question: str,
@@ -646,10 +509,8 @@ async def test_bad_input_keeps_the_question(
 ) -> None:
     if bad == "text for buttons" and typed:
         pytest.skip("this question takes text")
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentee()
     for step in path:
         await (alice.tap(step[4:]) if step.startswith("tap:") else alice.send(step))
     assert question in alice.last.text
@@ -757,13 +618,9 @@ async def test_checkin_command_for_people_without_a_check_in(
 # --- /skip ---------------------------------------------------------------------------------------
 
 
-async def test_skip_this_week_with_a_reason(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
-) -> None:
-    mentee, _, match = pair
+async def test_skip_this_week_with_a_reason(tg: FakeTelegram, database: Database, ask: Ask) -> None:
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await alice.tap("Yes, in person")
 
     await alice.send("/skip")
@@ -879,13 +736,11 @@ async def test_pause_with_the_date_as_argument(
 
 
 async def test_the_asked_cache_is_only_a_cache(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
     """user_data remembers which message asked; without it the answer still lands."""
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     for label in ("Not this week", "3"):
         await alice.tap(label)
     assert ASKED in tg.application.user_data[ALICE]
@@ -930,34 +785,20 @@ def test_pause_lengths(today: date, choice: str, expected: date) -> None:
 
 
 async def test_a_mentor_with_two_mentees_sees_whom_a_check_in_is_about(
-    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, program: Program, clock: FakeClock, pair
 ) -> None:
-    _, mentor, match = pair
-    other = await add_participant(
-        database, program, clock, telegram_id=303, name="Chloé Roy", role=Role.MENTEE
-    )
-    async with database.session() as session:
-        session.add(
-            Match(
-                program_id=program.id or 0,
-                mentor_id=mentor.id or 0,
-                mentee_id=other.id or 0,
-                started_at=clock() - timedelta(days=3),
-            )
-        )
+    _, mentor, _ = pair
+    await add_second_mentee(database, program, clock, mentor, telegram_id=303, name="Chloé Roy")
     tg.user(ROBERT, "Robert", language_code="fr")
-    prompt_id = await add_prompt(database, clock, mentor, match, "mentor_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    _, first = await ask.mentor()
     assert "Celui-ci porte sur votre jumelage avec Alice Martin." in first.text
 
 
 async def test_a_closed_check_in_takes_no_more_answers(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, clock: FakeClock
 ) -> None:
-    mentee, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await alice.tap("Yes, in person")
     clock.advance(days=7)
     await alice.tap("4")

@@ -19,12 +19,12 @@ from storage.models import (
     Match,
     Membership,
     Person,
-    PersonStatus,
     Program,
     Role,
     StoredState,
 )
 from storage.pairing import create_match
+from tests.builders import onboarded
 from tests.conftest import ADMIN_ID, Bots, FakeClock
 from tests.fakebot import BOT_USERNAME
 from tests.harness import FakeTelegram, FakeUser
@@ -117,30 +117,11 @@ async def add_member(
 ) -> int:
     """A person who finished joining, written straight to the database (for big lists)."""
     async with database.session() as session:
-        person = Person(
-            telegram_id=telegram_id,
-            chat_id=telegram_id,
-            username=username,
-            name=name,
-            locale=locale,
+        person = await onboarded(
+            session, clock(), program_id=program_id, role=role, telegram_id=telegram_id,
+            name=name, field=field, consent_version="test", username=username, locale=locale,
             timezone="America/Toronto",
-            status=PersonStatus.ACTIVE,
-            consent_at=clock(),
-            consent_version="test",
-            created_at=clock(),
-        )
-        session.add(person)
-        await session.flush()
-        session.add(
-            Membership(
-                person_id=person.id,
-                program_id=program_id,
-                role=role,
-                field=field,
-                joined_at=clock(),
-                completed_at=clock(),
-            )
-        )
+        )  # fmt: skip
         assert person.id is not None
         return person.id
 

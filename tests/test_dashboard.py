@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import select
 
 from conversations.kit.text import flags_line
 from locales.translator import translator
@@ -19,17 +18,17 @@ from storage.models import (
     Match,
     MatchStatus,
     MeetingLog,
-    Membership,
     Person,
     Program,
     PromptStatus,
     Role,
 )
 from storage.summary import FlagCounts, dashboard, month_weeks
+from tests import builders
+from tests.builders import ALICE, ROBERT, add_coordinator, add_pair, add_participant, add_role
 from tests.conftest import FakeClock
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_alerts import week
-from tests.test_checkin import ALICE, ROBERT, add_pair, add_participant
 from tests.test_coordinator import NOT_YOURS, REFUSAL, REFUSAL_FR, second_program
 
 CORA, CLAUDE = 401, 402  # the program's coordinators, English and French
@@ -58,14 +57,10 @@ async def add_match(
         database, program, clock, telegram_id=mentee[0], name=mentee[1], role=Role.MENTEE
     )
     async with database.session() as session:
-        match = Match(
-            program_id=program.id or 0,
-            mentor_id=mentor_row.id or 0,
-            mentee_id=mentee_row.id or 0,
+        match = await builders.add_match(
+            session, program.id or 0, mentor_row, mentee_row, clock() - timedelta(days=60),
             status=status,
-            started_at=clock() - timedelta(days=60),
-        )
-        session.add(match)
+        )  # fmt: skip
     return mentor_row, mentee_row, match
 
 
@@ -141,18 +136,13 @@ async def history(database: Database, program: Program, clock: FakeClock) -> His
 
 @pytest.fixture
 async def cora(tg: FakeTelegram, database: Database, program: Program, clock: FakeClock):
-    await add_participant(
-        database, program, clock, telegram_id=CORA, name="Cora Lee", role=Role.COORDINATOR
-    )
+    await add_coordinator(database, program, clock, CORA, "Cora Lee")
     return tg.user(CORA, "Cora")
 
 
 @pytest.fixture
 async def claude(tg: FakeTelegram, database: Database, program: Program, clock: FakeClock):
-    await add_participant(
-        database, program, clock, telegram_id=CLAUDE, name="Claude Roy",
-        role=Role.COORDINATOR, locale="fr",
-    )  # fmt: skip
+    await add_coordinator(database, program, clock, CLAUDE, "Claude Roy", "fr")
     return tg.user(CLAUDE, "Claude", language_code="fr")
 
 
@@ -227,14 +217,10 @@ async def test_the_month_follows_the_programs_time_zone(
 async def halifax(database: Database, clock: FakeClock, cora: FakeUser) -> int:
     """A second program Cora coordinates, with one active match and nothing else."""
     program_id = await second_program(database, clock)
+    await add_role(database, clock, CORA, program_id, Role.COORDINATOR)
     async with database.session() as session:
         program = await session.get(Program, program_id)
-        person = (await session.exec(select(Person).where(Person.telegram_id == CORA))).one()
-        assert program is not None and person is not None
-        session.add(
-            Membership(person_id=person.id, program_id=program_id, role=Role.COORDINATOR,
-                       joined_at=clock(), completed_at=clock())
-        )  # fmt: skip
+        assert program is not None
     await add_match(database, program, clock, (601, "Hal"), (602, "Ida"))
     return program_id
 

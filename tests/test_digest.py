@@ -31,10 +31,10 @@ from storage.summary import (
     digest_check_due,
     digest_slot,
 )
+from tests.builders import ALICE, ROBERT, add_coordinator, add_pair, add_role
 from tests.conftest import Bots, FakeClock
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_alerts import week
-from tests.test_checkin import ALICE, ROBERT, add_pair, add_participant
 from tests.test_coordinator import second_program
 from tests.test_dashboard import add_match, flag, log
 
@@ -68,16 +68,6 @@ async def change(database: Database, model: type, telegram_id: int, **values: An
         session.add(row)
 
 
-async def coordinator(
-    database: Database, program: Program, clock: FakeClock, telegram_id: int, name: str,
-    locale: str = "en",
-) -> Person:  # fmt: skip
-    return await add_participant(
-        database, program, clock, telegram_id=telegram_id, name=name,
-        role=Role.COORDINATOR, locale=locale,
-    )  # fmt: skip
-
-
 @pytest.fixture
 async def people(database: Database, program: Program, clock: FakeClock) -> dict[str, Any]:
     """Coordinators: Cora (English) and Claude (French) in Toronto, Vera in Vancouver, Otto
@@ -91,13 +81,13 @@ async def people(database: Database, program: Program, clock: FakeClock) -> dict
     - flags: urgent (match 1, open), high (match 2, acknowledged), medium (match 2, open),
       low (match 1, snoozed), and one resolved.
     """
-    await coordinator(database, program, clock, CORA, "Cora Lee")
-    await coordinator(database, program, clock, CLAUDE, "Claude Roy", "fr")
-    await coordinator(database, program, clock, VERA, "Vera Chan")
+    await add_coordinator(database, program, clock, CORA, "Cora Lee")
+    await add_coordinator(database, program, clock, CLAUDE, "Claude Roy", "fr")
+    await add_coordinator(database, program, clock, VERA, "Vera Chan")
     await change(database, Person, VERA, timezone="America/Vancouver")
-    await coordinator(database, program, clock, OTTO, "Otto")
+    await add_coordinator(database, program, clock, OTTO, "Otto")
     await change(database, Membership, OTTO, completed_at=None)
-    await coordinator(database, program, clock, UNA, "Una")
+    await add_coordinator(database, program, clock, UNA, "Una")
     await change(database, Person, UNA, status=PersonStatus.UNREACHABLE)
     alice, robert, match = await add_pair(database, program, clock)
     mona, nadia, second = await add_match(database, program, clock, (511, "Mona"), (512, "Nadia"))
@@ -224,16 +214,12 @@ async def test_a_coordinator_of_two_programs_gets_one_message(
     tg: FakeTelegram, database: Database, clock: FakeClock, people: dict[str, Any]
 ) -> None:
     halifax_id = await second_program(database, clock)
+    await add_role(database, clock, CORA, halifax_id, Role.COORDINATOR)
     async with database.session() as session:
         halifax = await session.get(Program, halifax_id)
-        cora = (await session.exec(select(Person).where(Person.telegram_id == CORA))).one()
         assert halifax is not None
-        session.add(
-            Membership(person_id=cora.id or 0, program_id=halifax_id, role=Role.COORDINATOR,
-                       joined_at=clock(), completed_at=clock())
-        )  # fmt: skip
     # Hal coordinates Halifax alone and has no time zone of his own: 8:00 in Halifax.
-    hal = await coordinator(database, halifax, clock, 306, "Hal")
+    hal = await add_coordinator(database, halifax, clock, 306, "Hal")
     await change(database, Person, 306, timezone=None)
     clock.now = MONDAY - timedelta(minutes=59)  # 7:00 in Toronto, 8:00 in Halifax
     assert (await dispatcher(tg, database, clock).tick()).digests == 1
@@ -336,16 +322,12 @@ async def test_programs_at_different_times_give_one_digest_at_the_earliest(
     tg: FakeTelegram, database: Database, clock: FakeClock, people: dict[str, Any]
 ) -> None:
     halifax_id = await second_program(database, clock)
+    await add_role(database, clock, CORA, halifax_id, Role.COORDINATOR)
     async with database.session() as session:
         halifax = await session.get(Program, halifax_id)
-        cora = (await session.exec(select(Person).where(Person.telegram_id == CORA))).one()
         assert halifax is not None
         halifax.settings = {"digest": {"weekday": 4, "time": "16:00"}}
         session.add(halifax)
-        session.add(
-            Membership(person_id=cora.id or 0, program_id=halifax_id, role=Role.COORDINATOR,
-                       joined_at=clock(), completed_at=clock())
-        )  # fmt: skip
     ticking = dispatcher(tg, database, clock)
     clock.advance(minutes=1)  # Monday, 8:00 in Toronto: Toronto's time comes first
     assert (await ticking.tick()).digests == 2

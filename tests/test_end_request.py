@@ -4,7 +4,6 @@ about the match changes; bad input, stale and forged buttons change nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,19 +11,12 @@ from sqlmodel import col, select
 
 from storage.db import Database
 from storage.models import AuditEvent, Flag, Match, MatchStatus, Program, Role
+from tests.builders import ALICE, MALLORY, ROBERT, add_participant, add_second_mentee, ask
 from tests.conftest import FakeClock
 from tests.fakebot import iter_buttons
 from tests.harness import FakeTelegram
 from tests.test_alerts import CLAUDE, CORA, OTTO, seed_people
-from tests.test_checkin import (
-    ALICE,
-    MALLORY,
-    ROBERT,
-    add_participant,
-    add_prompt,
-    answers,
-    deliver_prompt,
-)
+from tests.test_checkin import answers
 
 CONFIRM = (
     "Ask to end your match with Robert Tremblay early?\n\nSometimes a match doesn't work "
@@ -246,10 +238,7 @@ async def test_a_checkin_question_asked_since_takes_the_text(
     await alice.send("/endmatch")
     await alice.tap("Yes, ask the coordinator")
     clock.advance(minutes=1)
-    prompt_id = await add_prompt(
-        database, clock, people["mentee"], people["match"], "mentee_weekly"
-    )
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask(tg, database, clock, people["mentee"], people["match"])
     await alice.tap("Not this week")
     await alice.tap("4")
     await alice.send("All good this week.")  # the check-in's note, not a reason
@@ -275,17 +264,9 @@ async def test_another_dialogues_button_drops_the_question(
 async def test_someone_with_two_matches_picks_one(
     tg: FakeTelegram, database: Database, program: Program, clock: FakeClock, people
 ) -> None:
-    bea = await add_participant(
-        database, program, clock, telegram_id=105, name="Béa Roy", role=Role.MENTEE
+    second = await add_second_mentee(
+        database, program, clock, people["mentor"], telegram_id=105, name="Béa Roy"
     )
-    async with database.session() as session:
-        second = Match(
-            program_id=program.id or 0,
-            mentor_id=people["mentor"].id,
-            mentee_id=bea.id or 0,
-            started_at=clock() - timedelta(days=3),
-        )
-        session.add(second)
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/endmatch")
     assert robert.last.text == "Pour quel jumelage voulez-vous faire la demande?"

@@ -21,16 +21,15 @@ from storage.db import Database
 from storage.metrics import Rate
 from storage.models import Person, PersonStatus, Program, PromptStatus, Role
 from storage.schedule import period_key
+from tests.builders import add_coordinator, add_pair, add_prompt
 from tests.conftest import FakeClock
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_broadcast import ALICE, BOB, CLAUDE, ZOE, World, world  # noqa: F401
 from tests.test_broadcast import CLAIRE as CLAIRE_ID
-from tests.test_checkin import add_pair, add_prompt
 from tests.test_dashboard import ENGLISH, History, cora, halifax, history, log  # noqa: F401
 from tests.test_digest import CLAUDE as DIGEST_CLAUDE
 from tests.test_digest import CORA, change, digests, people  # noqa: F401
 from tests.test_digest import MONDAY as DIGEST_MONDAY
-from tests.test_digest import coordinator as digest_coordinator
 from tests.test_digest import dispatcher as digest_dispatcher
 
 
@@ -109,9 +108,9 @@ async def test_the_digest_after_week_53_in_the_coordinators_own_zone(
     """Vera coordinates a Toronto program from Vancouver: her digest comes at 8:00 in
     Vancouver on Monday, January 4, 2027 (not at 8:00 in Toronto), and reports 2026-W53,
     the ISO week from December 28 to January 3, in English and French."""
-    await digest_coordinator(database, program, clock, 303, "Vera Chan")
+    await add_coordinator(database, program, clock, 303, "Vera Chan")
     await change(database, Person, 303, timezone="America/Vancouver")
-    await digest_coordinator(database, program, clock, 304, "Vic Roy", "fr")
+    await add_coordinator(database, program, clock, 304, "Vic Roy", "fr")
     await change(database, Person, 304, timezone="America/Vancouver")
     mentee, mentor, match = await add_pair(database, program, clock)
     for person, instrument, period, status in (

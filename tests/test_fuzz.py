@@ -36,14 +36,12 @@ from storage.db import Database, async_database_url
 from storage.invites import create_invites
 from storage.models import (
     Answer,
-    Match,
-    Membership,
     Person,
-    PersonStatus,
     Program,
     Prompt,
     Role,
 )
+from tests.builders import MONDAY_NINE_IN_TORONTO, add_match, onboarded
 from tests.conftest import ADMIN_ID, TEST_DATABASE_URL, FakeClock, fresh_schema
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.harness import FakeTelegram, FakeUser
@@ -128,38 +126,12 @@ async def seed(database: Database, clock: FakeClock) -> str:
             (MENTEE, "Alice Martin", Role.MENTEE, "en"),
             (WAITING, "Wen Li", Role.MENTEE, "en"),
         ]:
-            person = Person(
-                telegram_id=telegram_id,
-                chat_id=telegram_id,
-                name=name,
-                locale=locale,
-                timezone="America/Toronto",
-                checkin_weekday=0,
-                checkin_time=time(9),
-                status=PersonStatus.ACTIVE,
-                consent_at=clock(),
-                consent_version="2026-11",
-                created_at=clock(),
-            )
-            session.add(person)
-            await session.flush()
-            people[telegram_id] = person
-            session.add(
-                Membership(
-                    person_id=person.id or 0,
-                    program_id=program.id or 0,
-                    role=role,
-                    joined_at=clock(),
-                    completed_at=clock(),
-                )
-            )
-        session.add(
-            Match(
-                program_id=program.id or 0,
-                mentor_id=people[MENTOR].id or 0,
-                mentee_id=people[MENTEE].id or 0,
-                started_at=clock() - timedelta(days=30),
-            )
+            people[telegram_id] = await onboarded(
+                session, clock(), program_id=program.id or 0, role=role,
+                telegram_id=telegram_id, name=name, locale=locale, **MONDAY_NINE_IN_TORONTO,
+            )  # fmt: skip
+        await add_match(
+            session, program.id or 0, people[MENTOR], people[MENTEE], clock() - timedelta(days=30)
         )
         (invite,) = await create_invites(
             session, program_id=program.id or 0, role=Role.MENTEE, now=clock()

@@ -13,18 +13,10 @@ from locales.translator import translator
 from storage.db import Database
 from storage.goals import achieved_count, achieved_counts, split_goals
 from storage.models import Goal, GoalStatus, Membership, Person, Program
+from tests.builders import ALICE, MALLORY, add_pair, add_participant, ask
 from tests.conftest import FakeClock
 from tests.harness import FakeTelegram
-from tests.test_checkin import (
-    ALICE,
-    MALLORY,
-    add_pair,
-    add_participant,
-    add_prompt,
-    answers,
-    deliver_prompt,
-    prompt_row,
-)
+from tests.test_checkin import answers, prompt_row
 from tests.test_onboarding import onboard_mentee_in_english
 
 
@@ -175,8 +167,7 @@ async def test_mentee_checkin_asks_each_open_goal_by_name(
         database, clock, mentee, "Find a job", "Get my CPA", "Learn Excel", "Speak at a meetup"
     )
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask(tg, database, clock, mentee, match)
     await alice.tap("Not this week")
     assert "How far did you get with “Find a job” this week?" in alice.last.text
     assert alice.last.labels == ["1 · Not at all", "2", "3", "4", "5 · A lot"]
@@ -204,8 +195,7 @@ async def test_mentee_checkin_asks_each_open_goal_by_name(
     assert (await prompt_row(database, prompt_id)).status == "answered"
 
     # The mentor's check-in knows nothing of the mentee's goals.
-    mentor_prompt = await add_prompt(database, clock, mentor, match, "mentor_weekly")
-    first = await deliver_prompt(tg, database, mentor_prompt)
+    _, first = await ask(tg, database, clock, mentor, match)
     assert "How far did you get" not in first.text
 
 
@@ -220,8 +210,7 @@ async def test_checkin_goal_questions_in_french(
         session.add(person)
     await seed_goals(database, clock, mentee, "Trouver un emploi en comptabilité")
     alice = tg.user(ALICE, "Alice", language_code="fr")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    await ask(tg, database, clock, mentee, match)
     await alice.tap("Pas cette semaine")
     text = alice.last.text
     assert "Où en êtes-vous avec « Trouver un emploi en comptabilité » cette semaine?" in text

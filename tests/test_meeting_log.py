@@ -22,19 +22,20 @@ from conversations.meeting_log.draft import DRAFT
 from conversations.meeting_log.logs import expected_minutes
 from storage.db import Database
 from storage.models import Match, MeetingLog, Person, Program, Prompt, Role
-from tests.conftest import FakeClock
-from tests.fakebot import SentMessage, iter_buttons
-from tests.harness import FakeTelegram
-from tests.test_checkin import (
+from tests.builders import (
     ALICE,
     MALLORY,
     ROBERT,
+    Ask,
+    Pair,
     add_pair,
     add_participant,
-    add_prompt,
-    answers,
-    deliver_prompt,
+    add_second_mentee,
 )
+from tests.conftest import FakeClock
+from tests.fakebot import SentMessage, iter_buttons
+from tests.harness import FakeTelegram
+from tests.test_checkin import answers
 
 YESTERDAY = date(2026, 11, 15)
 TODAY = date(2026, 11, 16)
@@ -44,9 +45,7 @@ TODAY = date(2026, 11, 16)
 
 
 @pytest.fixture
-async def pair(
-    database: Database, program: Program, clock: FakeClock
-) -> tuple[Person, Person, Match]:
+async def pair(database: Database, program: Program, clock: FakeClock) -> Pair:
     """Alice Martin (mentee) and Robert Tremblay (mentor), both in English."""
     return await add_pair(database, program, clock, mentor_locale="en")
 
@@ -593,14 +592,12 @@ async def test_forged_buttons_change_nothing(
 
 
 async def test_the_mentees_check_in_skips_contact_after_the_mentor_logged(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    mentee, _, match = pair
     robert = tg.user(ROBERT, "Robert")
     await robert.send("/log 45m yesterday video")
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentee()
     assert "Did you and your mentor connect" not in first.text
     assert (
         "Your mentor logged a meeting on Sunday, November 15, 2026: I noted the contact.\n\n"
@@ -633,29 +630,26 @@ async def test_the_mentees_check_in_skips_contact_in_french(
 
 
 async def test_the_contact_question_stays_without_a_log_of_that_week(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, clock: FakeClock, pair
 ) -> None:
-    mentee, mentor, match = pair
+    _, mentor, match = pair
     await add_log(database, match, mentor, met_on=date(2026, 11, 8), minutes=30, mode="video",
                   created_at=clock())  # fmt: skip
     await add_log(database, match, mentor, met_on=YESTERDAY, minutes=30, mode="video",
                   created_at=clock(), deleted=True)  # fmt: skip
     tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentee()
     assert "Did you and your mentor connect this week?" in first.text
     assert await answers(database, prompt_id) == {}
 
 
 async def test_the_mentors_check_in_after_the_mentee_logged(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
-    _, mentor, match = pair
     alice = tg.user(ALICE, "Alice")
     await alice.send("/log 1h today in person")
     robert = tg.user(ROBERT, "Robert")
-    prompt_id = await add_prompt(database, clock, mentor, match, "mentor_weekly")
-    first = await deliver_prompt(tg, database, prompt_id)
+    prompt_id, first = await ask.mentor()
     noted = "Your mentee logged a meeting on Monday, November 16, 2026: I noted the contact."
     assert noted in first.text
     assert "Roughly how much time did you spend together?" in first.text
@@ -746,12 +740,11 @@ async def test_cancel_and_the_typing_window(
 
 
 async def test_an_open_check_in_does_not_take_the_answers_of_a_log(
-    tg: FakeTelegram, database: Database, clock: FakeClock, pair
+    tg: FakeTelegram, database: Database, ask: Ask, clock: FakeClock, pair
 ) -> None:
-    mentee, _, match = pair
+    _, _, match = pair
     alice = tg.user(ALICE, "Alice")
-    prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, prompt_id)
+    prompt_id, _ = await ask.mentee()
     await alice.tap("Not this week")  # the check-in asks the next question
     assert ASKED in tg.application.user_data[ALICE]
     clock.advance(minutes=1)
@@ -775,17 +768,9 @@ async def test_someone_with_two_matches_says_which(
     tg: FakeTelegram, database: Database, program: Program, clock: FakeClock, pair
 ) -> None:
     _, mentor, _ = pair
-    other = await add_participant(
-        database, program, clock, telegram_id=303, name="Chloé Roy", role=Role.MENTEE
+    second = await add_second_mentee(
+        database, program, clock, mentor, telegram_id=303, name="Chloé Roy"
     )
-    async with database.session() as session:
-        second = Match(
-            program_id=program.id or 0,
-            mentor_id=mentor.id or 0,
-            mentee_id=other.id or 0,
-            started_at=clock() - timedelta(days=3),
-        )
-        session.add(second)
     robert = tg.user(ROBERT, "Robert")
     await robert.send("/log 45m yesterday video")
     assert robert.last.text == "Who was this meeting with?"

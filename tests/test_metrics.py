@@ -17,9 +17,9 @@ from storage.metrics import (
     weekly_ratings,
 )
 from storage.models import MeetingLog, Program, PromptStatus
+from tests.builders import add_pair
 from tests.conftest import FakeClock
 from tests.test_alerts import week
-from tests.test_checkin import add_pair
 
 WEEKS = ["2026-W45", "2026-W46", "2026-W47"]
 

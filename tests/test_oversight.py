@@ -25,16 +25,15 @@ from storage.models import (
     MeetingLog,
     Membership,
     Person,
-    PersonStatus,
     Program,
     PromptStatus,
     Role,
 )
+from tests.builders import ALICE, add_flag, add_match, add_participant, add_role, onboarded
 from tests.conftest import FakeClock
 from tests.fakebot import SentMessage, iter_buttons
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_alerts import CLAUDE, CORA, OTTO, contact_log, week
-from tests.test_checkin import ALICE, add_pair, add_participant
 
 NOT_FOUND = "I can't find match {id} in your programs. Send /matches to see them."
 NOT_FOUND_FR = (
@@ -45,32 +44,6 @@ NOT_YOURS = "Only this program's coordinators can do that."
 
 
 # --- seeding -------------------------------------------------------------------------------
-
-
-async def add_flag(
-    database: Database,
-    clock: FakeClock,
-    match: Match,
-    rule: str,
-    severity: str,
-    *,
-    status: str = FlagStatus.OPEN,
-    days_ago: float = 0,
-    snoozed_days: float | None = None,
-    evidence: dict[str, Any] | None = None,
-) -> Flag:
-    async with database.session() as session:
-        flag = Flag(
-            match_id=match.id or 0,
-            rule=rule,
-            severity=severity,
-            evidence=evidence or {},
-            status=status,
-            opened_at=clock() - timedelta(days=days_ago),
-            snoozed_until=None if snoozed_days is None else clock() + timedelta(days=snoozed_days),
-        )
-        session.add(flag)
-    return flag
 
 
 async def health_of(database: Database, program: Program, clock: FakeClock, **options: Any):
@@ -86,37 +59,20 @@ async def many_matches(
     matches = []
     async with database.session() as session:
         for index in range(count):
-            people = []
-            for offset, role in enumerate((Role.MENTOR, Role.MENTEE)):
-                person = Person(
+            mentor, mentee = [
+                await onboarded(
+                    session, clock(), program_id=program.id or 0, role=role,
                     telegram_id=first_id + 2 * index + offset,
-                    chat_id=first_id + 2 * index + offset,
                     name=f"{role.value.title()} {index:02d}",
-                    status=PersonStatus.ACTIVE,
-                    consent_at=clock(),
-                    consent_version="2026-11",
-                    created_at=clock(),
                 )
-                session.add(person)
-                await session.flush()
-                session.add(
-                    Membership(
-                        person_id=person.id or 0, program_id=program.id or 0, role=role,
-                        joined_at=clock(), completed_at=clock(),
-                    )
-                )  # fmt: skip
-                people.append(person)
-            match = Match(
-                program_id=program.id or 0,
-                mentor_id=people[0].id or 0,
-                mentee_id=people[1].id or 0,
-                started_at=clock() - timedelta(days=10),
+                for offset, role in enumerate((Role.MENTOR, Role.MENTEE))
+            ]  # fmt: skip
+            match = await add_match(
+                session, program.id or 0, mentor, mentee, clock() - timedelta(days=10)
             )
-            session.add(match)
-            await session.flush()
             session.add(
                 MeetingLog(
-                    match_id=match.id or 0, author_id=people[0].id or 0, minutes=60,
+                    match_id=match.id or 0, author_id=mentor.id or 0, minutes=60,
                     mode="video", met_on=(clock() - timedelta(days=2)).date(), created_at=clock(),
                 )
             )  # fmt: skip
@@ -129,11 +85,6 @@ async def other_program(database: Database, clock: FakeClock, name: str = "ECE H
         other = Program(name=name, created_at=clock())
         session.add(other)
     return other
-
-
-@pytest.fixture
-async def pair(database: Database, program: Program, clock: FakeClock):
-    return await add_pair(database, program, clock)
 
 
 @pytest.fixture
@@ -413,12 +364,7 @@ async def test_matches_per_program_when_coordinating_several(
     await many_matches(database, program, clock, 2)
     other = await other_program(database, clock)
     await many_matches(database, other, clock, 1, first_id=7000)
-    async with database.session() as session:
-        coordinator = (await session.exec(select(Person).where(Person.telegram_id == CORA))).one()
-        session.add(
-            Membership(person_id=coordinator.id or 0, program_id=other.id or 0,
-                       role=Role.COORDINATOR, joined_at=clock(), completed_at=clock())
-        )  # fmt: skip
+    await add_role(database, clock, CORA, other.id or 0, Role.COORDINATOR)
     await cora.send("/matches")
     assert "Career Bridge Toronto · week 2 of 12" in cora.last.text
     assert "ECE Halifax · week 2 of 12" in cora.last.text
@@ -751,12 +697,7 @@ async def test_flags_name_the_program_when_coordinating_several(
 ) -> None:
     other = await other_program(database, clock)
     (theirs,) = await many_matches(database, other, clock, 1)
-    async with database.session() as session:
-        coordinator = (await session.exec(select(Person).where(Person.telegram_id == CORA))).one()
-        session.add(
-            Membership(person_id=coordinator.id or 0, program_id=other.id or 0,
-                       role=Role.COORDINATOR, joined_at=clock(), completed_at=clock())
-        )  # fmt: skip
+    await add_role(database, clock, CORA, other.id or 0, Role.COORDINATOR)
     await add_flag(database, clock, pair[2], "concern", "medium", days_ago=1)
     await add_flag(database, clock, theirs, "asked_coordinator", "high", days_ago=1)
     (reply,) = await cora.send("/flags")

@@ -28,10 +28,11 @@ from storage.schedule import (
     reflection_every,
     reflection_slot,
 )
+from tests.builders import ALICE, ROBERT, add_pair, ask, deliver_prompt
 from tests.conftest import FakeClock
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.harness import FakeTelegram
-from tests.test_checkin import ALICE, ROBERT, add_pair, add_prompt, answers, deliver_prompt
+from tests.test_checkin import answers
 from tests.test_dispatch import EchoRenderer
 from tests.test_dispatch import add_pair as add_dispatch_pair
 
@@ -169,8 +170,7 @@ async def test_reflection_answered_in_the_checkin_dialogue_even_with_a_checkin_o
 ) -> None:
     mentee, _, match = await add_pair(database, program, clock)
     alice = tg.user(ALICE, "Alice")
-    checkin_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")
-    await deliver_prompt(tg, database, checkin_id)
+    checkin_id, _ = await ask(tg, database, clock, mentee, match)
     clock.advance(days=3)
     reflection_id = await add_reflection(database, clock, mentee, match, "reflection_mentee_middle")
     first = await deliver_prompt(tg, database, reflection_id)

@@ -18,10 +18,10 @@ from locales.translator import translator
 from storage.db import Database
 from storage.metrics import expected_minutes_per_week
 from storage.models import Match, MeetingLog, Membership, Program, PromptStatus, Role
+from tests.builders import add_pair
 from tests.conftest import Bots, FakeClock
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_alerts import week
-from tests.test_checkin import add_pair
 from tests.test_coordinator import (
     NOT_YOURS,
     NOT_YOURS_FR,
