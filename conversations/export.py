@@ -19,8 +19,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations.kit.buttons import Button
 from conversations.kit.context import TandemContext
+from conversations.kit.program_picker import (
+    PAGE,
+    PICK,
+    choose,
+    data,
+    parse,
+    program_for,
+    refuse,
+    show,
+)
 from conversations.kit.unusable import describe_unusable
-from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse, show
 from locales.translator import N_, Translator
 from storage.exports import (
     FORMATS,

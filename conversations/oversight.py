@@ -37,20 +37,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import onboarding
 from conversations.alerts import People, alert_buttons, alert_text, evidence_lines, question_label
 from conversations.alerts import local_date as _local_day
-from conversations.coordinator import (
-    LINES_BUDGET,
-    Refused,
-    Task,
-    current_actor,
-    edit_in_place,
-    not_a_coordinator,
-    programs_for,
-)
 from conversations.engine import display_value
 from conversations.instruments import Instrument, InstrumentError, Kind, load_instrument
+from conversations.kit.actor import Refused, Task, current_actor, not_a_coordinator, programs_for
 from conversations.kit.buttons import (
     BUTTON_CLIP,
     TIMELINE_NEW,
@@ -61,7 +52,9 @@ from conversations.kit.buttons import (
     parse_number,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.joining import reprompt
 from conversations.kit.reply import say
+from conversations.kit.screens import LINES_BUDGET, edit_in_place
 from conversations.kit.text import (
     NAME_CLIP,
     RULE_TITLES,
@@ -819,7 +812,7 @@ async def _command(
             view = await decide(look)
     except Refused as refusal:
         await say(update, str(refusal))
-        await onboarding.reprompt(update, ctx)
+        await reprompt(update, ctx)
         return
     rows = [row for row in view.rows if row]
     await say(update, view.text, keyboard(rows) if rows else None)

@@ -24,9 +24,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
 from conversations.kit.context import TandemContext
+from conversations.kit.program_picker import PAGE, PICK, choose, data, parse, program_for, refuse
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable
-from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse
 from locales.translator import Translator
 from storage.exports import slug
 from storage.models import Program

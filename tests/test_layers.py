@@ -20,33 +20,15 @@ SHARED = ("conversations.kit", "conversations.engine", "conversations.instrument
 # service in the kit or in storage; this list may only shrink (a stale entry fails too).
 KNOWN = frozenset(
     {
-        ("conversations.broadcast", "conversations.coordinator"),
-        ("conversations.broadcast", "conversations.onboarding"),
         ("conversations.checkin", "conversations.alerts"),
         ("conversations.checkin", "conversations.goals"),
         ("conversations.coordinator", "conversations.goals"),
-        ("conversations.coordinator", "conversations.onboarding"),
-        ("conversations.dashboard", "conversations.coordinator"),
-        ("conversations.dashboard", "conversations.onboarding"),
-        ("conversations.dashboard", "conversations.program_menu"),
         ("conversations.end_request", "conversations.alerts"),
         ("conversations.end_request", "conversations.checkin"),
-        ("conversations.end_request", "conversations.program_menu"),
-        ("conversations.export", "conversations.program_menu"),
         ("conversations.meeting_log", "conversations.checkin"),
-        ("conversations.onboarding", "conversations.checkin"),
-        ("conversations.onboarding", "conversations.goals"),
-        ("conversations.onboarding", "conversations.meeting_log"),
-        ("conversations.onboarding", "conversations.reflection"),
         ("conversations.oversight", "conversations.alerts"),
-        ("conversations.oversight", "conversations.coordinator"),
         ("conversations.oversight", "conversations.meeting_log"),
-        ("conversations.oversight", "conversations.onboarding"),
-        ("conversations.program_menu", "conversations.coordinator"),
-        ("conversations.program_menu", "conversations.onboarding"),
         ("conversations.reflection", "conversations.checkin"),
-        ("conversations.report", "conversations.program_menu"),
-        ("conversations.settings", "conversations.onboarding"),
     }
 )
 
