@@ -1,6 +1,16 @@
 """/broadcast: a coordinator's message to the mentors and mentees of one of their
 programs (everyone, or one role), previewed and confirmed, then sent by the dispatcher.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Waiting: /broadcast [text] (the program choice, then the audience)
+    Waiting --> Waiting: bc:prog (choose the program)
+    Waiting --> Writing: bc:to (an audience, no text yet), or bc:edit
+    Writing --> Waiting: the text (the preview)
+    Waiting --> [*]: bc:send (the deliveries are written), bc:no, /cancel
+    Writing --> [*]: /cancel, or onboarding takes the text
+```
+
 Steps: the program (when they coordinate several), the audience (with how many each
 would reach and how the program's last broadcast went), the text, a preview showing
 exactly what arrives, then Send. `/broadcast <text>` gives the text at once.

@@ -3,10 +3,22 @@ this week's check-in response rate against last week's, meetings and hours this 
 open flags by severity, people waiting for a match (`storage.summary` says how each is
 counted).
 
+```mermaid
+stateDiagram-v2
+    [*] --> Figures: /dashboard (one program)
+    [*] --> List: /dashboard (several programs), or dash:page:0:<page>
+    List --> Figures: dash:prog:<program id>
+    Figures --> List: back to the list
+    Figures --> [*]
+```
+
+No conversation state: each screen is one step, everything it needs is in the buttons.
+
 A coordinator of one program gets its figures at once. A coordinator of several gets a
 line per program and a button to open each, paged; a program's figures then have a
-button back to the list. Buttons follow `conversations.kit.program_picker` (`dash:prog:<program
-id>` opens a program, `dash:page:0:<page>` the list) and are never trusted: each press
+button back to the list. Buttons follow `conversations.kit.program_picker`
+(`dash:prog:<program id>` opens a program, `dash:page:0:<page>` the list) and are never
+trusted: each press
 checks again that the person pressing coordinates that program. Viewing figures changes
 nothing and shows no one's personal data, so it is not an audit event.
 

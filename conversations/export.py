@@ -1,6 +1,15 @@
 """/export: a program's data as an Excel workbook or a zip of CSV files, for the program's
 coordinators only.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Choice: /export (several programs), exp:page
+    [*] --> Format: /export (one program)
+    Choice --> Format: exp:prog:<program id>
+    Format --> Sent: exp:xlsx or exp:csv (the file, and an audit event)
+    Sent --> [*]
+```
+
 Buttons carry `exp:<action>:<program id>` (`prog` picks a program, `xlsx` and `csv` send
 the file). Like the coordinator commands, the data is never trusted: each press checks
 again that the person pressing coordinates that program. The file is built and the export

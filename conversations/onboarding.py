@@ -1,6 +1,25 @@
 """Joining a program: `/start <invite code>` → language → consent → profile → summary →
 welcome.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Language: /start <code> (a usable invitation)
+    [*] --> Profile: /start <code> from someone who already consented (another program or role)
+    [*] --> [*]: /start without a code, a bad code, or any input while not joining
+    Language --> Consent: onb:language:<code>
+    Consent --> Profile: onb:consent:yes (person, membership, audit event)
+    Consent --> [*]: onb:consent:no (nothing kept)
+    Profile --> Profile: the next unanswered step
+    Profile --> Summary: every step answered
+    Summary --> Profile: onb:summary:<step> (change one answer)
+    Summary --> [*]: onb:summary:done (the welcome, naming the partner if paired)
+    Profile --> [*]: /cancel (answers so far are kept)
+```
+
+Its catch-all answers input no other dialogue took: while someone is not joining, a stray
+message is first offered to the dialogues bot/app.py lists as `Services.text_takers`. Other
+dialogues reach it only through `Services.joining` (conversations/kit/joining.py).
+
 Where a participant is comes from what is stored: before consent, the invite code and
 language in `user_data`; after it, the first unanswered profile step of their unfinished
 membership. The conversation state is only a cache of that, so a restart or a lost state

@@ -2,6 +2,21 @@
 severe first), /matches (every match with its health mark, filterable) and /match <id>
 (one match's timeline, newest first).
 
+```mermaid
+stateDiagram-v2
+    [*] --> Flags: /flags, ov:fl:<page>
+    [*] --> Matches: /matches, ov:ms:<filter>:<program>:<page>
+    [*] --> Timeline: /match <id>, ov:m:…, ov:mt:<match id>
+    Flags --> Alert: ov:f:<flag id> (the alert, with its own buttons)
+    Matches --> Timeline: a match
+    Timeline --> Matches: back to the list
+    Flags --> [*]
+    Matches --> [*]
+    Timeline --> [*]
+```
+
+No conversation state: every view is one step, read again from the database.
+
 Buttons carry what a view needs, never trusted:
 
 - ``ov:fl:<page>`` a page of /flags; ``ov:f:<flag id>`` sends that flag's alert (its

@@ -2,6 +2,15 @@
 against the expected) as a photo, with its figures in words in the caption, for the
 program's coordinators only.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Choice: /report (several programs), rep:page
+    [*] --> Chart: /report (one program)
+    Choice --> Chart: rep:prog:<program id>
+    Chart --> Chart: rep:w:<program id>:<4, 12 or 26 weeks>
+    Chart --> [*]
+```
+
 Buttons carry `rep:<action>:<program id>[:<argument>]` (`page` pages the program choice,
 `prog` picks a program, `w` redraws over 4, 12 or 26 weeks). As with /export, the data is
 never trusted: each press checks again that the person pressing coordinates that program.

@@ -1,4 +1,20 @@
-"""/help, /language and /settings: available at any point, including mid-onboarding."""
+"""/help, /language and /settings: available at any point, including mid-onboarding.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Choosing: /settings (a finished profile)
+    [*] --> [*]: /settings while joining (the joining question again), or not a member
+    Choosing --> Answering: set:menu:<setting>
+    Choosing --> [*]: set:menu:language (the language buttons), or Done
+    Answering --> Choosing: the answer is stored
+    Answering --> Answering: an answer it cannot use, explained
+    Choosing --> [*]: /cancel
+    Answering --> [*]: /cancel
+```
+
+/help and /language (then a `lang:<code>` tap) are single steps outside that
+conversation; both ask onboarding's question again when someone is joining.
+"""
 
 from __future__ import annotations
 
