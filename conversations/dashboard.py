@@ -18,9 +18,9 @@ A coordinator of one program gets its figures at once. A coordinator of several 
 line per program and a button to open each, paged; a program's figures then have a
 button back to the list. Buttons follow `conversations.kit.program_picker`
 (`dash:prog:<program id>` opens a program, `dash:page:0:<page>` the list) and are never
-trusted: each press
-checks again that the person pressing coordinates that program. Viewing figures changes
-nothing and shows no one's personal data, so it is not an audit event.
+trusted: each press checks again that the person pressing coordinates that program.
+Viewing figures changes nothing and shows no one's personal data, so it is not an audit
+event.
 
 The phrases here (a rate, hours, the flags by severity) are the weekly digest's too
 (`conversations.digest`).
