@@ -7,7 +7,12 @@
 - `text`: clipping, names, labels, durations, dates and figures as each language writes them;
 - `unusable`: the localized answer to input a step cannot use, and edited messages;
 - `profile`, `topics`, `meeting_parse`, `menus`, `charts`: profile steps, meeting topics,
-  the quick-log parser, command menus and report charts, each used by several dialogues.
+  the quick-log parser, command menus and report charts, each used by several dialogues;
+- `actor`, `screens`, `program_picker`: who may do what in the coordinator commands, the
+  screens they show, and the choice of one of a coordinator's programs;
+- `joining`: handing over to onboarding (through `Services.joining`) and offering stray
+  text to the dialogues that take it (`Services.text_takers`), both wired in bot/app.py;
+- `introductions`: introducing a match, as /pair, onboarding's welcome and `tandem pair` do.
 
 A module here imports storage, locales and other kit modules, never a dialogue.
 """
