@@ -41,7 +41,13 @@ from conversations import (
 )
 from conversations import settings as settings_dialogue
 from conversations.kit import alerting
-from conversations.kit.context import SERVICES, Services, TandemContext, resolve_language
+from conversations.kit.context import (
+    SERVICES,
+    Services,
+    TandemContext,
+    TextTaker,
+    resolve_language,
+)
 from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
 from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
@@ -55,6 +61,13 @@ EDITS_GROUP = -10  # before every other handler, the alert-note reader included
 CONTACT_GROUP = -20  # before everything: whoever writes is reachable again
 LEAVING = ("kicked", "left")  # my_chat_member statuses that are no contact at all
 TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
+# Who is offered a message that no conversation took (onboarding's catch-all asks them in
+# turn). A goal being typed (just after tapping Add or Reword in /goals) comes first. Then
+# a meeting log: it only takes the message when its question is the latest one asked (a
+# check-in question asked since wins). A reflection takes it while it waits for a typed
+# answer and no other question was asked since it came. A check-in takes any message while
+# one is open, which would otherwise swallow the answers of a log started mid-week.
+TEXT_TAKERS: tuple[TextTaker, ...] = (goals, meeting_log, reflection, checkin)
 
 
 def rate_limiter() -> AIORateLimiter:
@@ -86,7 +99,13 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: TandemApplication = builder.build()
-    application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
+    application.bot_data[SERVICES] = Services(
+        settings=settings,
+        database=database,
+        clock=clock,
+        joining=onboarding,
+        text_takers=TEXT_TAKERS,
+    )
     register_handlers(application)
     schedule_dispatcher(
         application,

@@ -18,12 +18,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import program_settings
 from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
+from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (
@@ -72,6 +73,8 @@ NOTHING = "—"
 
 # Where "now" comes from; tests replace it with their clock.
 clock: Clock = utcnow
+# How messages reach the Bot API; tests replace it with their fake Bot API.
+telegram_request: Callable[[], BaseRequest] = HTTPXRequest
 
 app = typer.Typer(
     name="tandem",
@@ -555,9 +558,14 @@ def pair(
     mentor: Annotated[str, typer.Argument(help="@username, Telegram id or #person-id.")],
     mentee: Annotated[str, typer.Argument(help="@username, Telegram id or #person-id.")],
 ) -> None:
-    """Match a mentor with a mentee in a program."""
+    """Match a mentor with a mentee, and introduce them.
 
-    async def work(database: Database, _: Settings) -> tuple[Program, Match, str, str]:
+    Each partner gets an introduction to the other in their own language, as in the chat.
+    """
+
+    async def work(
+        database: Database, settings: Settings
+    ) -> tuple[Program, Match, str, str, list[str] | None]:
         async with database.session() as session:
             found = await _program(session, program)
             mentor_person = await _person(session, mentor)
@@ -570,13 +578,42 @@ def pair(
                 now=clock(),
                 actor_label=cli_actor(),
             )
-        return found, match, person_label(mentor_person), person_label(mentee_person)
+            letters = await introductions(session, match)
+        unreached = await _introduce(settings, letters)  # once the match is committed
+        return found, match, person_label(mentor_person), person_label(mentee_person), unreached
 
-    found, match, mentor_name, mentee_name = run_with_database(work)
+    found, match, mentor_name, mentee_name, unreached = run_with_database(work)
     typer.echo(
         f"Match {match.id} in {found.name}: mentor {mentor_name}, mentee {mentee_name}, "
         f"planned end {match.planned_end:%Y-%m-%d}."
     )
+    if unreached is None:
+        typer.echo(
+            "TELEGRAM_BOT_TOKEN is not set, so neither person was told: introduce them yourself.",
+            err=True,
+        )
+    elif unreached:
+        typer.echo(f"Could not reach {' and '.join(unreached)}: introduce them yourself.", err=True)
+    else:
+        typer.echo(f"Introduced {mentor_name} and {mentee_name} to each other.", err=True)
+
+
+async def _introduce(settings: Settings, letters: list[Letter]) -> list[str] | None:
+    """Send the new match's introductions; the names of those not reached, or None
+    without a bot token."""
+    if settings.telegram_bot_token is None:
+        return None
+    request = telegram_request()
+    bot = Bot(
+        settings.require_token(),
+        base_url=settings.telegram_api_base_url,
+        request=request,
+        get_updates_request=request,
+    )
+    try:
+        return await send_letters(bot, letters)
+    finally:
+        await request.shutdown()
 
 
 @app.command()

@@ -1,6 +1,16 @@
 """/broadcast: a coordinator's message to the mentors and mentees of one of their
 programs (everyone, or one role), previewed and confirmed, then sent by the dispatcher.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Waiting: /broadcast [text] (the program choice, then the audience)
+    Waiting --> Waiting: bc:prog (choose the program)
+    Waiting --> Writing: bc:to (an audience, no text yet), or bc:edit
+    Writing --> Waiting: the text (the preview)
+    Waiting --> [*]: bc:send (the deliveries are written), bc:no, /cancel
+    Writing --> [*]: /cancel, or onboarding takes the text
+```
+
 Steps: the program (when they coordinate several), the audience (with how many each
 would reach and how the program's last broadcast went), the text, a preview showing
 exactly what arrives, then Send. `/broadcast <text>` gives the text at once.
@@ -39,21 +49,14 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import coordinator, onboarding
-from conversations.coordinator import (
-    GROUP_HEADINGS,
-    WAITING,
-    Refused,
-    Screen,
-    Task,
-    Turn,
-    current_actor,
-    programs_for,
-)
+from conversations.kit.actor import Refused, Task, current_actor, programs_for
 from conversations.kit.buttons import CHOICES_PER_PAGE, Button, page_buttons, page_of, parse_number
 from conversations.kit.context import TandemContext
+from conversations.kit.joining import hand_over, reprompt
 from conversations.kit.reply import OutgoingMessage, say
-from conversations.kit.text import NAME_CLIP, clip, local_day_text
+from conversations.kit.screens import WAITING, Screen, Turn, not_a_tap, show
+from conversations.kit.screens import cancel as stopped
+from conversations.kit.text import GROUP_HEADINGS, NAME_CLIP, clip, local_day_text
 from conversations.kit.unusable import describe_unusable, explain_unusable, too_long
 from locales.translator import (
     N_,
@@ -450,7 +453,7 @@ async def on_button(update: Update, ctx: TandemContext) -> str | int | None:
     except Refused as refusal:
         await query.answer(str(refusal))
         return None
-    await coordinator.show(update, ctx, screen)
+    await show(update, ctx, screen)
     return state
 
 
@@ -473,9 +476,9 @@ async def broadcast_command(update: Update, ctx: TandemContext) -> str | int | N
     except Refused as refusal:
         _drop_draft(ctx)
         await say(update, str(refusal))
-        await onboarding.reprompt(update, ctx)
+        await reprompt(update, ctx)
         return ConversationHandler.END
-    await coordinator.show(update, ctx, screen)
+    await show(update, ctx, screen)
     return state
 
 
@@ -483,10 +486,7 @@ async def on_message(update: Update, ctx: TandemContext) -> str | int | None:
     """A message while the text is expected: the text (a preview follows), or a clear
     answer for anything else. Unless the coordinator has since started joining another
     program or role: then it answers onboarding's question, and this dialogue ends."""
-    async with ctx.db.session() as session:
-        joining = await onboarding.locate(session, update, ctx) is not None
-    if joining:
-        await onboarding.on_input(update, ctx)
+    if await hand_over(update, ctx):
         return ConversationHandler.END
     message, draft = update.effective_message, _draft(ctx)
     if message is None or message.text is None or not message.text.strip():
@@ -515,13 +515,13 @@ async def on_message(update: Update, ctx: TandemContext) -> str | int | None:
         _drop_draft(ctx)
         await say(update, str(refusal))
         return ConversationHandler.END
-    await coordinator.show(update, ctx, screen)
+    await show(update, ctx, screen)
     return state
 
 
 async def cancel(update: Update, ctx: TandemContext) -> int:
     _drop_draft(ctx)
-    return await coordinator.cancel(update, ctx)
+    return await stopped(update, ctx)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
@@ -535,7 +535,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             states={
                 WAITING: [
                     buttons,
-                    MessageHandler(private & ~filters.COMMAND, coordinator.not_a_tap),
+                    MessageHandler(private & ~filters.COMMAND, not_a_tap),
                 ],
                 WRITING: [buttons, MessageHandler(private & ~filters.COMMAND, on_message)],
             },

@@ -3,12 +3,24 @@ this week's check-in response rate against last week's, meetings and hours this 
 open flags by severity, people waiting for a match (`storage.summary` says how each is
 counted).
 
+```mermaid
+stateDiagram-v2
+    [*] --> Figures: /dashboard (one program)
+    [*] --> List: /dashboard (several programs), or dash:page:0:<page>
+    List --> Figures: dash:prog:<program id>
+    Figures --> List: back to the list
+    Figures --> [*]
+```
+
+No conversation state: each screen is one step, everything it needs is in the buttons.
+
 A coordinator of one program gets its figures at once. A coordinator of several gets a
 line per program and a button to open each, paged; a program's figures then have a
-button back to the list. Buttons follow `conversations.program_menu` (`dash:prog:<program
-id>` opens a program, `dash:page:0:<page>` the list) and are never trusted: each press
-checks again that the person pressing coordinates that program. Viewing figures changes
-nothing and shows no one's personal data, so it is not an audit event.
+button back to the list. Buttons follow `conversations.kit.program_picker`
+(`dash:prog:<program id>` opens a program, `dash:page:0:<page>` the list) and are never
+trusted: each press checks again that the person pressing coordinates that program.
+Viewing figures changes nothing and shows no one's personal data, so it is not an audit
+event.
 
 The phrases here (a rate, hours, the flags by severity) are the weekly digest's too
 (`conversations.digest`).
@@ -22,14 +34,14 @@ from functools import partial
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import onboarding
-from conversations.coordinator import current_actor
+from conversations.kit.actor import current_actor
 from conversations.kit.buttons import CHOICES_PER_PAGE, Button, page_buttons, page_of
 from conversations.kit.charts import percent
 from conversations.kit.context import TandemContext
+from conversations.kit.joining import reprompt
+from conversations.kit.program_picker import PAGE, PICK, data, parse, program_for, refuse, show
 from conversations.kit.text import NAME_CLIP, answered, clip, flags_line, hours
 from conversations.kit.unusable import describe_unusable
-from conversations.program_menu import PAGE, PICK, data, parse, program_for, refuse, show
 from locales.translator import Translator
 from storage.models import MatchStatus, Program, Role
 from storage.summary import Dashboard, dashboard
@@ -137,7 +149,7 @@ async def _list(update: Update, ctx: TandemContext, page: int) -> None:
     programs = await _programs(update, ctx)
     if not programs:
         await refuse(update, tr.gettext("This command is for program coordinators."))
-        await onboarding.reprompt(update, ctx)
+        await reprompt(update, ctx)
         return
     if len(programs) == 1:
         (board,) = await _boards(ctx, programs)

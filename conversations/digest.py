@@ -4,6 +4,19 @@ complete ISO week — open flags (by severity, the most severe few by name and m
 check-ins answered against the week before, the meetings logged and hours together, and
 the active matches with no contact at all.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Due: the coordinator's digest time passed (looked for each quarter hour)
+    Due --> Claimed: (coordinator, week) claimed in the database
+    Claimed --> Sent: delivered
+    Claimed --> Due: flood control (released, tried at the next look)
+    Claimed --> Failed: any other failure (logged, not sent again that week)
+    Sent --> [*]
+    Failed --> [*]
+```
+
+It has no handlers: bot/app.py hands it to the dispatcher.
+
 It falls due at the program's digest day and time (``settings["digest"]``, default Monday
 08:00; `storage.summary.digest_slot`) in the coordinator's own time zone, or their
 program's while they have none. A coordinator of several programs gets one digest, at

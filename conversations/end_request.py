@@ -51,11 +51,11 @@ from telegram.ext import (
 from conversations.kit.alerting import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
 from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.program_picker import show
 from conversations.kit.prompt import participant_or
 from conversations.kit.reply import ASKED, Reply, say
 from conversations.kit.text import clip, partner_name
 from conversations.kit.unusable import describe_unusable, forget_on_other_buttons, too_long
-from conversations.program_menu import show
 from locales.translator import Translator
 from storage.flags import Requested, open_end_request, request_end, requested_by
 from storage.meetings import open_matches

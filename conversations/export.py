@@ -1,6 +1,15 @@
 """/export: a program's data as an Excel workbook or a zip of CSV files, for the program's
 coordinators only.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Choice: /export (several programs), exp:page
+    [*] --> Format: /export (one program)
+    Choice --> Format: exp:prog:<program id>
+    Format --> Sent: exp:xlsx or exp:csv (the file, and an audit event)
+    Sent --> [*]
+```
+
 Buttons carry `exp:<action>:<program id>` (`prog` picks a program, `xlsx` and `csv` send
 the file). Like the coordinator commands, the data is never trusted: each press checks
 again that the person pressing coordinates that program. The file is built and the export
@@ -20,8 +29,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations.instruments import load_all
 from conversations.kit.buttons import Button
 from conversations.kit.context import TandemContext
+from conversations.kit.program_picker import (
+    PAGE,
+    PICK,
+    choose,
+    data,
+    parse,
+    program_for,
+    refuse,
+    show,
+)
 from conversations.kit.unusable import describe_unusable
-from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse, show
 from locales.translator import N_, Translator, translator
 from storage.export_answers import Codebook
 from storage.exports import (

@@ -1,6 +1,25 @@
 """Joining a program: `/start <invite code>` → language → consent → profile → summary →
 welcome.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Language: /start <code> (a usable invitation)
+    [*] --> Profile: /start <code> from someone who already consented (another program or role)
+    [*] --> [*]: /start without a code, a bad code, or any input while not joining
+    Language --> Consent: onb:language:<code>
+    Consent --> Profile: onb:consent:yes (person, membership, audit event)
+    Consent --> [*]: onb:consent:no (nothing kept)
+    Profile --> Profile: the next unanswered step
+    Profile --> Summary: every step answered
+    Summary --> Profile: onb:summary:<step> (change one answer)
+    Summary --> [*]: onb:summary:done (the welcome, naming the partner if paired)
+    Profile --> [*]: /cancel (answers so far are kept)
+```
+
+Its catch-all answers input no other dialogue took: while someone is not joining, a stray
+message is first offered to the dialogues bot/app.py lists as `Services.text_takers`. Other
+dialogues reach it only through `Services.joining` (conversations/kit/joining.py).
+
 Where a participant is comes from what is stored: before consent, the invite code and
 language in `user_data`; after it, the first unanswered profile step of their unfinished
 membership. The conversation state is only a cache of that, so a restart or a lost state
@@ -25,9 +44,10 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import checkin, goals, meeting_log, reflection
 from conversations.kit.buttons import Button, keyboard, split_callback
 from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.introductions import partner_line, partner_of
+from conversations.kit.joining import LANGUAGE_NAMES, how_to_join, offer_text
 from conversations.kit.menus import publish_coordinator_menu
 from conversations.kit.profile import (
     STEPS_BY_KEY,
@@ -46,7 +66,7 @@ from locales.translator import SUPPORTED_LANGUAGES, escape, translator
 from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role
-from storage.people import active_match_of, person_by_telegram_id, unfinished_membership
+from storage.people import person_by_telegram_id, unfinished_membership
 from storage.prompts import schedule_changed
 
 NAME = "onboarding"
@@ -58,8 +78,6 @@ EDITING = "editing"  # user_data key: the step being changed from the summary
 BAD_CODES = "bad_codes"  # user_data key: times of recent unusable codes
 BAD_CODE_LIMIT = 5
 BAD_CODE_WINDOW = timedelta(minutes=15)
-
-LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
 
 @dataclass
@@ -187,14 +205,6 @@ async def start(update: Update, ctx: TandemContext) -> str | int:
     return ConversationHandler.END
 
 
-def how_to_join(ctx: TandemContext) -> str:
-    return ctx.tr.gettext(
-        "Hi! I'm Tandem, the companion of your mentorship program. To join, open the "
-        "invitation link your program coordinator sent you (it looks like "
-        "t.me/…?start=…). No link yet? Ask your coordinator for one."
-    )
-
-
 async def _too_many_bad_codes(ctx: TandemContext) -> bool:
     data = _user_data(ctx)
     cutoff = (ctx.now() - BAD_CODE_WINDOW).timestamp()
@@ -315,25 +325,10 @@ async def on_input(update: Update, ctx: TandemContext) -> str | int:
         position = await locate(session, update, ctx)
         reply = await _handle(session, update, ctx, position) if position is not None else None
     if reply is None:  # not onboarding: perhaps another dialogue is waiting for this message
-        if update.callback_query is None and await _taken_elsewhere(update, ctx):
+        if update.callback_query is None and await offer_text(update, ctx):
             return ConversationHandler.END
         reply = Reply(notice=_not_waiting(ctx, update))
     return await send(update, ctx, reply)
-
-
-async def _taken_elsewhere(update: Update, ctx: TandemContext) -> bool:
-    """Offer a message to the dialogues that take typed answers. A goal being typed
-    (just after tapping Add or Reword in /goals) comes first. Then a meeting log: it only
-    takes the message when its question is the latest one asked (a check-in question
-    asked since wins). A reflection takes it while it waits for a typed answer and no
-    other question was asked since it came. A check-in takes any message while one is
-    open, which would otherwise swallow the answers of a log started mid-week."""
-    return (
-        await goals.take_text(update, ctx)
-        or await meeting_log.take_text(update, ctx)
-        or await reflection.take_text(update, ctx)
-        or await checkin.take_text(update, ctx)
-    )
 
 
 async def send(update: Update, ctx: TandemContext, reply: Reply) -> str | int:
@@ -503,11 +498,7 @@ async def _summary_choice(
     session.add_all([membership, person])
     await import_onboarding_goals(session, membership, ctx.now())  # /goals, check-ins
     await schedule_changed(session)  # a matched participant's first check-in is due
-    match = await active_match_of(session, person.id, membership.program_id)
-    partner = None
-    if match is not None:
-        partner_id = match.mentee_id if match.mentor_id == person.id else match.mentor_id
-        partner = await session.get(Person, partner_id)
+    partner = await partner_of(session, person, membership.program_id)
     return Reply(
         closing=_welcome(ctx, profile, partner),
         coordinator_menu=membership.role == Role.COORDINATOR,
@@ -551,10 +542,8 @@ def _welcome(ctx: TandemContext, profile: Profile, partner: Person | None) -> st
                     "Your coordinator will introduce you to your match soon, and I'll let you know."
                 )
             )
-        elif membership.role == Role.MENTEE:
-            lines.append(tr.gettext("Your mentor is <b>{name}</b>.", name=partner.name or ""))
         else:
-            lines.append(tr.gettext("Your mentee is <b>{name}</b>.", name=partner.name or ""))
+            lines.append(partner_line(tr, membership.role, partner))
     lines.append(tr.gettext("Send /help at any time to see what you can do."))
     return "\n\n".join(lines)
 

@@ -2,6 +2,21 @@
 severe first), /matches (every match with its health mark, filterable) and /match <id>
 (one match's timeline, newest first).
 
+```mermaid
+stateDiagram-v2
+    [*] --> Flags: /flags, ov:fl:<page>
+    [*] --> Matches: /matches, ov:ms:<filter>:<program>:<page>
+    [*] --> Timeline: /match <id>, ov:m:…, ov:mt:<match id>
+    Flags --> Alert: ov:f:<flag id> (the alert, with its own buttons)
+    Matches --> Timeline: a match
+    Timeline --> Matches: back to the list
+    Flags --> [*]
+    Matches --> [*]
+    Timeline --> [*]
+```
+
+No conversation state: every view is one step, read again from the database.
+
 Buttons carry what a view needs, never trusted:
 
 - ``ov:fl:<page>`` a page of /flags; ``ov:f:<flag id>`` sends that flag's alert (its
@@ -37,18 +52,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import onboarding
-from conversations.coordinator import (
-    LINES_BUDGET,
-    Refused,
-    Task,
-    current_actor,
-    edit_in_place,
-    not_a_coordinator,
-    programs_for,
-)
 from conversations.engine import display_value
 from conversations.instruments import Instrument, InstrumentError, Kind, load_instrument
+from conversations.kit.actor import Refused, Task, current_actor, not_a_coordinator, programs_for
 from conversations.kit.alert_text import (
     People,
     alert_buttons,
@@ -67,8 +73,10 @@ from conversations.kit.buttons import (
     parse_number,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.joining import reprompt
 from conversations.kit.meeting_record import meeting_instrument, mode_label, topic_label
 from conversations.kit.reply import say
+from conversations.kit.screens import LINES_BUDGET, edit_in_place
 from conversations.kit.text import (
     NAME_CLIP,
     RULE_TITLES,
@@ -825,7 +833,7 @@ async def _command(
             view = await decide(look)
     except Refused as refusal:
         await say(update, str(refusal))
-        await onboarding.reprompt(update, ctx)
+        await reprompt(update, ctx)
         return
     rows = [row for row in view.rows if row]
     await say(update, view.text, keyboard(rows) if rows else None)

@@ -2,6 +2,15 @@
 against the expected) as a photo, with its figures in words in the caption, for the
 program's coordinators only.
 
+```mermaid
+stateDiagram-v2
+    [*] --> Choice: /report (several programs), rep:page
+    [*] --> Chart: /report (one program)
+    Choice --> Chart: rep:prog:<program id>
+    Chart --> Chart: rep:w:<program id>:<4, 12 or 26 weeks>
+    Chart --> [*]
+```
+
 Buttons carry `rep:<action>:<program id>[:<argument>]` (`page` pages the program choice,
 `prog` picks a program, `w` redraws over 4, 12 or 26 weeks). As with /export, the data is
 never trusted: each press checks again that the person pressing coordinates that program.
@@ -24,9 +33,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
 from conversations.kit.context import TandemContext
+from conversations.kit.program_picker import PAGE, PICK, choose, data, parse, program_for, refuse
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable
-from conversations.program_menu import PAGE, PICK, choose, data, parse, program_for, refuse
 from locales.translator import Translator
 from storage.exports import slug
 from storage.models import Program

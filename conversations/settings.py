@@ -1,4 +1,20 @@
-"""/help, /language and /settings: available at any point, including mid-onboarding."""
+"""/help, /language and /settings: available at any point, including mid-onboarding.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Choosing: /settings (a finished profile)
+    [*] --> [*]: /settings while joining (the joining question again), or not a member
+    Choosing --> Answering: set:menu:<setting>
+    Choosing --> [*]: set:menu:language (the language buttons), or Done
+    Answering --> Choosing: the answer is stored
+    Answering --> Answering: an answer it cannot use, explained
+    Choosing --> [*]: /cancel
+    Answering --> [*]: /cancel
+```
+
+/help and /language (then a `lang:<code>` tap) are single steps outside that
+conversation; both ask onboarding's question again when someone is joining.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +30,9 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import onboarding
 from conversations.kit.buttons import keyboard, split_callback
 from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.joining import LANGUAGE_NAMES, how_to_join, is_joining, reprompt
 from conversations.kit.menus import COORDINATOR_COMMANDS, publish_coordinator_menu
 from conversations.kit.profile import (
     STEPS_BY_KEY,
@@ -58,7 +74,7 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
             for membership in await memberships_of(session, person.id or 0)
         )
     if person is None:
-        await say(update, onboarding.how_to_join(ctx))
+        await say(update, how_to_join(ctx))
     else:
         lines = [tr.gettext("<b>What I can do</b>")]
         if participant:
@@ -90,14 +106,14 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
                 ),
             ]
         await say(update, "\n".join(lines))
-    await onboarding.reprompt(update, ctx)
+    await reprompt(update, ctx)
 
 
 # --- /language ------------------------------------------------------------------------------
 
 
 async def choose_language(update: Update, ctx: TandemContext) -> None:
-    buttons = [(onboarding.LANGUAGE_NAMES[code], f"lang:{code}") for code in SUPPORTED_LANGUAGES]
+    buttons = [(LANGUAGE_NAMES[code], f"lang:{code}") for code in SUPPORTED_LANGUAGES]
     await say(update, ctx.tr.gettext("Which language do you prefer?"), keyboard([buttons]))
 
 
@@ -125,7 +141,7 @@ async def set_language(update: Update, ctx: TandemContext) -> None:
     await say(update, ctx.tr.gettext("Done: I'll write to you in English from now on."))
     if coordinator and update.effective_chat is not None:
         await publish_coordinator_menu(ctx.bot, update.effective_chat.id, language)
-    await onboarding.reprompt(update, ctx)
+    await reprompt(update, ctx)
 
 
 # --- /settings ------------------------------------------------------------------------------
@@ -158,15 +174,14 @@ async def _profile(session: AsyncSession, update: Update) -> Profile | None:
 async def open_settings(update: Update, ctx: TandemContext) -> str | int:
     async with ctx.db.session() as session:
         profile = await _profile(session, update)
-        joining = None if profile else await onboarding.locate(session, update, ctx)
     if profile is not None:
         await _show_menu(update, ctx, profile)
         return CHOOSING
-    if joining is None:
-        await say(update, onboarding.how_to_join(ctx))
+    if not await is_joining(update, ctx):
+        await say(update, how_to_join(ctx))
     else:
         await say(update, ctx.tr.gettext("Let's finish setting you up first."))
-        await onboarding.ask(update, ctx, joining)
+        await reprompt(update, ctx)
     return ConversationHandler.END
 
 
@@ -177,7 +192,7 @@ async def _show_menu(update: Update, ctx: TandemContext, profile: Profile) -> No
     for step in editable:
         label, value = step.summary(tr, profile)
         lines.append(f"<b>{label}:</b> {value}")
-    lines.append(f"<b>{tr.gettext('Language')}:</b> {onboarding.LANGUAGE_NAMES[tr.language]}")
+    lines.append(f"<b>{tr.gettext('Language')}:</b> {LANGUAGE_NAMES[tr.language]}")
     rows = [
         [
             (

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import date, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import qrcode
@@ -38,7 +38,7 @@ from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent, Invite, Match, PersonStatus, Program, Role, StoredState
 from storage.state import BOT_USERNAME, recall, remember
 from tests.conftest import FakeClock
-from tests.fakebot import BOT_TOKEN, BOT_USER
+from tests.fakebot import BOT_TOKEN, BOT_USER, FakeBotApi
 from tests.test_pairing import add_person, join, make_program
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -566,6 +566,68 @@ async def test_pair_by_username_and_telegram_id_records_the_match(
     (event,) = await all_rows(database, AuditEvent)
     assert (event.action, event.actor_label, event.actor_id) == ("match.create", "cli ana", None)
     assert event.at == clock.now
+
+
+async def test_pair_introduces_both_partners_in_their_own_language(
+    monkeypatch: pytest.MonkeyPatch, database: Database, database_url: str, clock: FakeClock
+) -> None:
+    """Issue 11, point 11: the command line pairs as /pair does, introductions included,
+    sent through the Bot API at the configured base URL once the match is committed."""
+    ids = await seed_people(database, clock)
+    urls: list[str] = []
+
+    class Recorded(FakeBotApi):
+        async def do_request(self, url: str, method: str, *args: Any, **kw: Any) -> Any:
+            urls.append(url)
+            return await super().do_request(url, method, *args, **kw)
+
+    api = Recorded(strict_chats=True)
+    for chat_id in (5_000_000_002, 5_000_000_004):  # Mark and Zoe have started the bot
+        api.register_chat({"id": chat_id, "type": "private"})
+    monkeypatch.setattr(cli, "telegram_request", lambda: api)
+    env = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": "https://bots.test/bot"}
+    mentor, mentee = f"#{ids['Mark']}", f"#{ids['Zoe']}"
+    result = await tandem(database_url, "pair", "Career", mentor, mentee, **env)
+    assert "mentor Mark, mentee Zoe" in succeeded(result)
+    assert result.stderr == "Introduced Mark and Zoe to each other.\n"
+    (to_zoe,) = api.visible(5_000_000_004)
+    assert to_zoe.text.startswith(
+        "🎉 Voici votre mentor ou mentore! Vous faites maintenant équipe avec Mark dans le "
+        "programme Career."
+    )
+    (to_mark,) = api.visible(5_000_000_002)
+    assert to_mark.text.startswith(
+        "🎉 Meet your mentee! Your coordinator has paired you with Zoe in Career."
+    )
+    assert to_mark.text.endswith("Your coordinator will help you get in touch for a first meeting.")
+    assert urls == [f"https://bots.test/bot{BOT_TOKEN}/sendMessage"] * 2
+    api.assert_no_problems()
+
+
+async def test_pair_names_whoever_the_introduction_did_not_reach(
+    monkeypatch: pytest.MonkeyPatch, database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await seed_people(database, clock)
+    api = FakeBotApi(strict_chats=True)
+    api.register_chat({"id": 5_000_000_001, "type": "private"})  # Eli never started the bot
+    monkeypatch.setattr(cli, "telegram_request", lambda: api)
+    env = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN}
+    result = await tandem(database_url, "pair", "Career", "@mona", "@eli_t", **env)
+    succeeded(result)
+    assert result.stderr == "Could not reach Eli: introduce them yourself.\n"
+    (to_mona,) = api.visible(5_000_000_001)
+    assert "Meet your mentee!" in to_mona.text and "Eli" in to_mona.text
+    assert len(await all_rows(database, Match)) == 1  # the match stands
+
+
+async def test_pair_without_a_token_says_nobody_was_told(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await seed_people(database, clock)
+    result = await tandem(database_url, "pair", "Career", "@mona", "@eli_t")
+    succeeded(result)
+    assert "neither person was told" in result.stderr
+    assert len(await all_rows(database, Match)) == 1
 
 
 async def test_pair_by_person_id(database: Database, database_url: str, clock: FakeClock) -> None:

@@ -16,32 +16,6 @@ PACKAGES = ("bot", "conversations", "storage", "locales")
 # What every dialogue may import from conversations/ besides itself.
 SHARED = ("conversations.kit", "conversations.engine", "conversations.instruments")
 
-# Dialogue-to-dialogue imports still to be untangled (issue 10). Each must become a named
-# service in the kit or in storage; this list may only shrink (a stale entry fails too).
-KNOWN = frozenset(
-    {
-        ("conversations.broadcast", "conversations.coordinator"),
-        ("conversations.broadcast", "conversations.onboarding"),
-        ("conversations.coordinator", "conversations.onboarding"),
-        ("conversations.dashboard", "conversations.coordinator"),
-        ("conversations.dashboard", "conversations.onboarding"),
-        ("conversations.dashboard", "conversations.program_menu"),
-        ("conversations.end_request", "conversations.program_menu"),
-        ("conversations.export", "conversations.program_menu"),
-        ("conversations.onboarding", "conversations.checkin"),
-        ("conversations.onboarding", "conversations.goals"),
-        ("conversations.onboarding", "conversations.meeting_log"),
-        ("conversations.onboarding", "conversations.reflection"),
-        ("conversations.oversight", "conversations.coordinator"),
-        ("conversations.oversight", "conversations.onboarding"),
-        ("conversations.program_menu", "conversations.coordinator"),
-        ("conversations.program_menu", "conversations.onboarding"),
-        ("conversations.report", "conversations.program_menu"),
-        ("conversations.settings", "conversations.onboarding"),
-    }
-)
-
-
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -114,8 +88,7 @@ def test_every_layer_looks_down() -> None:
     for name, path in project_modules().items():
         source = path.read_text(encoding="utf-8")
         found |= violations(name, imported(source, name, path.name == "__init__.py"))
-    assert sorted(found - KNOWN) == [], "new imports that look up or sideways"
-    assert sorted(KNOWN - found) == [], "untangled: remove these from KNOWN"
+    assert sorted(found) == [], "imports that look up or sideways"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,12 @@
 - `profile`, `topics`, `meeting_parse`, `meeting_record`, `goal_questions`, `menus`,
   `charts`: profile steps, meeting topics, the quick-log parser, how a meeting log reads,
   the per-goal check-in questions, command menus and report charts, each used by several
-  dialogues.
+  dialogues;
+- `actor`, `screens`, `program_picker`: who may do what in the coordinator commands, the
+  screens they show, and the choice of one of a coordinator's programs;
+- `joining`: handing over to onboarding (through `Services.joining`) and offering stray
+  text to the dialogues that take it (`Services.text_takers`), both wired in bot/app.py;
+- `introductions`: introducing a match, as /pair, onboarding's welcome and `tandem pair` do.
 
 A module here imports storage, locales and other kit modules, never a dialogue.
 """

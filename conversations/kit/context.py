@@ -3,7 +3,9 @@ participant's language, resolved once per update.
 
 Settings reach dialogues here, as `ctx.services.settings`: bot/app.py puts its validated
 `bot.config.Settings` in `bot_data`, and dialogues see only the `DialogueSettings` they read,
-so nothing under conversations/ imports bot/."""
+so nothing under conversations/ imports bot/. So do the hand-overs between dialogues
+(`Joining`, `TextTaker`): bot/app.py names the dialogues that provide them, and
+conversations/kit/joining.py is how the others call them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -36,11 +39,39 @@ class DialogueSettings(Protocol):
     def admin_telegram_ids(self) -> frozenset[int]: ...
 
 
+class Joining(Protocol):
+    """Onboarding, as the other dialogues need it (conversations.onboarding provides it)."""
+
+    async def locate(
+        self, session: AsyncSession, update: Update, ctx: TandemContext
+    ) -> object | None:
+        """Where this user is in joining a program; None when they are not joining."""
+        ...
+
+    async def reprompt(self, update: Update, ctx: TandemContext) -> None:
+        """Ask the current joining question again, if there is one."""
+        ...
+
+    async def on_input(self, update: Update, ctx: TandemContext) -> str | int:
+        """Answer the joining question with this message or tap."""
+        ...
+
+
+class TextTaker(Protocol):
+    """A dialogue that may be waiting for a typed answer outside its own conversation."""
+
+    async def take_text(self, update: Update, ctx: TandemContext) -> bool:
+        """Use the message and say True, or leave it and say False."""
+        ...
+
+
 @dataclass(frozen=True)
 class Services:
     settings: DialogueSettings
     database: Database
     clock: Clock
+    joining: Joining
+    text_takers: tuple[TextTaker, ...]  # offered a stray message, in this order
 
 
 class TandemContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):

@@ -11,7 +11,8 @@ from conversations.kit.charts import decimal, percent
 from locales.translator import N_, Html, Translator
 from storage.flags import SEVERITY_ORDER, Rule, Severity
 from storage.metrics import Rate
-from storage.models import Match, Person
+from storage.models import Match, Person, Role
+from storage.pairing import person_label
 from storage.programs import zone_or_none
 from storage.summary import FlagCounts
 
@@ -52,6 +53,12 @@ async def partner_name(session: AsyncSession, tr: Translator, match: Match, pers
     return tr.gettext("your mentee") if mentoring else tr.gettext("your mentor")
 
 
+GROUP_HEADINGS = {  # people listed by role
+    Role.COORDINATOR: N_("Coordinators"),
+    Role.MENTOR: N_("Mentors"),
+    Role.MENTEE: N_("Mentees"),
+}
+
 RULE_TITLES = {
     Rule.MISSED: N_("Missed check-ins"),
     Rule.NO_CONTACT: N_("No contact"),
@@ -73,6 +80,12 @@ def person_name(person: Person | None) -> str:
     if person.name and person.name.strip():
         return " ".join(person.name.split())[:60]
     return f"@{person.username}" if person.username else f"#{person.id}"
+
+
+def member_name(person: Person, limit: int = NAME_CLIP) -> str:
+    """A participant as coordinators and partners read them: name, else @username, else
+    #id, clipped to `limit`."""
+    return clip(person_label(person), limit)
 
 
 def answered(tr: Translator, rate: Rate) -> str:

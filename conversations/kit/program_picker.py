@@ -1,5 +1,19 @@
-"""Coordinator commands about one program (/export, /report, /dashboard): the
-coordinator's only program at once, or a paged choice of their programs first.
+"""The program picker of the coordinator commands about one program (/export, /report,
+/dashboard, and /endmatch's coordinator answer): the coordinator's only program at once,
+or a paged choice of their programs first.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Refused: not a coordinator (onboarding's question is asked again)
+    [*] --> Program: coordinates one program
+    [*] --> Choice: coordinates several
+    Choice --> Choice: <prefix>:page:0:<page>
+    Choice --> Program: <prefix>:prog:<program id>
+    Program --> [*]
+    Refused --> [*]
+```
+
+It keeps no conversation state: every step is in the buttons' data.
 
 Buttons carry ``<prefix>:<action>:<program id>[:<number>]``: ``prog`` picks a program,
 ``page`` pages the choice, and each command adds its own actions. The data is never
@@ -18,8 +32,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from conversations import onboarding
-from conversations.coordinator import Actor, Task, current_actor
+from conversations.kit.actor import Actor, Task, current_actor
 from conversations.kit.buttons import (
     CHOICES_PER_PAGE,
     Button,
@@ -29,6 +42,7 @@ from conversations.kit.buttons import (
     parse_number,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.joining import reprompt
 from conversations.kit.reply import say
 from conversations.kit.text import NAME_CLIP, clip
 from storage.models import Program
@@ -119,7 +133,7 @@ async def choose(
         ]
     if not programs:
         await refuse(update, tr.gettext("This command is for program coordinators."))
-        await onboarding.reprompt(update, ctx)
+        await reprompt(update, ctx)
         return
     if len(programs) == 1:
         await one(programs[0])
