@@ -16,11 +16,12 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
+from bot.telegram_bot import TandemBot
 from conversations import (
     alerts,
     broadcast,
@@ -65,19 +66,22 @@ def build_application(
     clock: Clock = utcnow,
     rate_limited: bool = True,
 ) -> TandemApplication:
-    builder = (
+    bot = TandemBot(
+        settings.require_token(),
+        base_url=settings.telegram_api_base_url,
+        # ApplicationBuilder's defaults: a pool for replies, one connection for getUpdates.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(),
+        rate_limiter=rate_limiter() if rate_limited else None,
+    )
+    application: TandemApplication = (
         ApplicationBuilder()
-        .token(settings.require_token())
-        .base_url(settings.telegram_api_base_url)
+        .bot(bot)
         .context_types(ContextTypes(context=TandemContext))
         .persistence(DatabasePersistence(database, clock=clock))
         .post_init(_post_init)
+        .build()
     )
-    if rate_limited:
-        builder = builder.rate_limiter(rate_limiter())
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    application: TandemApplication = builder.build()
     application.bot_data[SERVICES] = Services(settings=settings, database=database, clock=clock)
     register_handlers(application)
     schedule_dispatcher(

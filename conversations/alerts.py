@@ -40,7 +40,7 @@ from telegram.ext import (
     filters,
 )
 
-from conversations.kit.buttons import Button, keyboard, match_timeline
+from conversations.kit.buttons import Button, keyboard, match_timeline, parse_number
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import say
 from conversations.kit.text import RULE_TITLES, person_name
@@ -88,7 +88,6 @@ NOTE_SHOWN = 600
 RESOLVING = "alerts_resolving"  # user_data: {"flag": id, "at": timestamp}
 NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
 UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
-MAX_ID = 2**31 - 1
 
 RULE_VALUES = frozenset(rule.value for rule in Rule)
 QUESTION_LABELS = {
@@ -605,9 +604,8 @@ def parse(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (ACK, SNOOZE, RESOLVE, NO_NOTE):
         return None
-    if not parts[2].isdecimal() or len(parts[2]) > 10 or int(parts[2]) > MAX_ID:
-        return None
-    return parts[1], int(parts[2])
+    flag_id = parse_number(parts[2])
+    return None if flag_id is None else (parts[1], flag_id)
 
 
 async def _checked(

@@ -22,7 +22,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations.engine import FilledQuestion
 from conversations.instruments import Instrument, Kind, Question
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.context import TandemContext
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable, too_long
@@ -204,10 +204,10 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
             shown = _not_a_mentee(ctx.tr)
         elif not argument:
             shown = await _pick(session, ctx, found[1], action)
-        elif not argument.isdigit() or action not in ACTIONS:
+        elif (goal_id := parse_number(argument)) is None or action not in ACTIONS:
             shown = Shown("", [], notice=_stale(ctx.tr))
         else:
-            shown = await _act(session, ctx, found, action, int(argument))
+            shown = await _act(session, ctx, found, action, goal_id)
     await _show(update, ctx, shown)
 
 

@@ -35,7 +35,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations import checkin, engine
 from conversations.instruments import Instrument, Kind, Option, Question, load_instrument
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.context import TandemContext
 from conversations.kit.meeting_parse import (
     MAX_MINUTES,
@@ -877,9 +877,10 @@ class LogTap:
 
 def _parse_log_tap(data: str | None) -> LogTap | None:
     parts = (data or "").split(":")
-    if len(parts) not in (3, 4) or parts[0] != LOG_PREFIX or not parts[2].isdigit():
+    meeting_id = parse_number(parts[2]) if len(parts) in (3, 4) else None
+    if parts[0] != LOG_PREFIX or meeting_id is None:
         return None
-    return LogTap(parts[1], int(parts[2]), parts[3] if len(parts) == 4 else "")
+    return LogTap(parts[1], meeting_id, parts[3] if len(parts) == 4 else "")
 
 
 def _refusal(
