@@ -86,7 +86,9 @@ class Database:
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise DatabaseUrlError("DATABASE_URL must point at SQLite or PostgreSQL")
         self.url = parsed
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: a failed statement's exception text (logged by the error
+        # handler) would otherwise carry its parameters, which hold what participants wrote.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
