@@ -18,6 +18,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.cancel import CANCEL_GROUP, cancel_handler
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
@@ -94,6 +95,8 @@ def register_handlers(application: TandemApplication) -> None:
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
     )
+    # /cancel ends whatever is in progress, before any dialogue's wait can take it.
+    application.add_handler(cancel_handler(), group=CANCEL_GROUP)
     # A coordinator's note after Resolve, before anything else sees the message.
     application.add_handlers(alerts.note_handlers(), group=alerts.NOTE_GROUP)
     # The reason typed after /endmatch, before any dialogue sees the message.

@@ -41,6 +41,7 @@ from telegram.ext import (
 )
 
 from conversations.kit.buttons import Button, keyboard, match_timeline, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import say
 from conversations.kit.text import RULE_TITLES, person_name
@@ -86,6 +87,7 @@ NOTE_LENGTH = 2000
 # 4,096 characters. The whole note is in /match and the exports.
 NOTE_SHOWN = 600
 RESOLVING = "alerts_resolving"  # user_data: {"flag": id, "at": timestamp}
+cancellable(RESOLVING)
 NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
 UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
 

@@ -45,6 +45,7 @@ from conversations.instruments import (
     load_instrument,
 )
 from conversations.kit.buttons import Button, keyboard
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.meeting_parse import MONTHS
 from conversations.kit.profile import Invalid, program_slot, slot_text
@@ -107,6 +108,7 @@ STARTABLE = (
 """What /checkin may (re)open while the period is still open: the person asked for it."""
 ASKED = "checkin_asked"  # user_data: {"prompt", "question", "message", "at"}
 AWAITING_DATE = "checkin_pause_at"  # user_data: when /pause asked for a typed date
+cancellable(AWAITING_DATE)
 TYPED_EDIT_WINDOW = timedelta(hours=1)  # a typed answer still changes an answer this long
 PAUSE_DATE_WINDOW = timedelta(minutes=10)  # a typed date still answers /pause this long
 DEFAULT_ZONE = "America/Toronto"

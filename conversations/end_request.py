@@ -39,6 +39,7 @@ from telegram.ext import (
 from conversations import checkin
 from conversations.alerts import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import Reply, say
 from conversations.kit.text import clip, partner_name
@@ -54,6 +55,7 @@ PREFIX = "end"
 PICK, YES, NO, SKIP = "pick", "yes", "no", "skip"
 ENDABLE = (MatchStatus.ACTIVE, MatchStatus.PAUSED)
 WAITING = "end_request_reason"  # user_data: {"match": id, "at": timestamp, "message": id}
+cancellable(WAITING)
 REASON_WINDOW = timedelta(hours=1)
 REASON_LENGTH = 500
 REASON_GROUP = -4  # after edits (-10); before alert notes (-3), resolve_language (-1), dialogues

@@ -23,6 +23,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations.engine import FilledQuestion
 from conversations.instruments import Instrument, Kind, Question
 from conversations.kit.buttons import Button, keyboard, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable, too_long
@@ -33,6 +34,7 @@ from storage.people import person_by_telegram_id
 
 PREFIX = "goal"
 AWAITING = "goals_awaiting"  # user_data: {"action": "add"|"reword", "goal": id, "at": ts}
+cancellable(AWAITING)
 TYPING_WINDOW = timedelta(minutes=10)
 MAX_OPEN_GOALS = 10
 PROGRESS = "progress"  # the generic question the per-goal questions replace

@@ -36,6 +36,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import checkin, engine
 from conversations.instruments import Instrument, Kind, Option, Question, load_instrument
 from conversations.kit.buttons import Button, keyboard, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.meeting_parse import (
     MAX_MINUTES,
@@ -68,6 +69,7 @@ from storage.people import person_by_telegram_id
 PREFIX = "ml"
 LOG_PREFIX = "mlg"
 DRAFT = "meeting_draft"  # user_data: the log being written (a `Draft`)
+cancellable(DRAFT)
 INSTRUMENT = "meeting_log"
 QUICK, GUIDED = "quick", "guided"
 MATCH, SAVE, CANCEL = "_match", "_save", "_cancel"  # a draft's control buttons
