@@ -19,7 +19,8 @@ from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import say
 from storage.people import person_by_telegram_id
 
-CANCEL_GROUP = -5  # before the typed-reason (-4) and note (-3) readers and every dialogue
+CANCEL_GROUP = -2  # after the typed-reason (-4) and note (-3) readers, which answer /cancel
+# themselves; before every dialogue (0)
 
 
 def _in_a_conversation(update: Update, ctx: TandemContext) -> bool:
