@@ -1,7 +1,8 @@
 """/cancel, everywhere: one handler, before every dialogue, that ends what is in progress.
 
 A dialogue built on a ConversationHandler has its own /cancel fallback, which ends its
-state and says what it kept; this handler lets /cancel through to it. Everything else in
+state and says what it kept, and so does a wait registered with `answers_itself`; this
+handler lets /cancel through to them. Everything else in
 progress (waits in `user_data` that dialogues register through conversations.kit.cancel,
 a check-in half answered) is ended here, with one localized answer, and so is "nothing is
 in progress" — instead of "I don't know that command"."""
@@ -14,7 +15,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CommandHandler, ConversationHandler, filters
 
 from conversations.checkin import open_prompt, stored_answers
-from conversations.kit.cancel import forget_waits
+from conversations.kit.cancel import dialogue_answers, forget_waits
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import say
 from storage.people import person_by_telegram_id
@@ -46,10 +47,10 @@ async def _checkin_half_answered(update: Update, ctx: TandemContext) -> bool:
 
 
 async def cancel(update: Update, ctx: TandemContext) -> None:
+    if _in_a_conversation(update, ctx) or dialogue_answers(ctx.user_data):
+        return  # the dialogue's own fallback ends it and answers
     await resolve_language(update, ctx)
     stopped = forget_waits(ctx.user_data)
-    if _in_a_conversation(update, ctx):
-        return  # the dialogue's own fallback ends it and answers
     if stopped or await _checkin_half_answered(update, ctx):
         text = ctx.tr.gettext(
             "Okay, stopped. Everything you had already answered is kept; send the command "

@@ -69,7 +69,7 @@ from storage.people import person_by_telegram_id
 PREFIX = "ml"
 LOG_PREFIX = "mlg"
 DRAFT = "meeting_draft"  # user_data: the log being written (a `Draft`)
-cancellable(DRAFT)
+cancellable(DRAFT, answers_itself=True)  # take_text reads /cancel
 INSTRUMENT = "meeting_log"
 QUICK, GUIDED = "quick", "guided"
 MATCH, SAVE, CANCEL = "_match", "_save", "_cancel"  # a draft's control buttons

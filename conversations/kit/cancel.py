@@ -9,11 +9,20 @@ from collections.abc import MutableMapping
 from typing import Any
 
 _WAITS: set[str] = set()
+_ANSWERED_BY_DIALOGUE: set[str] = set()
 
 
-def cancellable(*keys: str) -> None:
-    """`user_data` keys holding something in progress that /cancel should end."""
+def cancellable(*keys: str, answers_itself: bool = False) -> None:
+    """`user_data` keys holding something in progress that /cancel should end; with
+    `answers_itself`, the dialogue reads /cancel itself while the key is set (and says
+    what it kept in its own words), so /cancel is left to it."""
     _WAITS.update(keys)
+    if answers_itself:
+        _ANSWERED_BY_DIALOGUE.update(keys)
+
+
+def dialogue_answers(user_data: MutableMapping[str, Any] | None) -> bool:
+    return any(key in (user_data or {}) for key in _ANSWERED_BY_DIALOGUE)
 
 
 def forget_waits(user_data: MutableMapping[str, Any] | None) -> bool:
