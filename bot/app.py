@@ -6,6 +6,7 @@ import logging
 import warnings
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -17,12 +18,14 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.cancel import CANCEL_GROUP, cancel_handler
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
+from bot.telegram_bot import TandemBot
 from conversations import (
     alerts,
     broadcast,
@@ -86,19 +89,22 @@ def build_application(
     clock: Clock = utcnow,
     rate_limited: bool = True,
 ) -> TandemApplication:
-    builder = (
+    bot = TandemBot(
+        settings.require_token(),
+        base_url=settings.telegram_api_base_url,
+        # ApplicationBuilder's defaults: a pool for replies, one connection for getUpdates.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(),
+        rate_limiter=rate_limiter() if rate_limited else None,
+    )
+    application: TandemApplication = (
         ApplicationBuilder()
-        .token(settings.require_token())
-        .base_url(settings.telegram_api_base_url)
+        .bot(bot)
         .context_types(ContextTypes(context=TandemContext))
         .persistence(DatabasePersistence(database, clock=clock))
         .post_init(_post_init)
+        .build()
     )
-    if rate_limited:
-        builder = builder.rate_limiter(rate_limiter())
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    application: TandemApplication = builder.build()
     application.bot_data[SERVICES] = Services(
         settings=settings,
         database=database,
@@ -129,9 +135,14 @@ async def note_contact_handler(update: Update, ctx: TandemContext) -> None:
     ):
         return
     services: Services = ctx.bot_data[SERVICES]
-    async with services.database.session() as session:
-        if await note_contact(session, update.effective_user.id, services.clock()):
-            log.info("person with update %s is reachable again", update.update_id)
+    try:
+        async with services.database.session() as session:
+            if await note_contact(session, update.effective_user.id, services.clock()):
+                log.info("person with update %s is reachable again", update.update_id)
+    except SQLAlchemyError:
+        # The database is out: the handler that answers reports the failure once; the
+        # person becomes reachable with their next update.
+        return
 
 
 def register_handlers(application: TandemApplication) -> None:
@@ -139,6 +150,8 @@ def register_handlers(application: TandemApplication) -> None:
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
     )
+    # /cancel ends whatever is in progress, before any dialogue's wait can take it.
+    application.add_handler(cancel_handler(), group=CANCEL_GROUP)
     # A coordinator's note after Resolve, before anything else sees the message.
     application.add_handlers(alerts.note_handlers(), group=alerts.NOTE_GROUP)
     # The reason typed after /endmatch, before any dialogue sees the message.

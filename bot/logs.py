@@ -27,6 +27,22 @@ def configure_logging(level: str, token: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The HTTP client logs every request URL, which contains the token: keep it quiet.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+# Below these levels the libraries log what participants write or the token, whatever
+# level Tandem runs at: the HTTP client logs every request URL (which holds the token),
+# PTB logs every Bot API call with its text and every update, aiosqlite every statement
+# with its parameters, SQLAlchemy's engine (echo) the same.
+LIBRARY_LEVELS = {
+    "httpx": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "telegram": logging.INFO,
+    "aiosqlite": logging.INFO,
+    "sqlalchemy.engine": logging.WARNING,
+}
+
+
+def quiet_libraries() -> None:
+    for name, level in LIBRARY_LEVELS.items():
+        logging.getLogger(name).setLevel(level)

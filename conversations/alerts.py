@@ -63,7 +63,8 @@ from conversations.kit.alert_text import (
     alert_text,
 )
 from conversations.kit.alerting import UNREACHABLE, flag_parts, person_by_id, refresh_copies
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, keyboard, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.reply import say
 from conversations.kit.unusable import forget_on_other_buttons
@@ -86,8 +87,8 @@ SNOOZE_FOR = timedelta(days=7)
 NOTE_WINDOW = timedelta(minutes=10)
 NOTE_LENGTH = 2000
 RESOLVING = "alerts_resolving"  # user_data: {"flag": id, "at": timestamp}
+cancellable(RESOLVING)
 NOTE_GROUP = -3  # before resolve_language (-1) and every dialogue (0)
-MAX_ID = 2**31 - 1
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -101,9 +102,8 @@ def parse(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (ACK, SNOOZE, RESOLVE, NO_NOTE):
         return None
-    if not parts[2].isdecimal() or len(parts[2]) > 10 or int(parts[2]) > MAX_ID:
-        return None
-    return parts[1], int(parts[2])
+    flag_id = parse_number(parts[2])
+    return None if flag_id is None else (parts[1], flag_id)
 
 
 async def _checked(

@@ -51,6 +51,7 @@ from telegram.ext import (
 
 from conversations.kit.actor import Refused, Task, current_actor, programs_for
 from conversations.kit.buttons import CHOICES_PER_PAGE, Button, page_buttons, page_of, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.joining import hand_over, reprompt
 from conversations.kit.reply import OutgoingMessage, say
@@ -81,6 +82,7 @@ NAME = "broadcast"
 PREFIX = "bc"
 WRITING = "writing"  # the text of the message is expected
 DRAFT = "broadcast_draft"  # user_data: {"token", "program", "audience", "text"}
+cancellable(DRAFT)
 # Characters of the coordinator's text: Telegram takes 4,096 per message, and the preview
 # adds the header and about 400 characters around it.
 TEXT_LIMIT = 3500

@@ -50,6 +50,7 @@ from telegram.ext import (
 
 from conversations.kit.alerting import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext, resolve_language
 from conversations.kit.program_picker import show
 from conversations.kit.prompt import participant_or
@@ -66,6 +67,7 @@ PREFIX = "end"
 PICK, YES, NO, SKIP = "pick", "yes", "no", "skip"
 ENDABLE = (MatchStatus.ACTIVE, MatchStatus.PAUSED)
 WAITING = "end_request_reason"  # user_data: {"match": id, "at": timestamp, "message": id}
+cancellable(WAITING)
 REASON_WINDOW = timedelta(hours=1)
 REASON_LENGTH = 500
 REASON_GROUP = -4  # after edits (-10); before alert notes (-3), resolve_language (-1), dialogues

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from conversations.instruments import NO, SCALE_POINTS, YES, Instrument, Kind, Question
-from conversations.kit.buttons import Button
+from conversations.kit.buttons import Button, parse_number
 from conversations.kit.profile import Invalid
 from conversations.kit.unusable import too_long
 from locales.translator import Html, Translator, escape
@@ -87,9 +87,10 @@ def callback(prompt_id: int, key: str, option: str = "") -> str:
 def parse_callback(data: str | None) -> Tap | None:
     """`ci:12:contact:call` -> Tap(12, "contact", "call"); None for anything malformed."""
     parts = (data or "").split(":", 3)
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit() or not parts[2]:
+    if len(parts) != 4 or parts[0] != PREFIX or not parts[2]:
         return None
-    return Tap(int(parts[1]), parts[2], parts[3])
+    prompt_id = parse_number(parts[1])
+    return None if prompt_id is None else Tap(prompt_id, parts[2], parts[3])
 
 
 # --- reading answers ----------------------------------------------------------------------
@@ -123,11 +124,8 @@ def read_tap(tr: Translator, question: Question, option: str) -> str | Toggle:
 
 
 def _read_multi(tr: Translator, question: Question, option: str) -> str | Toggle:
-    action, digits = option[:1], option[1:]
-    if action not in (TOGGLE, DONE) or not digits.isdigit():
-        raise _stale(tr)
-    mask = int(digits)
-    if mask >= 1 << len(question.options):
+    action, mask = option[:1], parse_number(option[1:], below=1 << len(question.options))
+    if action not in (TOGGLE, DONE) or mask is None:
         raise _stale(tr)
     chosen = [item for index, item in enumerate(question.options) if mask >> index & 1]
     if len(chosen) > 1 and any(item.exclusive for item in chosen):

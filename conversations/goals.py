@@ -30,7 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, keyboard, parse_number
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.goal_questions import LABEL_LENGTH
 from conversations.kit.reply import say
@@ -42,6 +43,7 @@ from storage.people import person_by_telegram_id
 
 PREFIX = "goal"
 AWAITING = "goals_awaiting"  # user_data: {"action": "add"|"reword", "goal": id, "at": ts}
+cancellable(AWAITING)
 TYPING_WINDOW = timedelta(minutes=10)
 MAX_OPEN_GOALS = 10
 ACTIONS = {
@@ -154,10 +156,10 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
             shown = _not_a_mentee(ctx.tr)
         elif not argument:
             shown = await _pick(session, ctx, found[1], action)
-        elif not argument.isdigit() or action not in ACTIONS:
+        elif (goal_id := parse_number(argument)) is None or action not in ACTIONS:
             shown = Shown("", [], notice=_stale(ctx.tr))
         else:
-            shown = await _act(session, ctx, found, action, int(argument))
+            shown = await _act(session, ctx, found, action, goal_id)
     await _show(update, ctx, shown)
 
 

@@ -36,7 +36,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations import engine
 from conversations.instruments import Instrument, InstrumentError, load_instrument
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.context import TandemContext
 from conversations.kit.profile import Invalid
 from conversations.kit.prompt import asking_message, render_prompt, store_and_continue
@@ -333,7 +333,7 @@ async def on_journal_page(update: Update, ctx: TandemContext) -> None:
     query = update.callback_query
     assert query is not None
     argument = (query.data or "").removeprefix(f"{JOURNAL}:")
-    message = await _journal(update, ctx, int(argument) if argument.isdigit() else 0)
+    message = await _journal(update, ctx, parse_number(argument) or 0)
     await query.answer()
     await query.edit_message_text(
         message.text,

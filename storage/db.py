@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +43,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all C0 controls and DEL but \t and \n
+
+
+def clean_text(value: str) -> str:
+    """Text as Tandem stores it: without NUL (PostgreSQL refuses it in text) and the other
+    control characters (terminal escapes, bells); tabs and line breaks kept, \r\n read as
+    a line break."""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, tuple | list):
+        return type(value)(_clean(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    return value
+
+
+def _clean_parameters(
+    _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    """Every text written to the database, whichever dialogue, the CLI or a job wrote it,
+    passes here: the one edge all stored text crosses."""
+    return statement, _clean(parameters)
+
+
 class Database:
     """One engine and its session factory. `session()` yields a session that commits on
     success and rolls back on error."""
@@ -57,7 +86,9 @@ class Database:
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise DatabaseUrlError("DATABASE_URL must point at SQLite or PostgreSQL")
         self.url = parsed
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: a failed statement's exception text (logged by the error
+        # handler) would otherwise carry its parameters, which hold what participants wrote.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
@@ -71,6 +102,9 @@ class Database:
             ) from None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(
+            self.engine.sync_engine, "before_cursor_execute", _clean_parameters, retval=True
+        )
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )

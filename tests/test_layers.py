@@ -16,6 +16,7 @@ PACKAGES = ("bot", "conversations", "storage", "locales")
 # What every dialogue may import from conversations/ besides itself.
 SHARED = ("conversations.kit", "conversations.engine", "conversations.instruments")
 
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

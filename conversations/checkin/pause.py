@@ -23,6 +23,7 @@ from conversations.checkin.common import (
     week_prompt,
 )
 from conversations.kit.buttons import keyboard
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.meeting_parse import MONTHS
 from conversations.kit.profile import slot_text
@@ -70,6 +71,8 @@ PAUSE_CHOICES: tuple[tuple[str, str], ...] = (
 MAX_PAUSE = timedelta(days=183)
 SNOOZE_HOURS = 3
 PAUSE_DATE_WINDOW = timedelta(minutes=10)  # a typed date still answers /pause this long
+
+cancellable(AWAITING_DATE)  # /cancel ends the wait for a typed pause date
 
 
 async def on_snooze(state: TapContext) -> Reply:

@@ -51,8 +51,16 @@ CHOICES_PER_PAGE = 8  # programs, mentors or mentees offered as buttons at once
 BUTTON_CLIP = 24  # a name on a button
 
 
-def parse_number(text: str) -> int | None:
-    return int(text) if text.isdecimal() and len(text) <= 10 and int(text) <= MAX_ID else None
+def parse_number(text: str, *, below: int = MAX_ID + 1) -> int | None:
+    """The one reader of the numbers callback data and command arguments carry (ids,
+    pages, indexes): ASCII digits only (``isdigit`` also takes ``²`` and ``٣``, which
+    ``int`` refuses or reads as another number), no sign, and below `below` — by default
+    anything that fits the INTEGER columns ids live in on PostgreSQL. None otherwise, so
+    a forged or stale press gets the handler's "this button no longer works" answer."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number < below else None
 
 
 def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -99,13 +100,19 @@ class TandemContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any]
 
 
 async def resolve_language(update: object, ctx: TandemContext) -> None:
-    """Runs before every other handler: the participant's stored language, else the one
-    chosen during onboarding, else Telegram's suggestion, else the default."""
+    """Runs before every other handler, and in the error handler: the participant's
+    stored language, else the one chosen during onboarding, else Telegram's suggestion
+    (also when the database cannot be read), else the default."""
     if not isinstance(update, Update) or update.effective_user is None:
         return
     user = update.effective_user
-    async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
+    try:
+        async with ctx.db.session() as session:
+            person = await person_by_telegram_id(session, user.id)
+    except SQLAlchemyError:
+        # The database is out: answer in Telegram's language all the same (the failure
+        # itself is reported once, by the handler that needed the database).
+        person = None
     default = ctx.services.settings.default_locale
     if person is not None:
         language = person.locale

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from conversations.kit.buttons import Button
+from conversations.kit.buttons import Button, parse_number
 from conversations.kit.unusable import too_long
 from locales.translator import N_, Translator, escape
 from storage.models import Membership, Person, Program, Role
@@ -209,9 +209,11 @@ class TimezoneStep(Step):
         profile.person.timezone = zone
 
     def read_choice(self, tr: Translator, choice: str, profile: Profile) -> None:
-        if not choice.isdigit() or int(choice) >= len(CANADIAN_ZONES):
+        index = parse_number(choice, below=len(CANADIAN_ZONES))
+        if index is None:
             super().read_choice(tr, choice, profile)
-        profile.person.timezone = CANADIAN_ZONES[int(choice)][0]
+        else:
+            profile.person.timezone = CANADIAN_ZONES[index][0]
 
     def summary(self, tr: Translator, profile: Profile) -> tuple[str, str]:
         return tr.gettext("Time zone"), escape(zone_label(tr, profile.person.timezone or ""))
@@ -270,8 +272,8 @@ class CheckinDayStep(Step):
             profile.person.checkin_weekday, profile.person.checkin_time = program_slot(
                 profile.program
             )
-        elif choice.isdigit() and int(choice) < 7:
-            profile.person.checkin_weekday = int(choice)
+        elif (weekday := parse_number(choice, below=7)) is not None:
+            profile.person.checkin_weekday = weekday
         else:
             super().read_choice(tr, choice, profile)
 
@@ -308,9 +310,11 @@ class CheckinTimeStep(Step):
         profile.person.checkin_time = moment
 
     def read_choice(self, tr: Translator, choice: str, profile: Profile) -> None:
-        if not choice.isdigit() or int(choice) > 23:
+        hour = parse_number(choice, below=24)
+        if hour is None:
             super().read_choice(tr, choice, profile)
-        profile.person.checkin_time = time(int(choice))
+        else:
+            profile.person.checkin_time = time(hour)
 
     def summary(self, tr: Translator, profile: Profile) -> tuple[str, str]:
         return CheckinDayStep().summary(tr, profile)

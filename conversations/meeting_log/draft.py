@@ -14,6 +14,7 @@ from telegram import Update
 from conversations import engine
 from conversations.instruments import Instrument, Kind, Question
 from conversations.kit.buttons import Button, keyboard
+from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.meeting_parse import (
     MAX_MINUTES,
@@ -41,6 +42,7 @@ from storage.models import MeetingLog, Person
 PREFIX = "ml"
 LOG_PREFIX = "mlg"
 DRAFT = "meeting_draft"  # user_data: the log being written (a `Draft`)
+cancellable(DRAFT, answers_itself=True)  # take_text reads /cancel
 QUICK, GUIDED = "quick", "guided"
 MATCH, SAVE, CANCEL = "_match", "_save", "_cancel"  # a draft's control buttons
 EDIT_WINDOW = timedelta(days=7)

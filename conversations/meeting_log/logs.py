@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from conversations.instruments import Instrument, Kind
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.context import TandemContext
 from conversations.kit.meeting_record import (
     answers_of,
@@ -69,9 +69,10 @@ class LogTap:
 
 def _parse_log_tap(data: str | None) -> LogTap | None:
     parts = (data or "").split(":")
-    if len(parts) not in (3, 4) or parts[0] != LOG_PREFIX or not parts[2].isdigit():
+    meeting_id = parse_number(parts[2]) if len(parts) in (3, 4) else None
+    if parts[0] != LOG_PREFIX or meeting_id is None:
         return None
-    return LogTap(parts[1], int(parts[2]), parts[3] if len(parts) == 4 else "")
+    return LogTap(parts[1], meeting_id, parts[3] if len(parts) == 4 else "")
 
 
 @dataclass

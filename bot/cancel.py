@@ -1,0 +1,66 @@
+"""/cancel, everywhere: one handler, before every dialogue, that ends what is in progress.
+
+A dialogue built on a ConversationHandler has its own /cancel fallback, which ends its
+state and says what it kept, and so does a wait registered with `answers_itself`; this
+handler lets /cancel through to them. Everything else in
+progress (waits in `user_data` that dialogues register through conversations.kit.cancel,
+a check-in half answered) is ended here, with one localized answer, and so is "nothing is
+in progress" — instead of "I don't know that command"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, CommandHandler, ConversationHandler, filters
+
+from conversations.kit.cancel import dialogue_answers, forget_waits
+from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.reply import say
+from storage.answers import open_prompt, stored_answers
+from storage.people import person_by_telegram_id
+
+CANCEL_GROUP = -2  # after the typed-reason (-4) and note (-3) readers, which answer /cancel
+# themselves; before every dialogue (0)
+
+
+def _in_a_conversation(update: Update, ctx: TandemContext) -> bool:
+    """True when a ConversationHandler holds a state for this chat and user: its own
+    /cancel fallback answers."""
+    for handlers in ctx.application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                key = handler._get_key(update)  # PTB offers no public lookup of a state
+                if handler._conversations.get(key) is not None:
+                    return True
+    return False
+
+
+async def _checkin_half_answered(update: Update, ctx: TandemContext) -> bool:
+    assert update.effective_user is not None
+    async with ctx.db.session() as session:
+        person = await person_by_telegram_id(session, update.effective_user.id)
+        if person is None or person.id is None:
+            return False
+        prompt = await open_prompt(session, person.id, ctx.now())
+        return prompt is not None and bool(await stored_answers(session, prompt.id or 0))
+
+
+async def cancel(update: Update, ctx: TandemContext) -> None:
+    if _in_a_conversation(update, ctx) or dialogue_answers(ctx.user_data):
+        return  # the dialogue's own fallback ends it and answers
+    await resolve_language(update, ctx)
+    stopped = forget_waits(ctx.user_data)
+    if stopped or await _checkin_half_answered(update, ctx):
+        text = ctx.tr.gettext(
+            "Okay, stopped. Everything you had already answered is kept; send the command "
+            "again when you want to pick it up."
+        )
+    else:
+        text = ctx.tr.gettext("Nothing is in progress, so there is nothing to cancel.")
+    await say(update, text)
+    raise ApplicationHandlerStop
+
+
+def cancel_handler() -> CommandHandler[Any, Any]:
+    return CommandHandler("cancel", cancel, filters.ChatType.PRIVATE)
