@@ -26,6 +26,7 @@ from bot.errors import on_error
 from conversations import (
     alerts,
     broadcast,
+    certificate,
     checkin,
     coordinator,
     dashboard,
@@ -132,6 +133,7 @@ def register_handlers(application: TandemApplication) -> None:
         broadcast,  # before coordinator: its wait for a tap would take the text
         coordinator,
         export,
+        certificate,
         oversight,
         report,
         dashboard,
