@@ -29,6 +29,7 @@ from bot.telegram_bot import TandemBot
 from conversations import (
     alerts,
     broadcast,
+    certificate,
     checkin,
     coordinator,
     dashboard,
@@ -165,6 +166,7 @@ def register_handlers(application: TandemApplication) -> None:
         broadcast,  # before coordinator: its wait for a tap would take the text
         coordinator,
         export,
+        certificate,
         oversight,
         report,
         dashboard,

@@ -5,9 +5,10 @@ Pure functions over an `Instrument` and the answers so far (``{question key: val
 stored in `Answer` rows): no Telegram and no database, so where a participant is can be
 recomputed from stored answers at any time, and every kind is tested without a bot.
 
-Stored values: scale "1"…"5"; choice the option key; multi the chosen option keys in the
-instrument's order, comma-separated; yes/no "yes"/"no"; number its plain decimal form
-("45", "1.5"); text the text, or "" when skipped.
+Stored values: scale "1"…"5" (or its own points, "0"…"10"); choice the option key; multi
+the chosen option keys in the instrument's order, comma-separated; yes/no "yes"/"no";
+number its plain decimal form ("45", "1.5"); text the text, or "" when skipped; date its
+ISO form ("2026-03-15").
 
 Callback data: ``ci:<prompt id>:<question key>:<option>``. A multiple-choice question
 keeps its selection in its buttons, not in storage: each option's button carries the
@@ -20,18 +21,25 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
-from conversations.instruments import NO, SCALE_POINTS, YES, Instrument, Kind, Question
+from conversations.instruments import NO, YES, Instrument, Kind, Question
 from conversations.kit.buttons import Button, parse_number
+from conversations.kit.meeting_parse import MONTHS
 from conversations.kit.profile import Invalid
 from conversations.kit.unusable import too_long
 from locales.translator import Html, Translator, escape
+from storage.schedule import fold
 
 PREFIX = "ci"
 SKIP = "skip"  # the option of an optional text question's Skip button
 TOGGLE, DONE = "t", "d"
 CHECKED, UNCHECKED = "☑", "☐"
 _NUMBER = re.compile(r"\s*([-−]?\d+(?:[.,]\d+)?)\s*[^\d\s]{0,20}\s*")
+SCALE_ROW = 6  # buttons per row: a 0–10 scale takes two rows
+_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})(?:er|st|nd|rd|th)? (?:of |de )?([a-z]+)\.? (\d{4})")
+_MONTH_DAY_YEAR = re.compile(r"([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)? (\d{4})")
 
 
 # --- walking an instrument ----------------------------------------------------------------
@@ -142,6 +150,8 @@ def read_text(tr: Translator, question: Question, text: str) -> str:
     including any typed answer to a question asked with buttons."""
     if question.kind is Kind.NUMBER:
         return _read_number(tr, question, text)
+    if question.kind is Kind.DATE:
+        return _read_date(tr, text)
     if question.kind is not Kind.TEXT:
         raise Invalid(tr.gettext("Please answer with one of the buttons below."))
     cleaned = text.strip()
@@ -162,6 +172,33 @@ def _read_number(tr: Translator, question: Question, text: str) -> str:
     ):
         raise Invalid(_number_hint(tr, question))
     return _plain_number(value)
+
+
+def _read_date(tr: Translator, text: str) -> str:
+    """A day typed as 2026-03-15, 15 mars 2026, 1er mars 2026 or March 15, 2026. Numbers
+    alone in another order (03/04/2026) are refused: in Canada they read both ways."""
+    typed = " ".join(fold(text[:60]).replace(",", " ").split())
+    parts: tuple[str, str, str] | None = None
+    if found := _ISO_DATE.fullmatch(typed):
+        parts = (found[1], found[2], found[3])
+    elif (found := _DAY_MONTH_YEAR.fullmatch(typed)) and found[2] in MONTHS:
+        parts = (found[3], str(MONTHS[found[2]]), found[1])
+    elif (found := _MONTH_DAY_YEAR.fullmatch(typed)) and found[1] in MONTHS:
+        parts = (found[3], str(MONTHS[found[1]]), found[2])
+    try:
+        if parts is None:
+            raise ValueError(text)
+        return date(*(int(part) for part in parts)).isoformat()
+    except ValueError:
+        raise Invalid(_date_hint(tr)) from None
+
+
+def _date_hint(tr: Translator) -> str:
+    return tr.gettext(
+        "Please type a date, e.g. {example} or {iso}.",
+        example=tr.date(date(2026, 3, 15)),
+        iso="2026-03-15",
+    )
 
 
 def _plain_number(value: float) -> str:
@@ -223,6 +260,8 @@ def _hint(tr: Translator, question: Question) -> str | None:
         return tr.gettext("Tick all that apply, then tap Done.")
     if question.kind is Kind.NUMBER:
         return _number_hint(tr, question)
+    if question.kind is Kind.DATE:
+        return _date_hint(tr)
     if question.kind is Kind.TEXT:
         if question.optional:
             return tr.gettext("Type your answer, or tap Skip.")
@@ -238,7 +277,8 @@ def _buttons(
 
     kind = question.kind
     if kind is Kind.SCALE:
-        return [[(_scale_label(tr, question, point), data(point)) for point in SCALE_POINTS]]
+        points = [(_scale_label(tr, question, point), data(point)) for point in question.points]
+        return [points[at : at + SCALE_ROW] for at in range(0, len(points), SCALE_ROW)]
     if kind is Kind.YESNO:
         return [[(tr.gettext("Yes"), data(YES)), (tr.gettext("No"), data(NO))]]
     if kind is Kind.CHOICE:
@@ -251,8 +291,8 @@ def _buttons(
 
 
 def _scale_label(tr: Translator, question: Question, point: str) -> str:
-    end = question.low if point == SCALE_POINTS[0] else None
-    end = question.high if point == SCALE_POINTS[-1] else end
+    end = question.low if point == question.points[0] else None
+    end = question.high if point == question.points[-1] else end
     return f"{point} · {tr.gettext(end)}" if end else point
 
 
@@ -286,7 +326,7 @@ def display_value(tr: Translator, question: Question, value: str) -> Html:
     """An answer as people read it, escaped for Telegram HTML."""
     kind = question.kind
     if kind is Kind.SCALE:
-        return escape(f"{value} / {SCALE_POINTS[-1]}")
+        return escape(f"{value} / {question.points[-1]}")
     if kind is Kind.YESNO:
         return escape(tr.gettext("Yes") if value == YES else tr.gettext("No"))
     if kind in (Kind.CHOICE, Kind.MULTI):
@@ -295,6 +335,8 @@ def display_value(tr: Translator, question: Question, value: str) -> Html:
     if kind is Kind.NUMBER:
         number = tr.number(float(value)) if value else ""
         return escape(f"{number} {tr.gettext(question.unit)}" if question.unit else number)
+    if kind is Kind.DATE:
+        return escape(tr.date(date.fromisoformat(value)))
     if not value:
         skipped = tr.gettext("Skipped")
         return Html(f"<i>{escape(skipped)}</i>")

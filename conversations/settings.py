@@ -91,6 +91,13 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
                 tr.gettext("/resume: start check-ins again"),
                 tr.gettext("/endmatch: ask your coordinator to end your match early"),
             ]
+        if participant or coordinator:
+            lines.append(
+                tr.gettext(
+                    "/certificate: your certificate of completion, once your match has "
+                    "completed the program (coordinators: send one to a participant)"
+                )
+            )
         lines += [
             tr.gettext("/settings: change your name, time zone or weekly check-in time"),
             tr.gettext("/language: switch between English and French"),

@@ -149,7 +149,7 @@ async def test_menus_are_published_per_language(bots: Bots, database: Database) 
     french = bots.api.commands_for(None, "fr")
     assert english == [
         "checkin", "log", "logs", "goals", "reflect", "journal", "skip", "pause", "resume",
-        "endmatch", "start", "help", "settings", "language", "cancel",
+        "endmatch", "certificate", "start", "help", "settings", "language", "cancel",
     ]  # fmt: skip
     assert "invite" not in english
     assert french[0]["description"] == "Répondre au suivi de cette semaine"

@@ -4,16 +4,25 @@ An instrument file names its `key` (the file's name), a `title`, an optional `in
 ordered list of `[[questions]]`. Each question has a `key`, a `kind`, the `text` people
 read, a short `label` for summaries and edit buttons, and per kind:
 
-- ``scale``: 1–5, with optional ``low`` and ``high`` labels on the end buttons;
+- ``scale``: 1–5, or whole points from ``min`` to ``max`` (0–10 at most: "how likely
+  are you to recommend…"), with optional ``low`` and ``high`` labels on the end buttons;
 - ``choice`` (one answer) and ``multi`` (several, then Done): ``options``, each
   ``{ key, label }``; a multi option may be ``exclusive`` ("no concerns");
 - ``yesno``;
 - ``number``: ``min``, ``max``, optional ``unit`` and ``integer`` (default true);
-- ``text``: ``optional`` (a Skip button) and ``max_length`` (default 1000).
+- ``text``: ``optional`` (a Skip button) and ``max_length`` (default 1000);
+- ``date``: a calendar day, typed ("2026-03-15", "15 mars 2026", "March 15, 2026").
 
 Any question may carry a ``hint`` and a condition on an earlier answer, e.g.
 ``when = { question = "contact", not_in = ["none"] }`` (or ``in = [...]``). A multi
 answer meets ``in`` when any chosen option is listed.
+
+A condition may also name facts about the participant that no question asks, e.g.
+``when = { track = ["career"] }`` (their program's track, any case) or
+``when = { ending = ["early"] }`` (how their match ended: ``planned`` or ``early``), alone or
+beside a question condition. `Instrument.given(facts)` is the instrument as that person
+answers it: the questions whose facts do not hold are left out, and so is a question whose
+fact the caller does not know.
 
 Files are validated when loaded — an unknown kind or field, a duplicate key, a condition on
 a later or unknown question, a key too long for a button's callback data — with an error
@@ -27,7 +36,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -40,6 +49,9 @@ log = logging.getLogger(__name__)
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent
 SCALE_POINTS = ("1", "2", "3", "4", "5")
+SCALE_RANGE = (0, 10)  # the widest scale: a likelihood to recommend
+FACTS = {"track": None, "ending": frozenset({"planned", "early"})}
+"""The facts a condition may name, with the values each can take (None: free text)."""
 YES, NO = "yes", "no"
 MAX_MULTI_OPTIONS = 10
 DEFAULT_TEXT_LIMIT = 1000
@@ -61,11 +73,12 @@ class Kind(StrEnum):
     YESNO = "yesno"
     NUMBER = "number"
     TEXT = "text"
+    DATE = "date"
 
     @property
     def typed(self) -> bool:
         """Answered by typing rather than by tapping."""
-        return self in (Kind.NUMBER, Kind.TEXT)
+        return self in (Kind.NUMBER, Kind.TEXT, Kind.DATE)
 
 
 class InstrumentError(ValueError):
@@ -114,6 +127,16 @@ class Question:
     optional: bool = False
     max_length: int = DEFAULT_TEXT_LIMIT
     when: Condition | None = None
+    points: tuple[str, ...] = SCALE_POINTS  # a scale's values, lowest first
+    facts: tuple[tuple[str, frozenset[str]], ...] = ()  # (fact, values it must be among)
+
+    def asked_given(self, facts: Mapping[str, str | None]) -> bool:
+        """Whether someone with these facts is asked this question at all."""
+        for name, values in self.facts:
+            known = facts.get(name)
+            if known is None or known.casefold() not in values:
+                return False
+        return True
 
     def option(self, key: str) -> Option | None:
         return next((option for option in self.options if option.key == key), None)
@@ -122,7 +145,7 @@ class Question:
     def values(self) -> tuple[str, ...] | None:
         """Every value a tap can store, for kinds with a fixed set (None otherwise)."""
         if self.kind is Kind.SCALE:
-            return SCALE_POINTS
+            return self.points
         if self.kind is Kind.YESNO:
             return (YES, NO)
         if self.kind in (Kind.CHOICE, Kind.MULTI):
@@ -140,18 +163,25 @@ class Instrument:
     def question(self, key: str) -> Question | None:
         return next((question for question in self.questions if question.key == key), None)
 
+    def given(self, facts: Mapping[str, str | None]) -> Instrument:
+        """The instrument as someone with these facts answers it (see the module's
+        docstring): the same key and title, without the questions not meant for them."""
+        kept = tuple(question for question in self.questions if question.asked_given(facts))
+        return replace(self, questions=kept)
+
 
 # --- parsing and validation --------------------------------------------------------------
 
 INSTRUMENT_FIELDS = {"key", "title", "intro", "questions"}
 COMMON_FIELDS = {"key", "kind", "text", "label", "hint", "when"}
 KIND_FIELDS: dict[Kind, set[str]] = {
-    Kind.SCALE: {"low", "high"},
+    Kind.SCALE: {"low", "high", "min", "max"},
     Kind.CHOICE: {"options"},
     Kind.MULTI: {"options"},
     Kind.YESNO: set(),
     Kind.NUMBER: {"min", "max", "unit", "integer"},
     Kind.TEXT: {"optional", "max_length"},
+    Kind.DATE: set(),
 }
 OPTION_FIELDS = {"key", "label", "exclusive"}
 
@@ -246,6 +276,7 @@ def _parse_question(
     if kind is Kind.SCALE:
         fields["low"] = reader.text(raw, "low", required=False)
         fields["high"] = reader.text(raw, "high", required=False)
+        fields["points"] = _parse_points(reader, raw)
     elif kind in (Kind.CHOICE, Kind.MULTI):
         fields["options"] = _parse_options(reader, raw.get("options"), kind)
     elif kind is Kind.NUMBER:
@@ -290,6 +321,16 @@ def _parse_options(reader: _Reader, raw: Any, kind: Kind) -> tuple[Option, ...]:
     return tuple(options)
 
 
+def _parse_points(reader: _Reader, raw: dict[str, Any]) -> tuple[str, ...]:
+    if "min" not in raw and "max" not in raw:
+        return SCALE_POINTS
+    lowest, highest = raw.get("min"), raw.get("max")
+    first, last = SCALE_RANGE
+    if not (_whole(lowest) and _whole(highest) and first <= lowest < highest <= last):
+        raise reader.fail(f"a scale's 'min' and 'max' must be whole numbers from {first} to {last}")
+    return tuple(str(point) for point in range(lowest, highest + 1))
+
+
 def _parse_number(reader: _Reader, raw: dict[str, Any]) -> dict[str, Any]:
     minimum, maximum = reader.number(raw, "min"), reader.number(raw, "max")
     if minimum >= maximum:
@@ -307,7 +348,12 @@ def _with_condition(
 ) -> Question:
     if not isinstance(raw, dict):
         raise reader.fail("'when' must be a table like { question = \"contact\", in = [...] }")
-    reader.known_fields(raw, {"question", "in", "not_in"})
+    reader.known_fields(raw, {"question", "in", "not_in", *FACTS})
+    facts = _parse_facts(reader, raw)
+    if facts:
+        question = replace(question, facts=facts)
+        if not {"question", "in", "not_in"} & set(raw):
+            return question
     target_key = raw.get("question")
     target = next((q for q in earlier if q.key == target_key), None)
     if target is None:
@@ -329,7 +375,26 @@ def _with_condition(
             f"(it answers {list(allowed)})"
         )
     condition = Condition(target.key, frozenset(values), negated=operators[0] == "not_in")
-    return Question(**{**question.__dict__, "when": condition})
+    return replace(question, when=condition)
+
+
+def _parse_facts(reader: _Reader, raw: dict[str, Any]) -> tuple[tuple[str, frozenset[str]], ...]:
+    facts: list[tuple[str, frozenset[str]]] = []
+    for name, allowed in FACTS.items():
+        if name not in raw:
+            continue
+        values = raw[name]
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(value, str) for value in values)
+        ):
+            raise reader.fail(f"'when.{name}' must be a non-empty list of strings")
+        unknown = sorted(set(values) - allowed) if allowed is not None else []
+        if unknown:
+            raise reader.fail(f"'when.{name}' names {unknown}; it can be {sorted(allowed or ())}")
+        facts.append((name, frozenset(value.casefold() for value in values)))
+    return tuple(facts)
 
 
 # --- loading ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ PARTICIPANT_COMMANDS = (
     ("pause", N_("Pause check-ins, for holidays for example")),
     ("resume", N_("Resume check-ins after a pause")),
     ("endmatch", N_("Ask to end your match early")),
+    ("certificate", N_("Your certificate of completion (coordinators: send one)")),
     ("start", N_("Join a program, or continue joining")),
     ("help", N_("What I can do for you")),
     ("settings", N_("Your name, time zone and check-in time")),
