@@ -25,6 +25,7 @@ from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
 from storage.clock import Clock, utcnow
+from storage.closure import Actor, ClosureError, ClosureReason, end_match
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (
     FORMATS,
@@ -84,6 +85,8 @@ db_app = typer.Typer(help="Create or upgrade the database schema.", no_args_is_h
 program_app = typer.Typer(help="Create, list and configure programs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
+match_app = typer.Typer(help="Manage matches.", no_args_is_help=True)
+app.add_typer(match_app, name="match")
 
 
 def main() -> None:
@@ -577,6 +580,33 @@ def pair(
         f"Match {match.id} in {found.name}: mentor {mentor_name}, mentee {mentee_name}, "
         f"planned end {match.planned_end:%Y-%m-%d}."
     )
+
+
+@match_app.command("close")
+def match_close(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    match_id: Annotated[int, typer.Argument(help="The match id `tandem pair` printed.")],
+    reason: Annotated[
+        ClosureReason, typer.Option(help="Why the match ends.", case_sensitive=False)
+    ],
+) -> None:
+    """End a match: both people get their closure survey, and it closes once both
+    answered or the survey window is over."""
+
+    async def work(database: Database, _: Settings) -> tuple[Program, Match]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            match = await session.get(Match, match_id)
+            if match is None or match.program_id != found.id:
+                fail(f"{found.name} has no match {match_id}.")
+            try:
+                ended = await end_match(session, match, reason, Actor(None, cli_actor()), clock())
+            except ClosureError as error:
+                fail(f"Match {match_id} is already {error.match.status}; nothing to close.")
+        return found, ended.match
+
+    found, match = run_with_database(work)
+    typer.echo(f"Match {match.id} in {found.name} is closing ({match.closure_reason}).")
 
 
 @app.command()
