@@ -590,8 +590,10 @@ def match_close(
         ClosureReason, typer.Option(help="Why the match ends.", case_sensitive=False)
     ],
 ) -> None:
-    """End a match: both people get their closure survey, and it closes once both
-    answered or the survey window is over."""
+    """End a match: both people get their closure survey.
+
+    The match closes once both answered, or when the survey window is over.
+    """
 
     async def work(database: Database, _: Settings) -> tuple[Program, Match]:
         async with database.session() as session:

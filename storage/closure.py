@@ -317,7 +317,9 @@ async def answer_extension(
         row |= {"status": ExtensionStatus.ASKING, "created_at": now}
         table = MatchExtension.__table__  # type: ignore[attr-defined]
         insert = upsert(session, table).values(row)
-        await session.exec(insert.on_conflict_do_nothing(["match_id", "planned_end"]))
+        await session.exec(
+            insert.on_conflict_do_nothing(index_elements=["match_id", "planned_end"])
+        )
         extension = await current_extension(session, match)
         assert extension is not None
     if extension.status != ExtensionStatus.ASKING:

@@ -28,6 +28,8 @@ from storage.closure import (
     decide_extension,
     end_match,
     keep_match,
+    set_wants_rematch,
+    waiting_for_rematch,
 )
 from storage.closure_schedule import ClosureSettings, add_months, closure_settings
 from storage.db import Database
@@ -40,6 +42,7 @@ from storage.models import (
     Match,
     MatchStatus,
     Person,
+    PersonStatus,
     Program,
     Prompt,
     PromptKind,
@@ -50,6 +53,7 @@ from tests.conftest import FakeClock
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.test_dispatch import (
     TORONTO,
+    VANCOUVER,
     EchoRenderer,
     Pair,
     add_pair,
@@ -398,3 +402,102 @@ async def test_no_checkin_in_the_week_after_a_match_ended_even_in_a_new_match(
     assert sent(api, chat(mentor)) == ["Check-in mentor_weekly 2026-W48"]
     await tick_at(dispatcher, clock, utc(2026, 11, 30, 14))
     assert "Check-in mentee_weekly 2026-W49" in sent(api, chat(pair.mentee))
+
+
+# --- outcome follow-ups -------------------------------------------------------------------
+
+CLOSED_AT = utc(2026, 12, 14, 15)
+
+
+async def closed_pair(database: Database, mentee_status: str = PersonStatus.ACTIVE) -> Pair:
+    """A mentee in Vancouver and a mentor in Toronto whose match closed on CLOSED_AT."""
+    pair = await add_pair(database, zone=VANCOUVER, mentor_zone=TORONTO)
+    async with database.session() as session:
+        match = await session.get(Match, pair.match_id)
+        mentee = await session.get(Person, pair.mentee.id)
+        assert match is not None and mentee is not None
+        match.status, match.closing_at, match.closed_at = MatchStatus.CLOSED, END_BEGINS, CLOSED_AT
+        mentee.status = mentee_status
+        session.add_all([match, mentee])
+    return pair
+
+
+async def test_followups_at_the_offsets_and_the_mentees_local_time(
+    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock
+) -> None:
+    pair = await closed_pair(database)
+    # 14 December + 3 months is Sunday 14 March 2027 (daylight time from that night):
+    # the first Monday slot is 15 March, 09:00 in Vancouver = 16:00 UTC.
+    three = utc(2027, 3, 15, 16)
+    await tick_at(dispatcher, clock, three - timedelta(minutes=1))
+    assert sent(api) == []
+    await tick_at(dispatcher, clock, three)
+    assert sent(api) == ["Check-in followup_mentee m3"]
+    assert chat(pair.mentee) in api.chats
+    await tick_at(dispatcher, clock, three + timedelta(days=7))
+    assert sent(api, chat(pair.mentee)) == ["Check-in followup_mentee m3", "Reminder m3"]
+    six = utc(2027, 6, 14, 16)  # Monday 14 June, 09:00 in Vancouver
+    await tick_at(dispatcher, clock, six)
+    assert sent(api, chat(pair.mentee))[-1] == "Check-in followup_mentee m6"
+    assert sent(api, chat(pair.mentor)) == []
+    followups = [p for p in await prompts_of(database) if p.kind == PromptKind.FOLLOWUP]
+    assert [(p.period, p.due_at, p.closes_at) for p in followups] == [
+        ("m3", three, three + timedelta(days=14)),
+        ("m6", six, six + timedelta(days=14)),
+    ]
+
+
+async def test_followup_offsets_are_a_program_setting(
+    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock
+) -> None:
+    pair = await add_pair(database, zone=TORONTO, settings={"followup": {"months": [1]}})
+    async with database.session() as session:
+        match = await session.get(Match, pair.match_id)
+        assert match is not None
+        match.status, match.closing_at, match.closed_at = MatchStatus.CLOSED, END_BEGINS, CLOSED_AT
+        session.add(match)
+    await tick_at(dispatcher, clock, utc(2027, 1, 18, 14))  # Monday 18 January, 09:00
+    await tick_at(dispatcher, clock, utc(2027, 3, 15, 14))
+    assert sent(api) == ["Check-in followup_mentee m1"]
+
+
+@pytest.mark.parametrize(
+    "status", [PersonStatus.CLOSED, PersonStatus.ERASED, PersonStatus.UNREACHABLE]
+)
+async def test_no_followup_for_someone_who_left_was_erased_or_is_unreachable(
+    database: Database, dispatcher: Dispatcher, api: FakeBotApi, clock: FakeClock, status: str
+) -> None:
+    await closed_pair(database, mentee_status=status)
+    for moment in (utc(2027, 3, 15, 16), utc(2027, 6, 14, 16)):
+        await tick_at(dispatcher, clock, moment)
+    assert sent(api) == []
+    assert [p for p in await prompts_of(database) if p.kind == PromptKind.FOLLOWUP] == []
+
+
+# --- rematch ------------------------------------------------------------------------------
+
+
+async def test_a_mentee_who_wants_a_new_match_waits_until_matched_again(
+    database: Database, clock: FakeClock
+) -> None:
+    pair = await closed_pair(database)
+    match = await match_of(database, pair)
+    async with database.session() as session:
+        with pytest.raises(ClosureError) as mentor:
+            await set_wants_rematch(session, match, pair.mentor.id or 0, True, clock.now)
+        assert mentor.value.problem == ClosureProblem.NOT_MENTEE
+        await set_wants_rematch(session, match, pair.mentee.id or 0, True, clock.now)
+    async with database.session() as session:
+        waiting = await waiting_for_rematch(session, match.program_id)
+        assert [membership.person_id for membership in waiting] == [pair.mentee.id]
+        session.add(
+            Match(
+                program_id=match.program_id,
+                mentor_id=pair.mentor.id or 0,
+                mentee_id=pair.mentee.id or 0,
+                started_at=clock.now + timedelta(days=1),
+            )
+        )
+    async with database.session() as session:
+        assert await waiting_for_rematch(session, match.program_id) == []
+    assert await actions(database) == ["match.rematch_wanted"]
