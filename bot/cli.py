@@ -26,6 +26,7 @@ from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
 from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
+from storage.closure import Actor, ClosureError, ClosureReason, end_match
 from storage.db import Database, DatabaseUrlError
 from storage.exports import (
     FORMATS,
@@ -87,6 +88,8 @@ db_app = typer.Typer(help="Create or upgrade the database schema.", no_args_is_h
 program_app = typer.Typer(help="Create, list and configure programs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
+match_app = typer.Typer(help="Manage matches.", no_args_is_help=True)
+app.add_typer(match_app, name="match")
 
 
 def main() -> None:
@@ -614,6 +617,35 @@ async def _introduce(settings: Settings, letters: list[Letter]) -> list[str] | N
         return await send_letters(bot, letters)
     finally:
         await request.shutdown()
+
+
+@match_app.command("close")
+def match_close(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    match_id: Annotated[int, typer.Argument(help="The match id `tandem pair` printed.")],
+    reason: Annotated[
+        ClosureReason, typer.Option(help="Why the match ends.", case_sensitive=False)
+    ],
+) -> None:
+    """End a match: both people get their closure survey.
+
+    The match closes once both answered, or when the survey window is over.
+    """
+
+    async def work(database: Database, _: Settings) -> tuple[Program, Match]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            match = await session.get(Match, match_id)
+            if match is None or match.program_id != found.id:
+                fail(f"{found.name} has no match {match_id}.")
+            try:
+                ended = await end_match(session, match, reason, Actor(None, cli_actor()), clock())
+            except ClosureError as error:
+                fail(f"Match {match_id} is already {error.match.status}; nothing to close.")
+        return found, ended.match
+
+    found, match = run_with_database(work)
+    typer.echo(f"Match {match.id} in {found.name} is closing ({match.closure_reason}).")
 
 
 @app.command()

@@ -1,9 +1,12 @@
 """The dispatcher: the one periodic job that turns the schedule (data) into messages.
 
 Each tick, as of the injectable clock: settle the periods that closed, recover the claims
-of instances that died, materialise the prompts that will fall due (only when the
-schedule changed or the horizon runs low), claim due prompts in batches and send them
-concurrently through the bot (whose `AIORateLimiter` paces them), record what Telegram
+of instances that died, move matches along their lifecycle (`storage.closure`: a planned
+end reached starts closure, a closure whose surveys are settled or expired closes),
+materialise the prompts that will fall due (only when the schedule changed or the horizon
+runs low: check-ins, reflections and closure notices page by page, then the closure
+surveys and outcome follow-ups, `storage.closure_prompts`), claim due prompts in batches
+and send them concurrently through the bot (whose `AIORateLimiter` paces them), record what Telegram
 answered in bulk, then the same for reminders. No per-participant timer exists anywhere,
 so start-up does not grow with the number of participants, and the database alone says
 what was sent.
@@ -88,6 +91,8 @@ from storage.broadcasts import (
 )
 from storage.claims import CLAIM_LEASE
 from storage.clock import Clock
+from storage.closure import finish_closures, start_due_closures
+from storage.closure_prompts import materialise_closure_prompts
 from storage.db import Database
 from storage.models import BroadcastDelivery, Person, Prompt
 from storage.prompts import (
@@ -203,7 +208,8 @@ class TickReport:
     and broadcast deliveries alike; `failed` includes those of people who became
     unreachable; `recovered` counts claims of dead instances taken back, `uncertain` the
     sends that may have arrived, `released` the claims given back on stopping; `skipped`
-    is true when another instance holds the dispatcher lock."""
+    is true when another instance holds the dispatcher lock; `closing` counts the matches
+    whose planned end started their closure, `ended` those that closed."""
 
     created: int = 0
     sent: int = 0
@@ -218,6 +224,8 @@ class TickReport:
     flagged: int = 0
     skipped: bool = False
     digests: int = 0
+    closing: int = 0
+    ended: int = 0
 
     def __bool__(self) -> bool:
         return any(getattr(self, item.name) for item in fields(self))
@@ -405,6 +413,9 @@ class Dispatcher:
                 for queue in (PROMPTS, BROADCASTS):
                     resends = AFTER_UNCERTAIN[queue.kind]
                     report.recovered += await queue.recover(session, now, resends)
+            async with self.database.session() as session:
+                report.ended = len(await finish_closures(session, now))
+                report.closing = len(await start_due_closures(session, now))
             report.created = await self.materialise(now)
             report.flagged = await self.sweep(now)
             report.digests = await self.digest(now)
@@ -426,6 +437,7 @@ class Dispatcher:
             async with self.database.session() as session:
                 created += await materialise_page(session, run, page)
         async with self.database.session() as session:
+            created += await materialise_closure_prompts(session, now, self.horizon)
             await note_materialised(session, now, now + self.horizon)
         return created
 

@@ -79,8 +79,13 @@ class MatchStatus(StrEnum):
 
 
 class PromptKind(StrEnum):
+    """`closure_notice`: the planned end is near (its period is the planned end's date);
+    `closure`: the closure survey (period "closure"); `followup`: an outcome follow-up
+    months after closure (period "m3", "m6"…). See `storage.closure`."""
+
     CHECKIN = "checkin"
     REFLECTION = "reflection"
+    CLOSURE_NOTICE = "closure_notice"
     CLOSURE = "closure"
     FOLLOWUP = "followup"
 
@@ -156,6 +161,7 @@ class Membership(SQLModel, table=True):
     invite_id: int | None = Field(default=None, foreign_key="invite.id", ondelete="SET NULL")
     joined_at: datetime = required_utc_column()
     completed_at: datetime | None = utc_column()
+    wants_rematch_at: datetime | None = utc_column()  # a mentee asked for a new match
 
 
 class Invite(SQLModel, table=True):
@@ -178,8 +184,42 @@ class Match(SQLModel, table=True):
     status: str = Field(default=MatchStatus.ACTIVE, max_length=20, index=True)
     started_at: datetime = required_utc_column()
     planned_end: date | None = None
+    closing_at: datetime | None = utc_column()  # when closure began (storage.closure)
     closed_at: datetime | None = utc_column()
     closure_reason: str | None = Field(default=None, max_length=200)
+
+
+class ExtensionStatus(StrEnum):
+    """asking → agreed → approved | refused; asking → declined (one said no); asking or
+    agreed → lapsed (the planned end came first, or the match ended)."""
+
+    ASKING = "asking"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    LAPSED = "lapsed"
+
+
+class MatchExtension(SQLModel, table=True):
+    """A request to extend a match past one planned end: each participant's yes or no,
+    then the coordinator's decision. One per match and planned end."""
+
+    __tablename__ = "match_extension"
+    __table_args__ = (sa.UniqueConstraint("match_id", "planned_end"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    planned_end: date
+    weeks: int
+    status: str = Field(default=ExtensionStatus.ASKING, max_length=20)
+    mentee_wants: bool | None = None
+    mentee_answered_at: datetime | None = utc_column()
+    mentor_wants: bool | None = None
+    mentor_answered_at: datetime | None = utc_column()
+    decided_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    decided_at: datetime | None = utc_column()
+    created_at: datetime = required_utc_column()
 
 
 class Prompt(SQLModel, table=True):

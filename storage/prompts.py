@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.claims import CLAIM_LEASE, claim_rows, lease, recover_expired
+from storage.closure_schedule import NOTICE_INSTRUMENT, closure_settings, notice_window
 from storage.db import upsert
 from storage.models import (
     Flag,
@@ -35,6 +36,7 @@ from storage.models import (
     PersonStatus,
     Program,
     Prompt,
+    PromptKind,
     PromptStatus,
     Role,
     StoredState,
@@ -74,8 +76,9 @@ class Participant:
 
     `slot` is the person's own check-in slot and zone, each part falling back to the
     program's; None when the zone is unknown. `starts_at` is when they became eligible
-    (the later of the match start and the end of their onboarding): no check-in is due
-    for a week that began before they were matched.
+    (the later of the match start, the end of their onboarding and a week after an
+    earlier match of theirs ended): no check-in is due for a week that began before they
+    were matched, nor in the week after a match ended.
     """
 
     person_id: int
@@ -89,6 +92,7 @@ class Participant:
     slot: Slot | None
     starts_at: datetime
     match_started_at: datetime | None = None
+    planned_end: date | None = None
 
 
 # --- who is scheduled -----------------------------------------------------------------
@@ -113,15 +117,25 @@ async def scheduled_participants(
     program_id: int | None = None,
     active_only: bool = True,
     match_ids: tuple[int, int] | None = None,
+    matches: Sequence[sa.ColumnElement[bool]] = (col(Match.status) == MatchStatus.ACTIVE,),
 ) -> list[Participant]:
-    """Mentees and mentors who finished onboarding and are in an active match, ordered
-    by match.
+    """Mentees and mentors who finished onboarding and are in an active match (or one
+    that meets the `matches` criteria instead), ordered by match.
 
     `active_only` keeps people whose status is active; otherwise everyone still taking
     part is listed (paused and unreachable people included) for the schedule preview.
     `match_ids` (first, last) limits the matches to an id range, for paging.
     """
     found: list[Participant] = []
+    earlier = sa.orm.aliased(Match)
+    last_ended = (
+        select(sa.func.max(earlier.closing_at))
+        .where(
+            sa.or_(earlier.mentee_id == col(Person.id), earlier.mentor_id == col(Person.id)),
+            earlier.id != col(Match.id),
+        )
+        .scalar_subquery()
+    )
     for role, side in ((Role.MENTEE, Match.mentee_id), (Role.MENTOR, Match.mentor_id)):
         statement = (
             select(
@@ -140,6 +154,8 @@ async def scheduled_participants(
                 Program.checkin_time,
                 Match.started_at,
                 Membership.completed_at,
+                Match.planned_end,
+                last_ended,
             )
             .select_from(Match)
             .join(Person, col(Person.id) == col(side))
@@ -152,7 +168,7 @@ async def scheduled_participants(
                 ),
             )
             .join(Program, col(Program.id) == col(Match.program_id))
-            .where(Match.status == MatchStatus.ACTIVE, col(Membership.completed_at).is_not(None))
+            .where(*matches, col(Membership.completed_at).is_not(None))
         )
         if program_id is not None:
             statement = statement.where(Match.program_id == program_id)
@@ -167,7 +183,8 @@ async def scheduled_participants(
         for row in (await session.exec(statement)).all():
             (person_id, match_id, prog_id, name, username, status, paused_until) = row[:7]
             zone_name, weekday, at, program_zone, program_day, program_at = row[7:13]
-            started_at, completed_at = row[13:]
+            started_at, completed_at, planned_end, ended = row[13:]
+            after_ended = started_at if ended is None else ended + WEEK
             found.append(
                 Participant(
                     person_id=person_id,
@@ -179,8 +196,9 @@ async def scheduled_participants(
                     status=status,
                     paused_until=paused_until,
                     slot=_slot(zone_name, weekday, at, (program_zone, program_day, program_at)),
-                    starts_at=max(started_at, completed_at),
+                    starts_at=max(started_at, completed_at, after_ended),
                     match_started_at=started_at,
+                    planned_end=planned_end,
                 )
             )
     found.sort(key=lambda someone: (someone.match_id, someone.role))
@@ -307,13 +325,39 @@ def planned_reflections(
                 yield someone, item
 
 
+def planned_notices(
+    participants: Iterable[Participant], run: MaterialisePlan
+) -> Iterator[tuple[Participant, PlannedPrompt]]:
+    """Each participant's closure notice due by `now + horizon` (`closure.notice_weeks`
+    before the match's planned end, at their check-in slot; see
+    `storage.closure_schedule`). Its period is the planned end's date, so a match
+    extended to a new planned end gets a new notice."""
+    for someone in participants:
+        if someone.slot is None or someone.planned_end is None:
+            continue
+        weeks = closure_settings(run.settings.get(someone.program_id)).notice_weeks
+        window = notice_window(someone.slot, someone.planned_end, weeks)
+        if window is None or window.due_at > run.now + run.horizon:
+            continue
+        local_date = window.due_at.astimezone(someone.slot.zone).date()
+        occurrence = Occurrence(
+            someone.planned_end.isoformat(), local_date, window.due_at, window.closes_at
+        )
+        item = PlannedPrompt(
+            occurrence, PromptKind.CLOSURE_NOTICE, NOTICE_INSTRUMENT, window.remind_at
+        )
+        if receives(someone, item):
+            yield someone, item
+
+
 def _prompt_rows(participants: Sequence[Participant], run: MaterialisePlan) -> list[dict[str, Any]]:
-    """Rows for the check-ins and reflections due up to `now + horizon` whose period is
-    still open."""
+    """Rows for the check-ins, reflections and closure notices due up to
+    `now + horizon` whose period is still open."""
     now = run.now
     checkins = planned_checkins(
         participants, run.settings, now - LOOKBACK, now + run.horizon, run.plans
     )
+    notices = planned_notices(participants, run)
     rows = [
         {
             "person_id": someone.person_id,
@@ -327,7 +371,7 @@ def _prompt_rows(participants: Sequence[Participant], run: MaterialisePlan) -> l
             "attempts": 0,
             "remind_at": item.remind_at,
         }
-        for someone, item in chain(checkins, planned_reflections(participants, run))
+        for someone, item in chain(checkins, planned_reflections(participants, run), notices)
         if item.occurrence.closes_at > now
     ]
     # One order for every writer, page after page, so two concurrent inserts on

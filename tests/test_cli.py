@@ -676,6 +676,47 @@ async def test_pair_refuses_an_unknown_program(
     assert "No program" in refused(await tandem(database_url, "pair", "Nope", "@mona", "@eli_t"))
 
 
+async def test_match_close_starts_closure_with_the_reason_and_audits_it(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await seed_people(database, clock)
+    succeeded(await tandem(database_url, "pair", "Career", "@mona", "@eli_t"))
+    out = succeeded(
+        await tandem(database_url, "match", "close", "Career", "1", "--reason", "goals_met")
+    )
+    assert out == "Match 1 in Career is closing (goals_met).\n"
+    (match,) = await all_rows(database, Match)
+    assert (match.status, match.closure_reason, match.closing_at) == (
+        "closing",
+        "goals_met",
+        clock.now,
+    )
+    events = await all_rows(database, AuditEvent)
+    assert [(e.action, e.actor_label, e.actor_id) for e in events][-1] == (
+        "match.end",
+        "cli ana",
+        None,
+    )
+    again = await tandem(database_url, "match", "close", "Career", "1", "--reason", "other")
+    assert refused(again) == "Match 1 is already closing; nothing to close."
+
+
+async def test_match_close_refuses_another_programs_match_and_unknown_reasons(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    await seed_people(database, clock)
+    succeeded(await tandem(database_url, "pair", "Career", "@mona", "@eli_t"))
+    other = await tandem(database_url, "match", "close", "Other", "1", "--reason", "other")
+    assert refused(other) == "Other has no match 1."
+    missing = await tandem(database_url, "match", "close", "Career", "7", "--reason", "other")
+    assert refused(missing) == "Career has no match 7."
+    bad = await tandem(database_url, "match", "close", "Career", "1", "--reason", "bored")
+    assert bad.exit_code == 2 and "bored" in bad.stderr
+    (match,) = await all_rows(database, Match)
+    assert match.status == "active"
+    assert [event.action for event in await all_rows(database, AuditEvent)] == ["match.create"]
+
+
 async def test_people_shows_everyone_with_their_partner(
     database: Database, database_url: str, clock: FakeClock
 ) -> None:
