@@ -340,7 +340,10 @@ async def send(update: Update, ctx: TandemContext, reply: Reply) -> str | int:
     if reply.closing:
         await say(update, reply.closing)
     if reply.coordinator_menu and update.effective_chat is not None:
-        await publish_coordinator_menu(ctx.bot, update.effective_chat.id, ctx.tr.language)
+        admin = update.effective_chat.id in ctx.services.settings.admin_telegram_ids
+        await publish_coordinator_menu(
+            ctx.bot, update.effective_chat.id, ctx.tr.language, admin=admin
+        )
     if reply.ask is not None:
         return await ask(update, ctx, reply.ask)
     return ConversationHandler.END

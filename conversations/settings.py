@@ -146,8 +146,9 @@ async def set_language(update: Update, ctx: TandemContext) -> None:
     ctx.tr = translator(language)
     await query.answer()
     await say(update, ctx.tr.gettext("Done: I'll write to you in English from now on."))
-    if coordinator and update.effective_chat is not None:
-        await publish_coordinator_menu(ctx.bot, update.effective_chat.id, language)
+    admin = query.from_user.id in ctx.services.settings.admin_telegram_ids
+    if (coordinator or admin) and update.effective_chat is not None:
+        await publish_coordinator_menu(ctx.bot, update.effective_chat.id, language, admin=admin)
     await reprompt(update, ctx)
 
 
