@@ -39,10 +39,8 @@ from conversations.instruments import Instrument, InstrumentError, load_instrume
 from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.context import TandemContext
 from conversations.kit.prompt import (
-    asked_since,
     render_prompt,
-    store_typed,
-    typed_answering,
+    take_typed,
 )
 from conversations.kit.reply import Asked, OutgoingMessage, Reply, deliver, say
 from locales.translator import Translator, escape
@@ -196,24 +194,7 @@ def _instrument(key: str) -> Instrument | None:
 async def take_text(update: Update, ctx: TandemContext) -> bool:
     """A message while a reflection waits for a typed answer: stored, then the next
     question or the summary. False when no reflection is waiting for it."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None or (message.text or "").startswith("/"):
-        return False
-    async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
-        found = (
-            await open_reflection_of(session, person.id, ctx.now())
-            if person and person.id
-            else None
-        )
-        if person is None or found is None or asked_since(ctx, found):
-            return False
-        answering = await typed_answering(session, ctx, person, found)
-        if answering is None:
-            return False
-        reply = await store_typed(update, ctx, answering)
-    await deliver(update, ctx, reply)
-    return True
+    return await take_typed(update, ctx, open_reflection_of)
 
 
 # --- /journal ---------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
@@ -38,17 +40,14 @@ from conversations.kit.context import TandemContext
 from conversations.kit.lifecycle import EXTENSION_PREFIX
 from conversations.kit.prompt import (
     RESUME,
-    asked_since,
     instrument_of,
     render_prompt,
-    store_typed,
-    typed_answering,
+    take_typed,
 )
-from conversations.kit.reply import OutgoingMessage, deliver
+from conversations.kit.reply import OutgoingMessage
 from locales.translator import translator
 from storage.answers import open_prompt, stored_answers
 from storage.models import Person, Prompt, PromptKind
-from storage.people import person_by_telegram_id
 
 KINDS = (PromptKind.CLOSURE_NOTICE, PromptKind.CLOSURE, PromptKind.FOLLOWUP)
 
@@ -72,24 +71,12 @@ async def render_reminder(session: AsyncSession, prompt: Prompt, person: Person)
 
 async def take_text(update: Update, ctx: TandemContext) -> bool:
     """A message while a closure notice, survey or follow-up waits for a typed answer
-    (and no other prompt asked something since it came): stored, then the next question
-    or the summary. False when none is waiting for it."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None or (message.text or "").startswith("/"):
-        return False
-    async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
-        if person is None or person.id is None:
-            return False
-        found = await open_prompt(session, person.id, ctx.now(), KINDS)
-        if found is None or asked_since(ctx, found):
-            return False
-        answering = await typed_answering(session, ctx, person, found)
-        if answering is None:
-            return False
-        reply = await store_typed(update, ctx, answering)
-    await deliver(update, ctx, reply)
-    return True
+    (and no other prompt asked something since it came). False when none is waiting."""
+    return await take_typed(update, ctx, _open)
+
+
+async def _open(session: AsyncSession, person_id: int, now: datetime) -> Prompt | None:
+    return await open_prompt(session, person_id, now, KINDS)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

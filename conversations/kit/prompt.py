@@ -8,8 +8,8 @@ through here; callback data is ``ci:<prompt id>:<question key>:<option>`` for an
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from babel.dates import format_skeleton
@@ -35,6 +35,7 @@ from conversations.kit.reply import (
     Asked,
     OutgoingMessage,
     Reply,
+    deliver,
 )
 from conversations.kit.unusable import describe_unusable
 from locales.translator import N_, Html, Translator, escape, translator
@@ -329,6 +330,31 @@ def asking_message(ctx: TandemContext, answering: Answering) -> int | None:
     if answering.instrument.questions[0] == question:
         return prompt.telegram_message_id
     return None
+
+
+OpenFinder = Callable[[AsyncSession, int, datetime], Awaitable[Prompt | None]]
+
+
+async def take_typed(update: Update, ctx: TandemContext, find: OpenFinder) -> bool:
+    """A message while the prompt `find` returns (person id, now) waits for a typed
+    answer, and no other prompt asked something since it came: stored, then the next
+    question or the summary. False when it is not waiting for one."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or (message.text or "").startswith("/"):
+        return False
+    async with ctx.db.session() as session:
+        person = await person_by_telegram_id(session, user.id)
+        if person is None or person.id is None:
+            return False
+        found = await find(session, person.id, ctx.now())
+        if found is None or asked_since(ctx, found):
+            return False
+        answering = await typed_answering(session, ctx, person, found)
+        if answering is None:
+            return False
+        reply = await store_typed(update, ctx, answering)
+    await deliver(update, ctx, reply)
+    return True
 
 
 async def typed_answering(
