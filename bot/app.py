@@ -31,6 +31,7 @@ from conversations import (
     broadcast,
     certificate,
     checkin,
+    closure,
     coordinator,
     dashboard,
     digest,
@@ -44,7 +45,7 @@ from conversations import (
     report,
 )
 from conversations import settings as settings_dialogue
-from conversations.kit import alerting
+from conversations.kit import alerting, lifecycle
 from conversations.kit.context import (
     SERVICES,
     Services,
@@ -53,9 +54,11 @@ from conversations.kit.context import (
     resolve_language,
 )
 from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
+from conversations.kit.prompt_router import PromptRouter
 from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
 from storage.db import Database
+from storage.models import PromptKind
 from storage.people import note_contact
 from storage.persistence import DatabasePersistence
 from storage.state import BOT_USERNAME, remember
@@ -71,7 +74,16 @@ TandemApplication = Application[Any, TandemContext, Any, Any, Any, Any]
 # check-in question asked since wins). A reflection takes it while it waits for a typed
 # answer and no other question was asked since it came. A check-in takes any message while
 # one is open, which would otherwise swallow the answers of a log started mid-week.
-TEXT_TAKERS: tuple[TextTaker, ...] = (goals, meeting_log, reflection, checkin)
+# A closure notice, survey or follow-up takes it on the same terms as a reflection.
+TEXT_TAKERS: tuple[TextTaker, ...] = (goals, meeting_log, reflection, closure, checkin)
+# Who renders each kind of prompt the dispatcher sends.
+PROMPTS = PromptRouter(
+    {
+        PromptKind.CHECKIN: checkin,
+        PromptKind.REFLECTION: checkin,  # asked and reminded like a check-in
+        **{kind: closure for kind in closure.KINDS},
+    }
+)
 
 
 def rate_limiter() -> AIORateLimiter:
@@ -118,10 +130,11 @@ def build_application(
         application,
         database,
         clock,
-        checkin,
+        PROMPTS,
         alerts=alerting,
         digests=digest,
         broadcasts=broadcast,
+        closures=lifecycle,
         interval=settings.dispatch_interval,
     )
     return application
@@ -174,6 +187,7 @@ def register_handlers(application: TandemApplication) -> None:
         end_request,
         goals,
         reflection,
+        closure,
         checkin,
     )
     with warnings.catch_warnings():

@@ -166,7 +166,8 @@ class Rendered(Protocol):
 
 
 class PromptRenderer(Protocol):
-    """Turns a prompt into the participant's message; conversations.checkin implements it."""
+    """Turns a prompt into the participant's message; conversations.kit.prompt_router
+    implements it, each kind rendered by its dialogue."""
 
     async def render_prompt(
         self, session: AsyncSession, prompt: Prompt, person: Person
@@ -200,6 +201,15 @@ class DigestHook(Protocol):
     """Sends the coordinators' weekly digests that fell due; conversations.digest."""
 
     async def send_due(self, bot: Bot, database: Database, now: datetime) -> int: ...
+
+
+class ClosureHook(Protocol):
+    """What follows a match's closing: conversations.kit.lifecycle sends the certificates
+    of those who completed the program."""
+
+    async def send_certificates(
+        self, bot: Bot, database: Database, match_ids: Sequence[int], now: datetime
+    ) -> int: ...
 
 
 @dataclass
@@ -362,6 +372,7 @@ class Dispatcher:
         alerts: AlertHook | None = None,
         digests: DigestHook | None = None,
         broadcasts: BroadcastRenderer | None = None,
+        closures: ClosureHook | None = None,
         lease: timedelta = CLAIM_LEASE,
         instance: str | None = None,
     ) -> None:
@@ -378,6 +389,7 @@ class Dispatcher:
         self.sweep_flags = sweep_flags  # the daily flag sweep (the application's dispatcher)
         self.alerts = alerts  # tells coordinators about new flags
         self.digests = digests  # the coordinators' weekly digest (likewise)
+        self.closures = closures  # certificates once a match closes (likewise)
         self.instance = instance or instance_name()
         self.stopping = False
         self._in_flight = asyncio.Semaphore(concurrency)
@@ -414,8 +426,11 @@ class Dispatcher:
                     resends = AFTER_UNCERTAIN[queue.kind]
                     report.recovered += await queue.recover(session, now, resends)
             async with self.database.session() as session:
-                report.ended = len(await finish_closures(session, now))
+                ended = await finish_closures(session, now)
                 report.closing = len(await start_due_closures(session, now))
+            report.ended = len(ended)
+            if ended and self.closures is not None:
+                await self.closures.send_certificates(self.bot, self.database, ended, now)
             report.created = await self.materialise(now)
             report.flagged = await self.sweep(now)
             report.digests = await self.digest(now)
@@ -701,11 +716,12 @@ def schedule_dispatcher(
     alerts: AlertHook | None = None,
     digests: DigestHook | None = None,
     broadcasts: BroadcastRenderer | None = None,
+    closures: ClosureHook | None = None,
     interval: float = TICK_INTERVAL,
 ) -> Dispatcher:
     """Register the single repeating dispatcher job (no per-participant jobs), with what
-    bot/app.py hands it: the check-in renderer, the coordinators' alerts and digests, the
-    broadcasts' renderer."""
+    bot/app.py hands it: the prompt renderer, the coordinators' alerts and digests, the
+    broadcasts' renderer, the certificates sent when a match closes."""
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
@@ -718,6 +734,7 @@ def schedule_dispatcher(
         alerts=alerts,
         digests=digests,
         broadcasts=broadcasts,
+        closures=closures,
     )
     job_queue.run_repeating(
         run_dispatcher,

@@ -26,22 +26,18 @@ match of a program they coordinate, and that the person is its mentor or mentee.
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
-from conversations.kit.certificate import file_name, render_certificate
 from conversations.kit.context import TandemContext
+from conversations.kit.lifecycle import send_certificate
 from conversations.kit.reply import say
 from conversations.kit.text import clip, person_name
 from conversations.kit.unusable import describe_unusable
 from locales.translator import Html, Translator, translator
 from storage.certificates import (
-    CertificateFacts,
     ClosedMatch,
     certificate_facts,
     closed_matches,
@@ -63,23 +59,6 @@ def _stale(tr: Translator) -> str:
     return tr.gettext("That button belongs to an earlier question, so it no longer works.")
 
 
-async def _document(
-    ctx: TandemContext, chat_id: int, tr: Translator, facts: CertificateFacts
-) -> None:
-    """Render the PDF off the event loop (it takes a few tenths of a second) and send it."""
-    content = await asyncio.to_thread(render_certificate, tr, facts)
-    await ctx.bot.send_document(
-        chat_id,
-        document=content,
-        filename=file_name(tr, facts),
-        caption=tr.gettext(
-            "Your certificate of completion for <b>{program}</b>. Congratulations!",
-            program=facts.program,
-        ),
-        parse_mode=ParseMode.HTML,
-    )
-
-
 # --- /certificate -----------------------------------------------------------------------------
 
 
@@ -99,7 +78,7 @@ async def certificate_command(update: Update, ctx: TandemContext) -> None:
             facts = await certificate_facts(session, match, program, person, ctx.now())
     if len(own) == 1 and not programs:
         assert update.effective_chat is not None
-        await _document(ctx, update.effective_chat.id, tr, facts)
+        await send_certificate(ctx.bot, update.effective_chat.id, tr, facts)
         return
     rows = [[(_own_label(tr, program), _data(OWN, match.id))] for match, program in own]
     rows += [
@@ -165,7 +144,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
             return
         await query.answer()
         assert update.effective_chat is not None
-        await _document(ctx, update.effective_chat.id, tr, facts)
+        await send_certificate(ctx.bot, update.effective_chat.id, tr, facts)
     elif not found:
         await query.answer(tr.gettext("Only this program's coordinators can do that."))
     elif action == MATCH:
@@ -213,7 +192,7 @@ async def _send(
     async with ctx.db.session() as session:
         facts = await certificate_facts(session, closed.match, closed.program, recipient, ctx.now())
     try:
-        await _document(ctx, recipient.chat_id, translator(recipient.locale), facts)
+        await send_certificate(ctx.bot, recipient.chat_id, translator(recipient.locale), facts)
     except TelegramError:
         await say(update, tr.gettext("I could not deliver it to {name}.", name=name))
         return

@@ -38,12 +38,13 @@ from conversations import engine
 from conversations.instruments import Instrument, InstrumentError, load_instrument
 from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.context import TandemContext
-from conversations.kit.profile import Invalid
-from conversations.kit.prompt import asking_message, render_prompt, store_and_continue
-from conversations.kit.reply import ASKED, Answering, Asked, OutgoingMessage, Reply, deliver, say
-from conversations.kit.unusable import describe_unusable
+from conversations.kit.prompt import (
+    render_prompt,
+    take_typed,
+)
+from conversations.kit.reply import Asked, OutgoingMessage, Reply, deliver, say
 from locales.translator import Translator, escape
-from storage.answers import active_matches, locked_prompt, role_in, stored_answers
+from storage.answers import active_matches, role_in, stored_answers
 from storage.models import (
     Match,
     Person,
@@ -190,63 +191,10 @@ def _instrument(key: str) -> Instrument | None:
 # --- typed answers ------------------------------------------------------------------------
 
 
-def _asked_since(ctx: TandemContext, prompt: Prompt) -> bool:
-    """Whether another prompt's question was asked after this reflection was sent (the
-    message then answers that one, not this)."""
-    data = (ctx.user_data or {}).get(ASKED)
-    if not isinstance(data, dict) or data.get("prompt") == prompt.id:
-        return False
-    sent = (prompt.sent_at or prompt.due_at).timestamp()
-    return float(data.get("at", 0)) > sent
-
-
 async def take_text(update: Update, ctx: TandemContext) -> bool:
     """A message while a reflection waits for a typed answer: stored, then the next
     question or the summary. False when no reflection is waiting for it."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None or (message.text or "").startswith("/"):
-        return False
-    async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
-        found = (
-            await open_reflection_of(session, person.id, ctx.now())
-            if person and person.id
-            else None
-        )
-        if person is None or found is None or _asked_since(ctx, found):
-            return False
-        answering = await _answering(session, ctx, person, found)
-        if answering is None:
-            return False
-        reply = await _typed(update, ctx, answering)
-    await deliver(update, ctx, reply)
-    return True
-
-
-async def _answering(
-    session: AsyncSession, ctx: TandemContext, person: Person, found: Prompt
-) -> Answering | None:
-    prompt = await locked_prompt(session, found.id or 0)
-    instrument = _instrument(prompt.instrument) if prompt else None
-    if prompt is None or instrument is None:
-        return None
-    answers = await stored_answers(session, prompt.id or 0)
-    question = engine.next_question(instrument, answers)
-    if question is None or not question.kind.typed:
-        return None
-    return Answering(session, ctx, person, prompt, instrument, question, answers)
-
-
-async def _typed(update: Update, ctx: TandemContext, answering: Answering) -> Reply:
-    message = update.effective_message
-    assert message is not None
-    if message.text is None:
-        return Reply(notice=describe_unusable(ctx.tr, update, expects_text=True))
-    try:
-        value = engine.read_text(ctx.tr, answering.question, message.text)
-    except Invalid as invalid:
-        return Reply(notice=str(invalid))
-    return await store_and_continue(answering, value, asking_message(ctx, answering))
+    return await take_typed(update, ctx, open_reflection_of)
 
 
 # --- /journal ---------------------------------------------------------------------------------

@@ -63,14 +63,19 @@ async def locked_prompt(session: AsyncSession, prompt_id: int) -> Prompt | None:
     return (await session.exec(statement)).first()
 
 
-async def open_prompt(session: AsyncSession, person_id: int, now: datetime) -> Prompt | None:
-    """The check-in this person is answering: sent, its period still open; the oldest
-    first when a mentor has several matches."""
+async def open_prompt(
+    session: AsyncSession,
+    person_id: int,
+    now: datetime,
+    kinds: Sequence[str] = (PromptKind.CHECKIN,),
+) -> Prompt | None:
+    """The check-in (or prompt of `kinds`) this person is answering: sent, its period
+    still open; the oldest first when a mentor has several matches."""
     statement = (
         select(Prompt)
         .where(
             Prompt.person_id == person_id,
-            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.kind).in_(kinds),
             col(Prompt.status).in_(OPEN),
             Prompt.closes_at > now,
         )

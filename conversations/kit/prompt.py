@@ -8,8 +8,8 @@ through here; callback data is ``ci:<prompt id>:<question key>:<option>`` for an
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from babel.dates import format_skeleton
@@ -24,19 +24,24 @@ from conversations.instruments import (
     Question,
     load_instrument,
 )
+from conversations.kit import lifecycle
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.context import TandemContext
 from conversations.kit.goal_questions import instrument_with_goals
+from conversations.kit.profile import Invalid
 from conversations.kit.reply import (
     ASKED,
     Answering,
     Asked,
     OutgoingMessage,
     Reply,
+    deliver,
 )
-from locales.translator import Html, Translator, escape, translator
+from conversations.kit.unusable import describe_unusable
+from locales.translator import N_, Html, Translator, escape, translator
 from storage.answers import (
     drop_answers,
+    locked_prompt,
     role_in,
     store_answer,
     stored_answers,
@@ -56,6 +61,17 @@ from storage.people import person_by_telegram_id
 from storage.programs import zone_of
 
 SNOOZE, RESUME, EDIT, SUMMARY, SKIP = "_snooze", "_resume", "_edit", "summary_message", "_skip"
+WEEKLY = (PromptKind.CHECKIN, PromptKind.REFLECTION)  # headed by their week
+OPENINGS = {
+    PromptKind.CHECKIN: N_("A few taps, under a minute."),
+    PromptKind.REFLECTION: N_("A moment to look back, in your own words."),
+    PromptKind.CLOSURE: N_("Your mentorship has come to an end: thank you for taking part."),
+    PromptKind.FOLLOWUP: N_("A few taps, a few minutes."),
+}
+SAVED = {
+    PromptKind.CHECKIN: N_("Thank you! Your check-in is saved."),
+    PromptKind.REFLECTION: N_("Thank you! Your reflection is saved."),
+}
 
 
 def period_monday(period: str) -> date | None:
@@ -82,6 +98,8 @@ async def instrument_of(session: AsyncSession, prompt: Prompt) -> Instrument | N
         instrument = load_instrument(prompt.instrument)
     except InstrumentError:
         return None
+    if prompt.kind in lifecycle.WITH_FACTS:
+        return instrument.given(await lifecycle.prompt_facts(session, prompt))
     return await instrument_with_goals(session, prompt, instrument)
 
 
@@ -105,6 +123,8 @@ async def _partner_name(session: AsyncSession, prompt: Prompt) -> str | None:
 
 
 def _heading(tr: Translator, prompt: Prompt, instrument: Instrument) -> str:
+    if prompt.kind not in WEEKLY:
+        return f"<b>{escape(tr.gettext(instrument.title))}</b>"
     title = tr.gettext(
         "{title} · week of {week}", title=tr.gettext(instrument.title), week=week_label(tr, prompt)
     )
@@ -117,16 +137,24 @@ async def prompt_header(
     """The top of a check-in's first message: which week, hello, and the intro."""
     lines = [_heading(tr, prompt, instrument)]
     hello = tr.gettext("Hi {name}!", name=person.name) if person.name else tr.gettext("Hi!")
-    if prompt.kind == PromptKind.REFLECTION:
-        lines.append(hello + " " + tr.gettext("A moment to look back, in your own words."))
-    else:
-        lines.append(hello + " " + tr.gettext("A few taps, under a minute."))
+    lines.append(hello + " " + _opening(tr, prompt))
     partner = await _partner_name(session, prompt)
     if partner:
         lines.append(tr.gettext("This one is about your match with {name}.", name=partner))
     if instrument.intro:
         lines.append(escape(tr.gettext(instrument.intro)))
     return "\n".join(lines)
+
+
+def _opening(tr: Translator, prompt: Prompt) -> str:
+    """What the prompt is, after the hello; a closure notice gives the planned end."""
+    if prompt.kind == PromptKind.CLOSURE_NOTICE:
+        try:
+            day = tr.date(date.fromisoformat(prompt.period))
+        except ValueError:
+            day = tr.date(prompt.closes_at.date())
+        return tr.gettext("Your mentorship is planned to end on {date}.", date=Html(day))
+    return tr.gettext(OPENINGS.get(prompt.kind, OPENINGS[PromptKind.CHECKIN]))
 
 
 def snooze_row(tr: Translator, prompt_id: int) -> list[Button]:
@@ -165,7 +193,10 @@ def summary_message(
             lines.append(
                 tr.gettext("• {label}: {value}", label=tr.gettext(question.label), value=bold)
             )
-    lines += ["", tr.gettext("You can change an answer until your next check-in.")]
+    if prompt.kind in WEEKLY:
+        lines += ["", tr.gettext("You can change an answer until your next check-in.")]
+    else:
+        lines += ["", tr.gettext("You can change an answer as long as it is open.")]
     edit = [[(tr.gettext("✏️ Edit an answer"), engine.callback(prompt.id or 0, EDIT))]]
     return OutgoingMessage("\n".join(lines), keyboard(edit))
 
@@ -249,6 +280,11 @@ async def store_and_continue(answering: Answering, value: str, message_id: int |
     instrument, question = answering.instrument, answering.question
     tr, now = answering.ctx.tr, answering.ctx.now()
     assert prompt.id is not None
+    consequence = await lifecycle.on_answer(
+        session, tr, prompt, answering.person, answering.answers, question.key, value, now
+    )
+    if consequence.refusal is not None:
+        return Reply(notice=consequence.refusal)
     await store_answer(session, prompt.id, question.key, value, now)
     answers = {**answering.answers, question.key: value}
     kept = engine.relevant_answers(instrument, answers)
@@ -259,20 +295,24 @@ async def store_and_continue(answering: Answering, value: str, message_id: int |
         header = await prompt_header(session, tr, prompt, answering.person, instrument)
         answered = header + "\n\n" + answered
     reply = Reply(edit=OutgoingMessage(answered, None), edit_message_id=message_id)
+    reply.effects += consequence.effects
+    if consequence.lines:
+        reply.messages.append(OutgoingMessage("\n".join(consequence.lines), None))
     following = engine.next_question(instrument, kept)
     if following is not None:
         reply.messages.append(question_message(tr, prompt.id, following))
         reply.asked = Asked(prompt.id, following.key)
         return reply
-    reply.evaluate_match = prompt.match_id
+    if prompt.kind in WEEKLY:
+        reply.evaluate_match = prompt.match_id
     if prompt.status == PromptStatus.ANSWERED:
-        title = tr.gettext("Saved. Here is your check-in now:")
+        title = tr.gettext("Saved. Here are your answers now:")
+        if prompt.kind == PromptKind.CHECKIN:
+            title = tr.gettext("Saved. Here is your check-in now:")
     else:
         prompt.status, prompt.answered_at = PromptStatus.ANSWERED, now
         session.add(prompt)
-        title = tr.gettext("Thank you! Your check-in is saved.")
-        if prompt.kind == PromptKind.REFLECTION:
-            title = tr.gettext("Thank you! Your reflection is saved.")
+        title = tr.gettext(SAVED.get(prompt.kind, N_("Thank you! Your answers are saved.")))
     reply.messages.append(summary_message(tr, prompt, instrument, kept, title))
     return reply
 
@@ -290,6 +330,70 @@ def asking_message(ctx: TandemContext, answering: Answering) -> int | None:
     if answering.instrument.questions[0] == question:
         return prompt.telegram_message_id
     return None
+
+
+OpenFinder = Callable[[AsyncSession, int, datetime], Awaitable[Prompt | None]]
+
+
+async def take_typed(update: Update, ctx: TandemContext, find: OpenFinder) -> bool:
+    """A message while the prompt `find` returns (person id, now) waits for a typed
+    answer, and no other prompt asked something since it came: stored, then the next
+    question or the summary. False when it is not waiting for one."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or (message.text or "").startswith("/"):
+        return False
+    async with ctx.db.session() as session:
+        person = await person_by_telegram_id(session, user.id)
+        if person is None or person.id is None:
+            return False
+        found = await find(session, person.id, ctx.now())
+        if found is None or asked_since(ctx, found):
+            return False
+        answering = await typed_answering(session, ctx, person, found)
+        if answering is None:
+            return False
+        reply = await store_typed(update, ctx, answering)
+    await deliver(update, ctx, reply)
+    return True
+
+
+async def typed_answering(
+    session: AsyncSession, ctx: TandemContext, person: Person, found: Prompt
+) -> Answering | None:
+    """The open prompt `found`, locked, when its next question is answered by typing."""
+    prompt = await locked_prompt(session, found.id or 0)
+    instrument = await instrument_of(session, prompt) if prompt else None
+    if prompt is None or instrument is None:
+        return None
+    answers = await stored_answers(session, prompt.id or 0)
+    question = engine.next_question(instrument, answers)
+    if question is None or not question.kind.typed:
+        return None
+    return Answering(session, ctx, person, prompt, instrument, question, answers)
+
+
+async def store_typed(update: Update, ctx: TandemContext, answering: Answering) -> Reply:
+    """A typed answer read, stored and followed by the next question; a clear reply when
+    it cannot be used."""
+    message = update.effective_message
+    assert message is not None
+    if message.text is None:
+        return Reply(notice=describe_unusable(ctx.tr, update, expects_text=True))
+    try:
+        value = engine.read_text(ctx.tr, answering.question, message.text)
+    except Invalid as invalid:
+        return Reply(notice=str(invalid))
+    return await store_and_continue(answering, value, asking_message(ctx, answering))
+
+
+def asked_since(ctx: TandemContext, prompt: Prompt) -> bool:
+    """Whether another prompt's question was asked after `prompt` was sent (a typed
+    message then answers that one, not this)."""
+    data = (ctx.user_data or {}).get(ASKED)
+    if not isinstance(data, dict) or data.get("prompt") == prompt.id:
+        return False
+    sent = (prompt.sent_at or prompt.due_at).timestamp()
+    return float(data.get("at", 0)) > sent
 
 
 async def participant_or(session: AsyncSession, update: Update, not_joined: str) -> Person | Reply:

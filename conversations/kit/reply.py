@@ -9,22 +9,26 @@ broadcasts share these values; `deliver` sends them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from conversations.instruments import Instrument, Question
 from conversations.kit.alerting import after_answer
 from conversations.kit.context import TandemContext
+from storage.db import Database
 from storage.models import Person, Prompt
 
 ASKED = "checkin_asked"  # user_data: {"prompt", "question", "message", "at"}
 AWAITING_DATE = "checkin_pause_at"  # user_data: when /pause asked for a typed date
 
 log = logging.getLogger(__name__)
+Effect = Callable[[Bot, Database], Awaitable[None]]
+"""Something to do once a decision has committed, such as a message to someone else."""
 
 
 async def say(
@@ -68,6 +72,7 @@ class Reply:
     evaluate_match: int | None = None  # a check-in was completed: apply the flag rules
     record_first_message_of: int | None = None  # a prompt whose first message this is
     awaiting_date: bool | None = None  # set or clear the wait for a typed pause date
+    effects: list[Effect] = field(default_factory=list)  # run after the messages
 
 
 @dataclass
@@ -106,6 +111,8 @@ async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Mess
         await _record_message(ctx, reply.record_first_message_of, sent[0].message_id)
     if reply.evaluate_match is not None:
         await after_answer(ctx, reply.evaluate_match)
+    for effect in reply.effects:
+        await effect(ctx.bot, ctx.db)
     return sent
 
 

@@ -1,0 +1,245 @@
+"""The end of a match through the real application and the dispatcher it scheduled: the
+closure notice at each person's check-in time with the planned end's date (EN and FR),
+an extension both agree to and a coordinator approves, one declined, closure surveys
+answered by both (typed and tapped), the match closing and the certificates sent as
+PDF documents, and an outcome follow-up months later."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pypdf
+import pytest
+from sqlmodel import select
+
+from bot.dispatch import JOB_NAME, Dispatcher
+from storage.db import Database
+from storage.models import (
+    ExtensionStatus,
+    Match,
+    MatchExtension,
+    MatchStatus,
+    Program,
+    Prompt,
+    PromptKind,
+    PromptStatus,
+)
+from tests.builders import Pair, add_coordinator
+from tests.conftest import Bots, FakeClock
+from tests.fakebot import SentMessage
+from tests.harness import FakeTelegram, FakeUser
+
+PLANNED_END = date(2026, 12, 14)
+NOTICE_DUE = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in Toronto
+END_BEGINS = datetime(2026, 12, 14, 5, tzinfo=UTC)  # midnight in Toronto
+SURVEY_DUE = datetime(2026, 12, 14, 14, tzinfo=UTC)  # the next 09:00 in Toronto
+COORDINATOR = 303
+
+
+def dispatcher_of(tg: FakeTelegram) -> Dispatcher:
+    (job,) = tg.application.job_queue.get_jobs_by_name(JOB_NAME)
+    return job.data  # type: ignore[no-any-return]
+
+
+async def tick_at(tg: FakeTelegram, clock: FakeClock, when: datetime) -> None:
+    clock.now = when
+    await dispatcher_of(tg).tick()
+
+
+@pytest.fixture
+async def ending(database: Database, pair: Pair) -> Pair:
+    """The pair, their match planned to end on Monday 2026-12-14."""
+    async with database.session() as session:
+        match = await session.get(Match, pair.match.id)
+        assert match is not None
+        match.planned_end = PLANNED_END
+        session.add(match)
+    return pair
+
+
+def people(tg: FakeTelegram, pair: Pair) -> tuple[FakeUser, FakeUser]:
+    alice = tg.user(pair.mentee.telegram_id or 0, "Alice", language_code="en")
+    robert = tg.user(pair.mentor.telegram_id or 0, "Robert", language_code="fr")
+    return alice, robert
+
+
+def message_with(user: FakeUser, words: str) -> SentMessage:
+    return next(m for m in reversed(user.messages) if words in m.text and m.has_buttons)
+
+
+async def tap_in(user: FakeUser, words: str, label: str) -> list[SentMessage]:
+    """Tap `label` on the latest message that says `words` (others may have come since)."""
+    message = message_with(user, words)
+    (data,) = [b.callback_data for row in message.buttons for b in row if b.text == label]
+    assert data is not None
+    return await user.press(data, message.message_id)
+
+
+async def match_row(database: Database, pair: Pair) -> Match:
+    async with database.session() as session:
+        match = await session.get(Match, pair.match.id)
+        assert match is not None
+        return match
+
+
+async def test_the_notice_comes_at_check_in_time_with_the_date_in_each_language(
+    tg: FakeTelegram, clock: FakeClock, ending: Pair
+) -> None:
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, NOTICE_DUE - timedelta(minutes=1))
+    assert not any("December 14" in text for text in alice.texts)
+    await tick_at(tg, clock, NOTICE_DUE)
+    notice = message_with(alice, "planned to end on December 14, 2026")
+    assert "Your mentorship is ending soon" in notice.text
+    assert "Would you like to extend your mentorship?" in notice.text
+    assert notice.labels[:2] == ["Yes", "No"]
+    avis = message_with(robert, "14 décembre 2026")
+    assert "prolonger" in avis.text and avis.labels[:2] == ["Oui", "Non"]
+    tg.assert_no_errors()
+
+
+async def test_both_agree_and_the_coordinator_approves(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
+    coordinator = tg.user(COORDINATOR, "Chloé", language_code="fr")
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, NOTICE_DUE)
+    await tap_in(alice, "December 14, 2026", "Yes")
+    assert "also needs your partner's yes" in alice.texts[-2] + alice.texts[-1]
+    # The next question is a typed one: the reflection, answered in a message.
+    await alice.send("I speak up in meetings now.")
+    assert not any("prolonger" in text for text in coordinator.texts)
+    await tap_in(robert, "14 décembre 2026", "Oui")
+    request = coordinator.last
+    assert "Alice Martin" in request.text and "4\u00a0semaines" in request.text
+    assert "14 décembre 2026" in request.text
+    # A participant forging the coordinator's button changes nothing.
+    data = request.buttons[0][0].callback_data
+    await alice.press(data or "")
+    assert alice.answers[-1] == "Only this program's coordinators can do that."
+    assert (await match_row(database, ending)).planned_end == PLANNED_END
+    await coordinator.tap("✅ Approuver")
+    assert (await match_row(database, ending)).planned_end == date(2027, 1, 11)
+    assert "11 janvier 2027" in coordinator.last.text and not coordinator.last.has_buttons
+    assert "now ends on January 11, 2027" in alice.last.text
+    assert "11 janvier 2027" in robert.last.text
+    async with database.session() as session:
+        (extension,) = (await session.exec(select(MatchExtension))).all()
+        assert extension.status == ExtensionStatus.APPROVED
+    # A second press (another coordinator's copy, say) decides nothing more.
+    await coordinator.press(data or "", request.message_id)
+    assert (await match_row(database, ending)).planned_end == date(2027, 1, 11)
+    tg.assert_no_errors()
+
+
+async def test_one_declines_and_the_match_ends_as_planned(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
+    coordinator = tg.user(COORDINATOR, "Chloé", language_code="fr")
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, NOTICE_DUE)
+    await tap_in(alice, "December 14, 2026", "Yes")
+    await tap_in(robert, "14 décembre 2026", "Non")
+    assert "se termine comme prévu" in robert.texts[-2] + robert.texts[-1]
+    assert not any("prolonger" in text for text in coordinator.texts)
+    await tick_at(tg, clock, END_BEGINS)
+    assert (await match_row(database, ending)).status == MatchStatus.CLOSING
+    await tick_at(tg, clock, SURVEY_DUE)
+    assert "End-of-mentorship survey" in alice.last.text
+    assert "Sondage de fin de mentorat" in robert.last.text or "mentorat" in robert.last.text
+    tg.assert_no_errors()
+
+
+def pdf_text(content: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    return " ".join(reader.pages[0].extract_text().replace("\u00a0", " ").split())
+
+
+async def test_surveys_answered_by_both_close_the_match_and_certify_them(
+    tg: FakeTelegram, bots: Bots, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, END_BEGINS)
+    await tick_at(tg, clock, SURVEY_DUE)
+    await alice.tap("4")
+    await alice.tap("Yes")
+    await alice.send("Knowing how hiring works here.")
+    await alice.tap("Skip")
+    await alice.tap("9")
+    await alice.tap("As professional contacts")
+    assert "Thank you! Your answers are saved." in alice.last.text
+    await tick_at(tg, clock, SURVEY_DUE + timedelta(minutes=1))
+    assert (await match_row(database, ending)).status == MatchStatus.CLOSING
+    await robert.tap("5")
+    await robert.tap("En partie")
+    await robert.tap("Passer")
+    await robert.send("Plus de rencontres de groupe.")
+    await robert.tap("10")
+    await robert.tap("De façon informelle")
+    await robert.tap("Oui")
+    await tick_at(tg, clock, SURVEY_DUE + timedelta(minutes=2))
+    match = await match_row(database, ending)
+    assert match.status == MatchStatus.CLOSED and match.closure_reason == "completed"
+    documents = {
+        int(call.params["chat_id"]): call.files["document"]
+        for call in bots.api.calls_to("sendDocument")
+    }
+    assert set(documents) == {alice.chat_id, robert.chat_id}
+    name, content = documents[alice.chat_id]
+    assert name == "certificate-alice-martin.pdf" and content.startswith(b"%PDF-")
+    assert "Alice Martin" in pdf_text(content) and "as a mentee" in pdf_text(content)
+    name, content = documents[robert.chat_id]
+    assert name.startswith("certificat-") and "Certificat" in pdf_text(content)
+    # No check-in once the match has ended.
+    await tick_at(tg, clock, SURVEY_DUE + timedelta(days=7))
+    async with database.session() as session:
+        checkins = await session.exec(
+            select(Prompt).where(
+                Prompt.match_id == ending.match.id,
+                Prompt.kind == PromptKind.CHECKIN,
+                Prompt.due_at > END_BEGINS,
+            )
+        )
+        assert checkins.all() == []
+    tg.assert_no_errors()
+
+
+async def test_a_follow_up_is_answered_months_later(
+    tg: FakeTelegram, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    alice, _ = people(tg, ending)
+    await tick_at(tg, clock, END_BEGINS)
+    async with database.session() as session:
+        match = await session.get(Match, ending.match.id)
+        assert match is not None
+        match.status, match.closed_at = MatchStatus.CLOSED, END_BEGINS
+        session.add(match)
+    # Three months on: Sunday 2027-03-14, so the first Monday after, 09:00 in Toronto,
+    # daylight saving time by then (13:00 UTC).
+    await tick_at(tg, clock, datetime(2027, 3, 15, 12, 59, tzinfo=UTC))
+    assert not any("Follow-up" in text for text in alice.texts)
+    await tick_at(tg, clock, datetime(2027, 3, 15, 13, 0, tzinfo=UTC))
+    assert "Follow-up" in alice.last.text
+    await alice.tap("Employed in my field")
+    await alice.send("2027-02-01")
+    await alice.tap("New contacts")
+    await alice.tap("Done")
+    await alice.tap("Skip")
+    assert "Thank you! Your answers are saved." in alice.last.text
+    async with database.session() as session:
+        (followup,) = (
+            await session.exec(select(Prompt).where(Prompt.kind == PromptKind.FOLLOWUP))
+        ).all()[:1]
+        assert followup.status == PromptStatus.ANSWERED
+    tg.assert_no_errors()
