@@ -56,6 +56,7 @@ from storage.models import (
     PersonStatus,
     Prompt,
     PromptStatus,
+    Role,
     StoredState,
 )
 from storage.prompts import schedule_changed
@@ -133,12 +134,22 @@ class Keeps:
 
 
 @dataclass(frozen=True)
+class Ended:
+    """A running match the erasure closed, and the partner left in it."""
+
+    match_id: int
+    program_id: int
+    partner_id: int
+    partner_role: str  # Role.MENTOR or Role.MENTEE
+
+
+@dataclass(frozen=True)
 class Erased:
-    """What an erasure did, for the caller to tell people: the partners of the matches
-    that were closed, and the programs the person belonged to."""
+    """What an erasure did, for the caller to tell people: the matches it closed and the
+    programs the person belonged to."""
 
     person_id: int
-    partners: tuple[tuple[int, int], ...]  # (match id, partner's person id), running matches
+    ended: tuple[Ended, ...]
     program_ids: tuple[int, ...]
 
 
@@ -188,7 +199,7 @@ async def erase_person(
     await session.exec(sa.delete(AlertCopy).where(col(AlertCopy.person_id) == person_id))
     await _erase_audit(session, person_id)
     await _forget_state(session, telegram_id)
-    partners = await _close_matches(session, person_id, now)
+    ended = await _close_matches(session, person_id, now)
     await session.exec(
         sa.delete(Prompt).where(col(Prompt.person_id) == person_id, col(Prompt.status).in_(UNSENT))
     )
@@ -203,7 +214,7 @@ async def erase_person(
             actor_label=ERASED_ACTOR if actor.person_id == person_id else actor.label,
             action="person.erased",
             subject=f"person:{person_id}",
-            detail={"reason": reason, "closed_matches": [match for match, _ in partners]},
+            detail={"reason": reason, "closed_matches": [one.match_id for one in ended]},
             at=now,
         )
     )
@@ -211,7 +222,7 @@ async def erase_person(
     await schedule_changed(session)
     return Erased(
         person_id=person_id,
-        partners=tuple(partners),
+        ended=tuple(ended),
         program_ids=tuple(sorted({membership.program_id for membership in memberships})),
     )
 
@@ -301,27 +312,27 @@ def _ids(key: str) -> list[Any]:
     return parsed if isinstance(parsed, list) else []
 
 
-async def _close_matches(
-    session: AsyncSession, person_id: int, now: datetime
-) -> list[tuple[int, int]]:
+async def _close_matches(session: AsyncSession, person_id: int, now: datetime) -> list[Ended]:
     """Close the running matches the person was in; their partners' unsent prompts for
-    those matches go too. Returns (match id, partner id) pairs."""
+    those matches go too."""
     statement = select(Match).where(
         col(Match.status).in_(RUNNING),
         (col(Match.mentor_id) == person_id) | (col(Match.mentee_id) == person_id),
     )
-    closed: list[tuple[int, int]] = []
+    closed: list[Ended] = []
     for match in (await session.exec(statement)).all():
         match.status, match.closed_at = MatchStatus.CLOSED, now
         match.closing_at = match.closing_at or now
         match.closure_reason = match.closure_reason or ClosureReason.OTHER
         session.add(match)
-        partner = match.mentee_id if match.mentor_id == person_id else match.mentor_id
-        closed.append((match.id or 0, partner))
+        mentoring = match.mentor_id == person_id
+        partner = match.mentee_id if mentoring else match.mentor_id
+        role = Role.MENTEE if mentoring else Role.MENTOR
+        closed.append(Ended(match.id or 0, match.program_id, partner, role))
     if closed:
         await session.exec(
             sa.delete(Prompt).where(
-                col(Prompt.match_id).in_([match_id for match_id, _ in closed]),
+                col(Prompt.match_id).in_([one.match_id for one in closed]),
                 col(Prompt.status).in_(UNSENT),
             )
         )

@@ -15,7 +15,7 @@ from conversations.kit.erasure import erasure_keeps
 from storage import metrics
 from storage.closure import Actor
 from storage.db import Database
-from storage.erasure import TEXT_COLUMNS, erase_person, erased_telegram_id
+from storage.erasure import TEXT_COLUMNS, Ended, erase_person, erased_telegram_id
 from storage.exports import export_tables
 from storage.flags import request_end
 from storage.models import (
@@ -315,7 +315,7 @@ async def test_nothing_erased_survives_and_the_figures_stay(
             NOW,
             keeps=erasure_keeps(),
         )
-    assert erased.partners == ((ids["match"], ids["robert"]),)
+    assert erased.ended == (Ended(ids["match"], program_id, ids["robert"], Role.MENTOR),)
 
     after_text = await every_text(database)
     leaked = [marker for marker in MARKERS.values() if marker in after_text]
