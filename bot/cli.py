@@ -726,9 +726,9 @@ def person_erase(
 ) -> None:
     """Erase a person of a program at their request (made by email, by phone…).
 
-    Their name, Telegram account, profile and everything they typed go; counts and tapped
-    answers stay without their name. Their partner and the coordinators are told that they
-    left, without the reason.
+    Their name, account, profile and typed texts go; counts and taps stay, without a name.
+
+    Their partner and the coordinators are told that they left, without the reason.
     """
     if not reason.strip():
         fail("--reason must say why, for the audit trail.")
