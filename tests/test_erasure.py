@@ -26,6 +26,7 @@ from storage.models import (
     BroadcastDelivery,
     Flag,
     Goal,
+    Invite,
     Match,
     MatchStatus,
     MeetingLog,
@@ -229,6 +230,16 @@ async def plant(database: Database, program_id: int) -> dict[str, int]:
                 chat_id=ALICE,
                 message_id=7,
                 sent_at=now,
+            )
+        )
+        session.add(
+            Invite(
+                code="a-code-she-made",
+                program_id=program_id,
+                role=Role.MENTOR,
+                created_by=alice.id,
+                created_at=now,
+                expires_at=now + timedelta(days=30),
             )
         )
         session.add(
