@@ -26,11 +26,12 @@ from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
 from conversations.kit.departure import Notice, erase, send_notices
+from conversations.kit.erasure import erasure_keeps
 from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
 from storage.closure import Actor, ClosureError, ClosureReason, end_match
 from storage.db import Database, DatabaseUrlError
-from storage.erasure import Erased
+from storage.erasure import Erased, erase_person
 from storage.exports import (
     FORMATS,
     export_bytes,
@@ -67,6 +68,7 @@ from storage.prompts import (
     schedule_changed,
     scheduled_participants,
 )
+from storage.retention import due_for_purge, retention_months
 from storage.schedule import parse_slot, resolve_zone
 from storage.state import BOT_USERNAME, recall, remember
 
@@ -753,6 +755,45 @@ def person_erase(
     erased, failed = run_with_database(work)
     typer.echo(f"Erased person #{erased.person_id}; {len(erased.ended)} match(es) closed.")
     _told(failed)
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list who would be anonymised.")
+    ] = False,
+) -> None:
+    """Anonymise the people whose programs are all past their retention.
+
+    A program keeps data for retention.months (24 by default) after its last match closed.
+    """
+
+    async def work(database: Database, _: Settings) -> list[Sequence[object]]:
+        now = clock()
+        async with database.session() as session:
+            due = await due_for_purge(session, now)
+            rows: list[Sequence[object]] = [
+                (person.id, person_label(person), expiry.program.name,
+                 f"{expiry.last_closed:%Y-%m-%d}", f"{expiry.expires_at:%Y-%m-%d}")
+                for person, expiry in due
+            ]  # fmt: skip
+            if not dry_run:
+                for person, expiry in due:
+                    months = retention_months(expiry.program.settings)
+                    reason = f"retention: {months} months after the last match closed"
+                    await erase_person(
+                        session, person, Actor(None, cli_actor()), reason, now,
+                        keeps=erasure_keeps(),
+                    )  # fmt: skip
+        return rows
+
+    rows = run_with_database(work)
+    if not rows:
+        typer.echo("Nobody is past their program's retention.", err=True)
+        return
+    typer.echo(table(("ID", "NAME", "PROGRAM", "LAST CLOSED", "KEPT UNTIL"), rows))
+    done = "would be anonymised (dry run)" if dry_run else "anonymised"
+    typer.echo(f"{len(rows)} person(s) {done}.", err=True)
 
 
 # --- exports --------------------------------------------------------------------------
