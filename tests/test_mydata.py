@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from conversations.kit.consent import CONSENT_VERSION
 from conversations.kit.text import labelled
 from locales.translator import Html, translator
 from storage.db import Database
@@ -54,7 +55,7 @@ async def test_the_document_holds_everything_she_wrote_and_not_others_notes(
     text = json.dumps(document, ensure_ascii=False)
     assert [marker for marker in MARKERS.values() if marker not in text] == []
     assert "Robert's own note" not in text and "Robert" not in text
-    assert document["profile"]["consent_version"] == "2026-11"
+    assert document["profile"]["consent_version"] == CONSENT_VERSION
 
 
 async def test_mydata_in_chat_in_english_and_french(

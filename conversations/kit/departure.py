@@ -10,18 +10,52 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from conversations.kit.alerting import coordinators
+from conversations.kit.buttons import keyboard
 from conversations.kit.erasure import erasure_keeps
-from locales.translator import translator
+from locales.translator import Translator, translator
 from storage.closure import Actor
 from storage.erasure import Erased, erase_person
 from storage.models import Person, PersonStatus, Program, Role
 
 log = logging.getLogger(__name__)
+
+ERASE_PREFIX = "del"  # the buttons of the erase question (answered by conversations.deleteme)
+ERASE_YES, ERASE_NO = f"{ERASE_PREFIX}:yes", f"{ERASE_PREFIX}:no"
+
+
+def erase_question(tr: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    """Exactly what erasure removes and what it keeps, and the two buttons to confirm or
+    not: asked by /deleteme and when someone declines a new consent wording."""
+    text = "\n".join(
+        [
+            tr.gettext("<b>Erase your data?</b>"),
+            "",
+            tr.gettext(
+                "<b>Erased:</b> your name, username and Telegram account, your profile, "
+                "everything you typed (check-in notes, meeting notes, goals, reflections, "
+                "reasons you gave) and the messages still waiting to be sent to you."
+            ),
+            tr.gettext(
+                "<b>Kept, without your name:</b> dates, counts and the answers you tapped "
+                "or rated, which your program needs for its evaluation."
+            ),
+            tr.gettext(
+                "Your matches end; your partner and your coordinator are told that you "
+                "left, without any reason. This cannot be undone. To see your data "
+                "first, send /mydata."
+            ),
+        ]
+    )
+    buttons = [
+        [(tr.gettext("Yes, erase my data"), ERASE_YES)],
+        [(tr.gettext("No, keep my data"), ERASE_NO)],
+    ]
+    return text, keyboard(buttons)
 
 
 @dataclass(frozen=True)
