@@ -32,13 +32,16 @@ from conversations import (
     certificate,
     checkin,
     closure,
+    consent,
     coordinator,
     dashboard,
+    deleteme,
     digest,
     end_request,
     export,
     goals,
     meeting_log,
+    mydata,
     onboarding,
     oversight,
     reflection,
@@ -171,6 +174,8 @@ def register_handlers(application: TandemApplication) -> None:
     # The reason typed after /endmatch, before any dialogue sees the message.
     application.add_handlers(end_request.reason_handlers(), group=end_request.REASON_GROUP)
     application.add_handler(TypeHandler(Update, resolve_language), group=-1)
+    # Someone who agreed to an older consent wording is asked the new one, once.
+    application.add_handler(TypeHandler(Update, consent.check), group=consent.CONSENT_GROUP)
     # Order matters within group 0: onboarding comes last, because its catch-all entry
     # answers whatever no other dialogue took.
     dialogues = (
@@ -180,6 +185,9 @@ def register_handlers(application: TandemApplication) -> None:
         coordinator,
         export,
         certificate,
+        deleteme,
+        mydata,
+        consent,
         oversight,
         report,
         dashboard,

@@ -7,7 +7,8 @@ problem is one sentence on stderr and exit code 2, never a traceback.
 
 import asyncio
 import getpass
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -24,10 +25,13 @@ from bot import program_settings
 from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
+from conversations.kit.departure import Notice, erase, send_notices
+from conversations.kit.erasure import erasure_keeps
 from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
 from storage.closure import Actor, ClosureError, ClosureReason, end_match
 from storage.db import Database, DatabaseUrlError
+from storage.erasure import Erased, erase_person
 from storage.exports import (
     FORMATS,
     export_bytes,
@@ -47,6 +51,7 @@ from storage.pairing import (
     person_label,
     resolve_person,
 )
+from storage.people import memberships_of
 from storage.programs import (
     ProgramError,
     create_program,
@@ -63,6 +68,7 @@ from storage.prompts import (
     schedule_changed,
     scheduled_participants,
 )
+from storage.retention import due_for_purge, retention_months
 from storage.schedule import parse_slot, resolve_zone
 from storage.state import BOT_USERNAME, recall, remember
 
@@ -90,6 +96,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
 match_app = typer.Typer(help="Manage matches.", no_args_is_help=True)
 app.add_typer(match_app, name="match")
+person_app = typer.Typer(help="Manage people: erase one on request.", no_args_is_help=True)
+app.add_typer(person_app, name="person")
 
 
 def main() -> None:
@@ -601,22 +609,29 @@ def pair(
         typer.echo(f"Introduced {mentor_name} and {mentee_name} to each other.", err=True)
 
 
+@asynccontextmanager
+async def _telegram_bot(settings: Settings) -> AsyncIterator[Bot | None]:
+    """The bot to send through, or None without a bot token."""
+    if settings.telegram_bot_token is None:
+        yield None
+        return
+    request = telegram_request()
+    try:
+        yield Bot(
+            settings.require_token(),
+            base_url=settings.telegram_api_base_url,
+            request=request,
+            get_updates_request=request,
+        )
+    finally:
+        await request.shutdown()
+
+
 async def _introduce(settings: Settings, letters: list[Letter]) -> list[str] | None:
     """Send the new match's introductions; the names of those not reached, or None
     without a bot token."""
-    if settings.telegram_bot_token is None:
-        return None
-    request = telegram_request()
-    bot = Bot(
-        settings.require_token(),
-        base_url=settings.telegram_api_base_url,
-        request=request,
-        get_updates_request=request,
-    )
-    try:
-        return await send_letters(bot, letters)
-    finally:
-        await request.shutdown()
+    async with _telegram_bot(settings) as bot:
+        return None if bot is None else await send_letters(bot, letters)
 
 
 @match_app.command("close")
@@ -681,6 +696,104 @@ def people(program: Annotated[str, typer.Argument(help="Program id or exact name
         return
     headers = ("ID", "NAME", "USERNAME", "ROLE", "STATUS", "ONBOARDED", "LOCALE", "TIME ZONE")
     typer.echo(table((*headers, "PARTNER"), rows))
+
+
+# --- erasure --------------------------------------------------------------------------
+
+
+async def _tell(settings: Settings, notices: list[Notice]) -> int | None:
+    """Send the departure notices; how many failed, or None without a bot token."""
+    async with _telegram_bot(settings) as bot:
+        return None if bot is None else await send_notices(bot, notices)
+
+
+def _told(failed: int | None) -> None:
+    if failed is None:
+        typer.echo(
+            "TELEGRAM_BOT_TOKEN is not set, so nobody was told: tell their partner and the "
+            "coordinators yourself.",
+            err=True,
+        )
+    elif failed:
+        typer.echo(f"{failed} notice(s) could not be delivered.", err=True)
+
+
+@person_app.command("erase")
+def person_erase(
+    program: Annotated[str, typer.Argument(help="Program id or exact name.")],
+    person: Annotated[str, typer.Argument(help="@username, Telegram id or #person-id.")],
+    reason: Annotated[
+        str, typer.Option(help="Why (kept in the audit trail), e.g. 'email of 3 May'.")
+    ],
+) -> None:
+    """Erase a person of a program at their request (made by email, by phone…).
+
+    Their name, account, profile and typed texts go; counts and taps stay, without a name.
+
+    Their partner and the coordinators are told that they left, without the reason.
+    """
+    if not reason.strip():
+        fail("--reason must say why, for the audit trail.")
+
+    async def work(database: Database, settings: Settings) -> tuple[Erased, int | None]:
+        async with database.session() as session:
+            found = await _program(session, program)
+            someone = await _person(session, person)
+            programs = {
+                membership.program_id
+                for membership in await memberships_of(session, someone.id or 0)
+            }
+            if found.id not in programs:
+                fail(f"{person_label(someone)} is not part of {found.name}.")
+            if someone.status == PersonStatus.ERASED:
+                fail(f"Person #{someone.id} is already erased.")
+            erased, notices = await erase(
+                session, someone, Actor(None, cli_actor()), reason.strip(), clock()
+            )
+        return erased, await _tell(settings, notices)
+
+    erased, failed = run_with_database(work)
+    typer.echo(f"Erased person #{erased.person_id}; {len(erased.ended)} match(es) closed.")
+    _told(failed)
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list who would be anonymised.")
+    ] = False,
+) -> None:
+    """Anonymise the people whose programs are all past their retention.
+
+    A program keeps data for retention.months (24 by default) after its last match closed.
+    """
+
+    async def work(database: Database, _: Settings) -> list[Sequence[object]]:
+        now = clock()
+        async with database.session() as session:
+            due = await due_for_purge(session, now)
+            rows: list[Sequence[object]] = [
+                (person.id, person_label(person), expiry.program.name,
+                 f"{expiry.last_closed:%Y-%m-%d}", f"{expiry.expires_at:%Y-%m-%d}")
+                for person, expiry in due
+            ]  # fmt: skip
+            if not dry_run:
+                for person, expiry in due:
+                    months = retention_months(expiry.program.settings)
+                    reason = f"retention: {months} months after the last match closed"
+                    await erase_person(
+                        session, person, Actor(None, cli_actor()), reason, now,
+                        keeps=erasure_keeps(),
+                    )  # fmt: skip
+        return rows
+
+    rows = run_with_database(work)
+    if not rows:
+        typer.echo("Nobody is past their program's retention.", err=True)
+        return
+    typer.echo(table(("ID", "NAME", "PROGRAM", "LAST CLOSED", "KEPT UNTIL"), rows))
+    done = "would be anonymised (dry run)" if dry_run else "anonymised"
+    typer.echo(f"{len(rows)} person(s) {done}.", err=True)
 
 
 # --- exports --------------------------------------------------------------------------

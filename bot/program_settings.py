@@ -18,6 +18,7 @@ from storage.flags import DEFAULTS as FLAG_DEFAULTS
 from storage.flags import thresholds
 from storage.metrics import expected_minutes_per_week
 from storage.models import Program
+from storage.retention import retention_months
 from storage.schedule import (
     WEEKDAYS,
     instrument_for,
@@ -61,6 +62,10 @@ def minutes(text: str) -> float:
 
 def weeks(text: str) -> int:
     return _whole(text, 0, MAX_WEEKS, "weeks (0 turns reflections off)")
+
+
+def months(text: str) -> int:
+    return _whole(text, 1, 1200, "months")
 
 
 def count(text: str) -> int:
@@ -201,6 +206,7 @@ SETTINGS: dict[str, Setting] = {
     "digest.weekday": Setting(weekday, _digest("weekday"), _day),
     "digest.time": Setting(clock_time, _digest("time")),
     "digest.enabled": Setting(on_off, _digest("enabled")),
+    "retention.months": Setting(months, retention_months),
 }
 
 

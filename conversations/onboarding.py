@@ -45,6 +45,7 @@ from telegram.ext import (
 )
 
 from conversations.kit.buttons import Button, keyboard, split_callback
+from conversations.kit.consent import CONSENT_VERSION, consent_text
 from conversations.kit.context import LANGUAGE, TandemContext
 from conversations.kit.introductions import partner_line, partner_of
 from conversations.kit.joining import LANGUAGE_NAMES, how_to_join, offer_text
@@ -72,7 +73,6 @@ from storage.prompts import schedule_changed
 NAME = "onboarding"
 ONBOARDING = "onboarding"
 PREFIX = "onb"
-CONSENT_VERSION = "2026-11"
 INVITE = "invite"  # user_data key: the code being used, until consent
 EDITING = "editing"  # user_data key: the step being changed from the summary
 BAD_CODES = "bad_codes"  # user_data key: times of recent unusable codes
@@ -126,17 +126,7 @@ def _question(ctx: TandemContext, position: Position) -> Question:
         return Question("\n".join(bilingual), [buttons], expects_text=False)
     if position.stage == "consent":
         return Question(
-            tr.gettext(
-                "<b>Before we start: what Tandem keeps</b>\n\n"
-                "• Your profile (name, field, goals or what you offer), your time zone and "
-                "check-in time.\n"
-                "• Your check-in answers, meeting logs and reflections.\n\n"
-                "<b>Who sees it:</b> your program's coordinators, to support your match and "
-                "evaluate the program. Your match sees your name and profile, never your "
-                "check-ins or reflections.\n\n"
-                "You can leave at any time and ask your coordinator to erase your data. "
-                "Do you agree?"
-            ),
+            consent_text(tr),
             [
                 [
                     (tr.gettext("Yes, I agree"), f"{PREFIX}:consent:yes"),

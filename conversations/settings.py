@@ -102,6 +102,8 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
             tr.gettext("/settings: change your name, time zone or weekly check-in time"),
             tr.gettext("/language: switch between English and French"),
             tr.gettext("/cancel: stop what we are doing (your answers stay saved)"),
+            tr.gettext("/mydata: everything stored about you, with a file to keep"),
+            tr.gettext("/deleteme: erase your data and leave the program"),
         ]
         if coordinator:
             lines += [

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
 from conversations.checkin import render_prompt
+from conversations.kit.consent import CONSENT_VERSION
 from storage.db import Database
 from storage.models import (
     Flag,
@@ -86,7 +87,7 @@ async def onboarded(
     telegram_id: int,
     name: str,
     field: str | None = None,
-    consent_version: str = "2026-11",
+    consent_version: str = CONSENT_VERSION,
     **person: Any,
 ) -> Person:
     """Someone who finished onboarding: consented, active, their membership complete.

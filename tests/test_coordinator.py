@@ -119,7 +119,7 @@ async def add_member(
     async with database.session() as session:
         person = await onboarded(
             session, clock(), program_id=program_id, role=role, telegram_id=telegram_id,
-            name=name, field=field, consent_version="test", username=username, locale=locale,
+            name=name, field=field, username=username, locale=locale,
             timezone="America/Toronto",
         )  # fmt: skip
         assert person.id is not None

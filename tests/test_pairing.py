@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from conversations.kit.consent import CONSENT_VERSION
 from storage.db import Database
 from storage.models import (
     AuditEvent,
@@ -77,7 +78,7 @@ async def add_person(
         timezone=timezone,
         status=status,
         consent_at=now,
-        consent_version="1",
+        consent_version=CONSENT_VERSION,
         created_at=now,
     )
     session.add(person)

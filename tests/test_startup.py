@@ -150,6 +150,7 @@ async def test_menus_are_published_per_language(bots: Bots, database: Database) 
     assert english == [
         "checkin", "log", "logs", "goals", "reflect", "journal", "skip", "pause", "resume",
         "endmatch", "certificate", "start", "help", "settings", "language", "cancel",
+        "mydata", "deleteme",
     ]  # fmt: skip
     assert "invite" not in english
     assert french[0]["description"] == "Répondre au suivi de cette semaine"

@@ -28,6 +28,8 @@ PARTICIPANT_COMMANDS = (
     ("settings", N_("Your name, time zone and check-in time")),
     ("language", N_("Switch between English and French")),
     ("cancel", N_("Stop what we are doing")),
+    ("mydata", N_("See everything stored about you")),
+    ("deleteme", N_("Erase your data and leave")),
 )
 COORDINATOR_COMMANDS = (  # what needs attention first, then the program's running
     ("flags", N_("Open flags, the most urgent first")),

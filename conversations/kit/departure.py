@@ -1,0 +1,125 @@
+"""Erasing a person and telling those left behind: the partner of each match the erasure
+closed, and the coordinators of the person's programs, each in their own language and
+never with a reason. Shared by /deleteme, the consent re-ask, /people and the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from conversations.kit.alerting import coordinators
+from conversations.kit.buttons import keyboard
+from conversations.kit.erasure import erasure_keeps
+from locales.translator import Translator, translator
+from storage.closure import Actor
+from storage.erasure import Erased, erase_person
+from storage.models import Person, PersonStatus, Program, Role
+
+log = logging.getLogger(__name__)
+
+ERASE_PREFIX = "del"  # the buttons of the erase question (answered by conversations.deleteme)
+ERASE_YES, ERASE_NO = f"{ERASE_PREFIX}:yes", f"{ERASE_PREFIX}:no"
+
+
+def erase_question(tr: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    """Exactly what erasure removes and what it keeps, and the two buttons to confirm or
+    not: asked by /deleteme and when someone declines a new consent wording."""
+    text = "\n".join(
+        [
+            tr.gettext("<b>Erase your data?</b>"),
+            "",
+            tr.gettext(
+                "<b>Erased:</b> your name, username and Telegram account, your profile, "
+                "everything you typed (check-in notes, meeting notes, goals, reflections, "
+                "reasons you gave) and the messages still waiting to be sent to you."
+            ),
+            tr.gettext(
+                "<b>Kept, without your name:</b> dates, counts and the answers you tapped "
+                "or rated, which your program needs for its evaluation."
+            ),
+            tr.gettext(
+                "Your matches end; your partner and your coordinator are told that you "
+                "left, without any reason. This cannot be undone. To see your data "
+                "first, send /mydata."
+            ),
+        ]
+    )
+    buttons = [
+        [(tr.gettext("Yes, erase my data"), ERASE_YES)],
+        [(tr.gettext("No, keep my data"), ERASE_NO)],
+    ]
+    return text, keyboard(buttons)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one chat, already in the reader's language."""
+
+    chat_id: int
+    text: str
+
+
+async def erase(
+    session: AsyncSession, person: Person, actor: Actor, reason: str, now: datetime
+) -> tuple[Erased, list[Notice]]:
+    """Erase `person` and word the notices for their partners and coordinators (to send
+    once the transaction has committed)."""
+    erased = await erase_person(session, person, actor, reason, now, keeps=erasure_keeps())
+    notices: list[Notice] = []
+    for ended in erased.ended:
+        partner = await session.get(Person, ended.partner_id)
+        if partner is None or partner.chat_id is None or partner.status == PersonStatus.ERASED:
+            continue
+        tr = translator(partner.locale)
+        if ended.partner_role == Role.MENTOR:
+            text = tr.gettext(
+                "Your mentee has left the program, so your match has ended. Thank you for "
+                "the time you gave them."
+            )
+        else:
+            text = tr.gettext(
+                "Your mentor has left the program, so your match has ended. Thank you for "
+                "the time you gave each other. Your coordinator can tell you what comes next."
+            )
+        notices.append(Notice(partner.chat_id, text))
+    for program_id in erased.program_ids:
+        program = await session.get(Program, program_id)
+        if program is None:
+            continue
+        closed = [ended.match_id for ended in erased.ended if ended.program_id == program_id]
+        for coordinator in await coordinators(session, program_id):
+            if coordinator.chat_id is None or coordinator.id == person.id:
+                continue
+            tr = translator(coordinator.locale)
+            text = tr.gettext(
+                "A participant has left <b>{program}</b> and their data was erased.",
+                program=program.name,
+            )
+            if closed:
+                text += "\n" + tr.ngettext(
+                    "Match {matches} is closed.",
+                    "Matches {matches} are closed.",
+                    len(closed),
+                    matches=", ".join(f"#{match_id}" for match_id in closed),
+                )
+            notices.append(Notice(coordinator.chat_id, text))
+    return erased, notices
+
+
+async def send_notices(bot: Bot, notices: list[Notice]) -> int:
+    """Send the notices; returns how many could not be delivered (logged by kind only)."""
+    failed = 0
+    for notice in notices:
+        try:
+            await bot.send_message(notice.chat_id, notice.text, parse_mode=ParseMode.HTML)
+        except TelegramError as error:
+            failed += 1
+            log.warning("a departure notice was not delivered: %s", type(error).__name__)
+    return failed
