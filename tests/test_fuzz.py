@@ -12,6 +12,9 @@ the clock moves on.
 CI runs a few dozen examples per database; a long run sets TANDEM_FUZZ_EXAMPLES:
 
     TANDEM_FUZZ_EXAMPLES=10000 .venv/bin/pytest tests/test_fuzz.py -q
+
+With TANDEM_FUZZ_STATS=<file> each example appends one line, ``ok <actions> <updates>``
+or ``failed <actions> -``, so an interrupted long run still says how far it got.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.harness import FakeTelegram, FakeUser
 
 EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "25"))
+STATS = os.environ.get("TANDEM_FUZZ_STATS")
 STEPS = 14
 
 COORDINATOR, MENTOR, MENTEE, WAITING, STRANGER = 7001, 7002, 7003, 7004, 7005
@@ -56,7 +60,7 @@ COMMANDS = (
     "start", "help", "cancel", "settings", "language", "checkin", "skip", "pause",
     "resume", "log", "logs", "goals", "reflect", "journal", "endmatch", "invite", "pair",
     "people", "flags", "matches", "match", "dashboard", "report", "broadcast", "export",
-    "newprogram", "nosuchcommand",
+    "newprogram", "certificate", "nosuchcommand",
 )  # fmt: skip
 
 AWKWARD = (
@@ -304,7 +308,8 @@ async def check_invariants(world: World) -> None:
         assert set(answered_by) <= world.acted
 
 
-async def play(database_url: str, sequence: list[tuple[Any, ...]]) -> None:
+async def play(database_url: str, sequence: list[tuple[Any, ...]]) -> int:
+    """Play one sequence on a fresh world; returns how many updates were fed."""
     world = await build_world(database_url)
     try:
         for action in sequence:
@@ -314,6 +319,7 @@ async def play(database_url: str, sequence: list[tuple[Any, ...]]) -> None:
                 await check_invariants(world)
             except AssertionError as failure:
                 raise AssertionError(f"{failure}\nafter:\n  " + "\n  ".join(world.log)) from failure
+        return world.telegram.next_update_id() - 1
     finally:
         await world.telegram.application.shutdown()
         await world.database.dispose()
@@ -333,4 +339,11 @@ def test_random_update_sequences(sequence: list[tuple[Any, ...]]) -> None:
             if TEST_DATABASE_URL
             else f"sqlite+aiosqlite:///{Path(folder) / 'fuzz.db'}"
         )
-        asyncio.run(play(url, sequence))
+        outcome, updates = "failed", "-"
+        try:
+            updates = str(asyncio.run(play(url, sequence)))
+            outcome = "ok"
+        finally:
+            if STATS:
+                with Path(STATS).open("a", encoding="utf-8") as stats:
+                    stats.write(f"{outcome} {len(sequence)} {updates}\n")
