@@ -1,0 +1,91 @@
+"""Every view that lists what people wrote, or what grows with time, fits Telegram's
+limits however long or many the entries: 4,096 characters after entity parsing, 64 bytes
+of callback data, 100 buttons. The fake Bot API refuses anything over (a test that sends
+one fails), so each test fills one view with oversized content, opens it through the real
+Application and reads it — pages included — as the participant would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from storage.db import Database
+from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
+from storage.models import Goal, GoalStatus, Membership, Person, Program
+from tests.builders import ALICE, add_pair
+from tests.conftest import FakeClock
+from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
+from tests.harness import FakeTelegram
+
+LONG = "Décrocher un poste en comptabilité <&> à Montréal 👩🏽‍💼 " * 20  # well over any clip
+
+
+def long_text(index: int, length: int) -> str:
+    """A distinct long entry: its number first, so a clipped one still says which it is."""
+    return f"#{index} {LONG}"[:length]
+
+
+def fits(text: str) -> bool:
+    return 0 < utf16_len(text) <= MESSAGE_TEXT_LIMIT
+
+
+async def mentee_goals(
+    database: Database, clock: FakeClock, person: Person, open_: int, achieved: int
+) -> None:
+    async with database.session() as session:
+        membership = (
+            await session.exec(select(Membership).where(Membership.person_id == person.id))
+        ).one()
+        for index in range(open_ + achieved):
+            done = index >= open_
+            session.add(
+                Goal(
+                    membership_id=membership.id or 0,
+                    text=long_text(index, MAX_GOAL_LENGTH),
+                    position=index,
+                    status=GoalStatus.ACHIEVED if done else GoalStatus.OPEN,
+                    created_at=clock() - timedelta(days=60 - index),
+                    achieved_at=clock() - timedelta(days=30 - index) if done else None,
+                )
+            )
+
+
+async def test_goals_with_every_open_goal_long_and_many_achieved(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """Issue 11: ten open goals of 300 characters and six achieved made 4,770 characters."""
+    mentee, _, _ = await add_pair(database, program, clock)
+    await mentee_goals(database, clock, mentee, open_=MAX_OPEN_GOALS, achieved=16)
+    alice = tg.user(ALICE, "Alice")
+
+    await alice.send("/goals")
+    listing = alice.last.text
+    assert fits(listing)
+    for index in range(MAX_OPEN_GOALS):  # open goals in full
+        assert f"{index + 1}. {long_text(index, MAX_GOAL_LENGTH).strip()}" in listing
+    assert "#25 " in listing and "#21 " in listing and "#20 " not in listing  # the latest five
+    assert "…and 11 more achieved earlier." in listing
+
+    await alice.tap("🎉 Achieved")  # the picker, then a goal, then the list again
+    await alice.tap(alice.last.labels[0])
+    assert "Congratulations" in alice.last.text and fits(alice.last.text)
+    await alice.tap("➕ Add a goal")
+    assert "What is your new goal?" in alice.last.text
+    await alice.send(LONG)
+    assert fits(alice.last.text)
+
+
+async def test_onboarding_answer_gives_at_most_the_open_goals_a_list_shows(
+    database: Database, program: Program, clock: FakeClock
+) -> None:
+    mentee, _, _ = await add_pair(database, program, clock)
+    async with database.session() as session:
+        membership = (
+            await session.exec(select(Membership).where(Membership.person_id == mentee.id))
+        ).one()
+        membership.goals = "\n".join(f"{n}. Goal number {n}" for n in range(1, 16))
+        assert await import_onboarding_goals(session, membership, clock()) == MAX_OPEN_GOALS
+    async with database.session() as session:
+        texts = (await session.exec(select(Goal.text).order_by(Goal.position))).all()
+    assert texts == [f"Goal number {n}" for n in range(1, MAX_OPEN_GOALS + 1)]
