@@ -12,13 +12,13 @@ from sqlmodel import select
 
 from storage.db import Database
 from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
-from storage.models import Goal, GoalStatus, Membership, Person, Program
+from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program
 from tests.builders import ALICE, add_pair
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
 from tests.harness import FakeTelegram
 
-LONG = "Décrocher un poste en comptabilité <&> à Montréal 👩🏽‍💼 " * 20  # well over any clip
+LONG = "Décrocher un poste en comptabilité <&> à Montréal 👩🏽‍💼 " * 80  # over any limit
 
 
 def long_text(index: int, length: int) -> str:
@@ -89,3 +89,28 @@ async def test_onboarding_answer_gives_at_most_the_open_goals_a_list_shows(
     async with database.session() as session:
         texts = (await session.exec(select(Goal.text).order_by(Goal.position))).all()
     assert texts == [f"Goal number {n}" for n in range(1, MAX_OPEN_GOALS + 1)]
+
+
+async def test_reflection_summary_with_every_answer_at_its_longest(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """Two answers of 2,000 characters each: the saved summary quotes them clipped, and
+    the answers themselves are kept whole."""
+    await add_pair(database, program, clock)
+    alice = tg.user(ALICE, "Alice")
+    await alice.send("/reflect")
+    first, second = long_text(1, 2000), long_text(2, 2000)
+    await alice.send(first)
+    await alice.send(second)
+    summary = alice.last.text
+    assert "Thank you! Your reflection is saved." in summary and fits(summary)
+    assert "#1 Décrocher" in summary and "#2 Décrocher" in summary
+    async with database.session() as session:
+        values = set((await session.exec(select(Answer.value))).all())
+    assert {" ".join(first.split()), " ".join(second.split())} <= {
+        " ".join(value.split()) for value in values
+    }
+
+    await alice.tap("✏️ Edit an answer")  # and back to the summary
+    await alice.tap(alice.last.labels[-1])
+    assert fits(alice.last.text)
