@@ -83,7 +83,10 @@ def _list_text(tr: Translator, goals: list[Goal], before: str | None = None) -> 
     title = tr.gettext("Your goals")
     lines.append(f"<b>{title}</b>")
     if open_goals:
-        lines += [f"{index}. {escape(goal.text)}" for index, goal in enumerate(open_goals, 1)]
+        lines += [
+            f"{index}. {escape(clip(goal.text, store.MAX_GOAL_LENGTH))}"
+            for index, goal in enumerate(open_goals, 1)
+        ]
     else:
         lines.append(tr.gettext("No open goals right now. Tap “Add a goal” to write one."))
     if achieved:

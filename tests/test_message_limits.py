@@ -13,17 +13,19 @@ from sqlmodel import select
 from storage.db import Database
 from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
 from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program
-from tests.builders import ALICE, add_pair
+from tests.builders import ALICE, add_coordinator, add_pair
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
 from tests.harness import FakeTelegram
 
-LONG = "Décrocher un poste en comptabilité <&> à Montréal 👩🏽‍💼 " * 80  # over any limit
+COORDINATOR = 303
+LONG = "Décrocher un poste en comptabilité <&> à Montréal. " * 80  # over any limit
+WITH_EMOJI = "Un poste en comptabilité <&> à Montréal 👩🏽‍💼 " * 100  # each emoji counts 7
 
 
-def long_text(index: int, length: int) -> str:
+def long_text(index: int, length: int, filler: str = LONG) -> str:
     """A distinct long entry: its number first, so a clipped one still says which it is."""
-    return f"#{index} {LONG}"[:length]
+    return f"#{index} {filler}"[:length]
 
 
 def fits(text: str) -> bool:
@@ -31,7 +33,12 @@ def fits(text: str) -> bool:
 
 
 async def mentee_goals(
-    database: Database, clock: FakeClock, person: Person, open_: int, achieved: int
+    database: Database,
+    clock: FakeClock,
+    person: Person,
+    open_: int,
+    achieved: int = 0,
+    filler: str = LONG,
 ) -> None:
     async with database.session() as session:
         membership = (
@@ -42,7 +49,7 @@ async def mentee_goals(
             session.add(
                 Goal(
                     membership_id=membership.id or 0,
-                    text=long_text(index, MAX_GOAL_LENGTH),
+                    text=long_text(index, MAX_GOAL_LENGTH, filler),
                     position=index,
                     status=GoalStatus.ACHIEVED if done else GoalStatus.OPEN,
                     created_at=clock() - timedelta(days=60 - index),
@@ -63,7 +70,7 @@ async def test_goals_with_every_open_goal_long_and_many_achieved(
     listing = alice.last.text
     assert fits(listing)
     for index in range(MAX_OPEN_GOALS):  # open goals in full
-        assert f"{index + 1}. {long_text(index, MAX_GOAL_LENGTH).strip()}" in listing
+        assert f"{index + 1}. {' '.join(long_text(index, MAX_GOAL_LENGTH).split())}" in listing
     assert "#25 " in listing and "#21 " in listing and "#20 " not in listing  # the latest five
     assert "…and 11 more achieved earlier." in listing
 
@@ -99,12 +106,12 @@ async def test_reflection_summary_with_every_answer_at_its_longest(
     await add_pair(database, program, clock)
     alice = tg.user(ALICE, "Alice")
     await alice.send("/reflect")
-    first, second = long_text(1, 2000), long_text(2, 2000)
+    first, second = long_text(1, 2000, WITH_EMOJI), long_text(2, 2000, WITH_EMOJI)
     await alice.send(first)
     await alice.send(second)
     summary = alice.last.text
     assert "Thank you! Your reflection is saved." in summary and fits(summary)
-    assert "#1 Décrocher" in summary and "#2 Décrocher" in summary
+    assert "#1 Un poste" in summary and "#2 Un poste" in summary
     async with database.session() as session:
         values = set((await session.exec(select(Answer.value))).all())
     assert {" ".join(first.split()), " ".join(second.split())} <= {
@@ -114,3 +121,29 @@ async def test_reflection_summary_with_every_answer_at_its_longest(
     await alice.tap("✏️ Edit an answer")  # and back to the summary
     await alice.tap(alice.last.labels[-1])
     assert fits(alice.last.text)
+
+
+async def test_goals_written_in_emoji_count_as_telegram_counts_them(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """300 characters outside the Basic Multilingual Plane are 600 for Telegram."""
+    mentee, _, _ = await add_pair(database, program, clock)
+    await mentee_goals(database, clock, mentee, MAX_OPEN_GOALS, filler="🎯" * MAX_GOAL_LENGTH)
+    alice = tg.user(ALICE, "Alice")
+    await alice.send("/goals")
+    assert fits(alice.last.text) and "10. #9 🎯🎯" in alice.last.text
+
+
+async def test_broadcast_text_is_measured_as_telegram_counts_it(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """2,000 emoji are within a 3,500-character limit by Python's count, but 4,000 by
+    Telegram's: refused with the limit, and a text just under it previews and sends."""
+    await add_pair(database, program, clock)
+    await add_coordinator(database, program, clock, COORDINATOR, "Claire Roy")
+    claire = tg.user(COORDINATOR, "Claire")
+    await claire.send("/broadcast " + "😀" * 2000)
+    assert claire.last.text == "That's a bit long: please keep it under 3500 characters."
+    await claire.send("/broadcast " + "😀" * 1749)
+    await claire.tap("Mentors (1)")
+    assert claire.last.text.startswith("Preview") and fits(claire.last.text)
