@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from storage.db import Database
 from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
-from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program
-from tests.builders import ALICE, add_coordinator, add_pair
+from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program, Role
+from tests.builders import ALICE, add_coordinator, add_pair, add_participant
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
 from tests.harness import FakeTelegram
@@ -106,12 +106,12 @@ async def test_reflection_summary_with_every_answer_at_its_longest(
     await add_pair(database, program, clock)
     alice = tg.user(ALICE, "Alice")
     await alice.send("/reflect")
-    first, second = long_text(1, 2000, WITH_EMOJI), long_text(2, 2000, WITH_EMOJI)
+    first, second = long_text(1, 2000, WITH_EMOJI), long_text(2, 2000, "😀" * 2000)
     await alice.send(first)
     await alice.send(second)
     summary = alice.last.text
     assert "Thank you! Your reflection is saved." in summary and fits(summary)
-    assert "#1 Un poste" in summary and "#2 Un poste" in summary
+    assert "#1 Un poste" in summary and "#2 😀😀" in summary
     async with database.session() as session:
         values = set((await session.exec(select(Answer.value))).all())
     assert {" ".join(first.split()), " ".join(second.split())} <= {
@@ -121,6 +121,14 @@ async def test_reflection_summary_with_every_answer_at_its_longest(
     await alice.tap("✏️ Edit an answer")  # and back to the summary
     await alice.tap(alice.last.labels[-1])
     assert fits(alice.last.text)
+
+    await alice.send("/journal")  # both answers, each on a page of its own if need be
+    pages = [alice.last.text]
+    while "Older ›" in alice.last.labels:
+        await alice.tap("Older ›")
+        pages.append(alice.last.text)
+    assert all(fits(page) for page in pages)
+    assert "#1 Un poste" in pages[0] + pages[-1] and "#2 😀😀" in pages[0] + pages[-1]
 
 
 async def test_goals_written_in_emoji_count_as_telegram_counts_them(
@@ -147,3 +155,22 @@ async def test_broadcast_text_is_measured_as_telegram_counts_it(
     await claire.send("/broadcast " + "😀" * 1749)
     await claire.tap("Mentors (1)")
     assert claire.last.text.startswith("Preview") and fits(claire.last.text)
+
+
+async def test_people_with_long_emoji_names_page_within_the_limit(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    await add_coordinator(database, program, clock, COORDINATOR, "Claire Roy")
+    for index in range(60):
+        await add_participant(
+            database, program, clock, telegram_id=5000 + index, role=Role.MENTEE,
+            name=long_text(index, 120, "👩🏽‍💼🎯" * 60),
+        )  # fmt: skip
+    claire = tg.user(COORDINATOR, "Claire")
+    await claire.send("/people")
+    pages = [claire.last.text]
+    while "Next ›" in claire.last.labels:
+        await claire.tap("Next ›")
+        pages.append(claire.last.text)
+    assert all(fits(page) for page in pages)
+    assert all(f"#{index} " in "".join(pages) for index in range(60))
