@@ -10,10 +10,12 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from conversations.end_request import REASON_LENGTH
 from storage.db import Database
+from storage.flags import Rule, Severity
 from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
 from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program, Role
-from tests.builders import ALICE, add_coordinator, add_pair, add_participant
+from tests.builders import ALICE, add_coordinator, add_flag, add_pair, add_participant
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
 from tests.harness import FakeTelegram
@@ -174,3 +176,35 @@ async def test_people_with_long_emoji_names_page_within_the_limit(
         pages.append(claire.last.text)
     assert all(fits(page) for page in pages)
     assert all(f"#{index} " in "".join(pages) for index in range(60))
+
+
+async def test_alert_with_the_longest_evidence(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """Both partners asked to end the match with the longest reasons, in emoji, and the
+    program and the people have the longest names: the alert still fits."""
+    emoji_name = "👩🏽‍💼" * 24  # 120 characters for Python, 168 for Telegram
+    async with database.session() as session:
+        stored = await session.get(Program, program.id)
+        assert stored is not None
+        stored.name = "🎯" * 120
+    mentee, mentor, match = await add_pair(database, program, clock)
+    async with database.session() as session:
+        for person in (mentee, mentor):
+            person.name = emoji_name
+            session.add(person)
+    reason = "😀" * REASON_LENGTH
+    requests = [
+        {"person_id": person.id, "at": clock().isoformat(), "reason": reason}
+        for person in (mentee, mentor)
+    ]
+    flag = await add_flag(
+        database, clock, match, Rule.END_REQUEST, Severity.HIGH, evidence={"requests": requests}
+    )
+    await add_coordinator(database, program, clock, COORDINATOR, "Claire Roy")
+    claire = tg.user(COORDINATOR, "Claire")
+    await claire.send("/flags")
+    assert fits(claire.last.text)
+    await claire.press(f"ov:f:{flag.id}")
+    alert = claire.last.text
+    assert fits(alert) and "😀😀😀" in alert and "Asked to end the match" in alert
