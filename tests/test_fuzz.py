@@ -4,10 +4,10 @@ answered, every Bot API call is within Telegram's limits, and the database stays
 Each example builds a fresh bot on a fresh database, seeds one program with a coordinator,
 a matched mentor and mentee, an unmatched mentee and an open invite, then lets hypothesis
 play a sequence of actions by them and by a stranger: commands with odd arguments, text
-(NUL and other control characters, superscript digits, 5,000 characters, HTML), stickers,
-taps on the buttons they can see, forged or replayed callback data (other people's, huge
-or negative ids), edits of earlier messages, blocking the bot, and dispatcher ticks as
-the clock moves on.
+(NUL and other control characters, superscript digits, 5,000 characters, 2,000 emoji,
+HTML), stickers, taps on the buttons they can see, forged or replayed callback data (other
+people's, huge or negative ids), edits of earlier messages, blocking the bot, and
+dispatcher ticks as the clock moves on.
 
 CI runs a few dozen examples per database; a long run sets TANDEM_FUZZ_EXAMPLES:
 
@@ -66,9 +66,10 @@ COMMANDS = (
 AWKWARD = (
     "", " ", "0", "-1", "²", "¹²³", "٣", "2147483648", "9223372036854775808", "-99999999999",
     "1e9", "NaN", "a\x00b", "\x00", "\x07\x1b[31m", "<b>bold</b> & <i>", "&amp;", "👍🏽" * 50,
-    "x" * 5000, "45m yesterday video: mock interview", "1,5 h hier en personne : CV",
-    "2026-02-30", "31/13/2026", "mentee", "mentor", "coordinator", "fr", "en", "✅", "Oui",
-    "Yes", "\u202eevil", "line\nbreak\r\n", "'; DROP TABLE person; --",
+    "x" * 5000, "é" * 301, "😀" * 2000, "45m yesterday video: mock interview",
+    "1,5 h hier en personne : CV", "2026-02-30", "31/13/2026", "mentee", "mentor",
+    "coordinator", "fr", "en", "✅", "Oui", "Yes", "\u202eevil",
+    "line\nbreak\r\n", "'; DROP TABLE person; --",
 )  # fmt: skip
 
 text_values = st.one_of(
