@@ -10,11 +10,15 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from conversations.digest import digest_texts
 from conversations.end_request import REASON_LENGTH
+from locales.translator import translator
 from storage.db import Database
 from storage.flags import Rule, Severity
 from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
+from storage.metrics import Rate
 from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program, Role
+from storage.summary import FlagCounts, Review
 from tests.builders import ALICE, add_coordinator, add_flag, add_pair, add_participant
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
@@ -208,3 +212,25 @@ async def test_alert_with_the_longest_evidence(
     await claire.press(f"ov:f:{flag.id}")
     alert = claire.last.text
     assert fits(alert) and "😀😀😀" in alert and "Asked to end the match" in alert
+
+
+def test_digest_of_many_programs_with_emoji_names_splits_within_the_limit() -> None:
+    """The digest splits between programs by Telegram's count, not Python's."""
+    reviews = [
+        Review(
+            program=Program(id=index, name=f"#{index} " + "🎯" * 110, weeks=12),
+            week="2026-W46",
+            rate=Rate(3, 4),
+            previous=Rate(2, 4),
+            meetings=2,
+            minutes=90,
+            active=3,
+            silent=1,
+            flags=FlagCounts({"high": 1}, 1),
+        )
+        for index in range(40)
+    ]
+    texts = digest_texts(translator("fr"), "2026-W46", reviews)
+    assert len(texts) > 1
+    assert all(utf16_len(text) <= MESSAGE_TEXT_LIMIT for text in texts)
+    assert all(any(f"#{index} " in text for text in texts) for index in range(40))
