@@ -17,7 +17,19 @@ from storage.db import Database
 from storage.flags import Rule, Severity
 from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goals
 from storage.metrics import Rate
-from storage.models import Answer, Goal, GoalStatus, Membership, Person, Program, Role
+from storage.models import (
+    Answer,
+    Goal,
+    GoalStatus,
+    MeetingLog,
+    Membership,
+    Person,
+    Program,
+    Prompt,
+    PromptKind,
+    PromptStatus,
+    Role,
+)
 from storage.summary import FlagCounts, Review
 from tests.builders import ALICE, add_coordinator, add_flag, add_pair, add_participant
 from tests.conftest import FakeClock
@@ -234,3 +246,47 @@ def test_digest_of_many_programs_with_emoji_names_splits_within_the_limit() -> N
     assert len(texts) > 1
     assert all(utf16_len(text) <= MESSAGE_TEXT_LIMIT for text in texts)
     assert all(any(f"#{index} " in text for text in texts) for index in range(40))
+
+
+async def test_match_timeline_of_long_notes_pages_within_the_limit(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """Thirty weeks of check-ins with the longest note, in emoji, and as many meetings
+    with the longest notes: every page of the timeline fits."""
+    mentee, mentor, match = await add_pair(database, program, clock)
+    async with database.session() as session:
+        for week in range(30):
+            day = clock() - timedelta(days=7 * week + 1)
+            prompt = Prompt(
+                person_id=mentee.id or 0, match_id=match.id or 0, kind=PromptKind.CHECKIN,
+                period=f"2026-W{week + 10:02d}", instrument="mentee_weekly", due_at=day,
+                closes_at=day + timedelta(days=7), status=PromptStatus.ANSWERED, sent_at=day,
+                answered_at=day,
+            )  # fmt: skip
+            session.add(prompt)
+            await session.flush()
+            note = long_text(week, 1000, "😀" * 1000)
+            answer = Answer(
+                prompt_id=prompt.id or 0, question_key="note", value=note, answered_at=day
+            )
+            session.add(answer)
+            session.add(
+                MeetingLog(
+                    match_id=match.id or 0,
+                    author_id=mentor.id or 0,
+                    met_on=day.date(),
+                    minutes=60,
+                    mode="video",
+                    notes=long_text(week, 1000, WITH_EMOJI),
+                    created_at=day,
+                )
+            )
+    await add_coordinator(database, program, clock, COORDINATOR, "Claire Roy")
+    claire = tg.user(COORDINATOR, "Claire")
+    await claire.send(f"/match {match.id}")
+    pages = [claire.last.text]
+    while "Older ›" in claire.last.labels or "Next ›" in claire.last.labels:
+        await claire.tap("Older ›" if "Older ›" in claire.last.labels else "Next ›")
+        pages.append(claire.last.text)
+    assert len(pages) > 1 and all(fits(page) for page in pages)
+    assert "#29 😀" in "".join(pages)
