@@ -31,7 +31,14 @@ from storage.models import (
     Role,
 )
 from storage.summary import FlagCounts, Review
-from tests.builders import ALICE, add_coordinator, add_flag, add_pair, add_participant
+from tests.builders import (
+    ALICE,
+    add_coordinator,
+    add_flag,
+    add_match,
+    add_pair,
+    add_participant,
+)
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
 from tests.harness import FakeTelegram
@@ -290,3 +297,29 @@ async def test_match_timeline_of_long_notes_pages_within_the_limit(
         pages.append(claire.last.text)
     assert len(pages) > 1 and all(fits(page) for page in pages)
     assert "#29 😀" in "".join(pages)
+
+
+async def test_matches_and_flags_of_many_emoji_named_pairs_page_within_the_limit(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    name = "👩🏽‍💼" * 24  # 120 characters, 168 as Telegram counts them
+    for index in range(40):
+        mentee = await add_participant(
+            database, program, clock, telegram_id=6000 + index, role=Role.MENTEE,
+            name=f"#{index} {name}",
+        )  # fmt: skip
+        mentor = await add_participant(
+            database, program, clock, telegram_id=6100 + index, role=Role.MENTOR, name=name
+        )
+        async with database.session() as session:
+            match = await add_match(session, program.id or 0, mentor, mentee, clock())
+        await add_flag(database, clock, match, Rule.NO_CONTACT, Severity.MEDIUM)
+    await add_coordinator(database, program, clock, COORDINATOR, "Claire Roy")
+    claire = tg.user(COORDINATOR, "Claire")
+    for command in ("/matches", "/flags"):
+        await claire.send(command)
+        pages = [claire.last.text]
+        while "Next ›" in claire.last.labels:
+            await claire.tap("Next ›")
+            pages.append(claire.last.text)
+        assert len(pages) > 1 and all(fits(page) for page in pages), command
