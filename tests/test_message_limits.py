@@ -323,3 +323,26 @@ async def test_matches_and_flags_of_many_emoji_named_pairs_page_within_the_limit
             await claire.tap("Next ›")
             pages.append(claire.last.text)
         assert len(pages) > 1 and all(fits(page) for page in pages), command
+
+
+async def test_logs_of_meetings_with_long_emoji_topics_and_names(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """Ten meetings, each with topics typed in emoji, logged by someone whose name is
+    120 emoji: /logs lists them within the limit."""
+    _mentee, mentor, match = await add_pair(database, program, clock)
+    async with database.session() as session:
+        author = await session.get(Person, mentor.id)
+        assert author is not None
+        author.name = "🎯" * 120
+        for index in range(12):
+            session.add(
+                MeetingLog(
+                    match_id=match.id or 0, author_id=mentor.id or 0, minutes=90,
+                    met_on=(clock() - timedelta(days=index + 1)).date(), mode="video",
+                    topics=["😀" * 200, f"#{index} " + "🎯" * 100], created_at=clock(),
+                )
+            )  # fmt: skip
+    alice = tg.user(ALICE, "Alice")
+    await alice.send("/logs")
+    assert fits(alice.last.text) and "…and 2 earlier meetings." in alice.last.text
