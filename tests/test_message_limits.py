@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from conversations.digest import digest_texts
 from conversations.end_request import REASON_LENGTH
+from conversations.kit.buttons import MAX_ID
 from locales.translator import translator
 from storage.db import Database
 from storage.flags import Rule, Severity
@@ -19,6 +20,7 @@ from storage.goals import MAX_GOAL_LENGTH, MAX_OPEN_GOALS, import_onboarding_goa
 from storage.metrics import Rate
 from storage.models import (
     Answer,
+    Flag,
     Goal,
     GoalStatus,
     MeetingLog,
@@ -33,11 +35,14 @@ from storage.models import (
 from storage.summary import FlagCounts, Review
 from tests.builders import (
     ALICE,
+    MONDAY_NINE_IN_TORONTO,
+    ROBERT,
     add_coordinator,
     add_flag,
     add_match,
     add_pair,
     add_participant,
+    onboarded,
 )
 from tests.conftest import FakeClock
 from tests.fakebot import MESSAGE_TEXT_LIMIT, utf16_len
@@ -346,3 +351,54 @@ async def test_logs_of_meetings_with_long_emoji_topics_and_names(
     alice = tg.user(ALICE, "Alice")
     await alice.send("/logs")
     assert fits(alice.last.text) and "…and 2 earlier meetings." in alice.last.text
+
+
+async def test_buttons_naming_the_largest_ids_stay_within_64_bytes(
+    tg: FakeTelegram, database: Database, clock: FakeClock
+) -> None:
+    """Program, people, match, goal and flag ids at the top of PostgreSQL's INTEGER: every
+    button the coordinator and the mentee are shown, one level down too, is within 64
+    bytes (the fake Bot API refuses longer callback data)."""
+    big = MAX_ID - 100
+    async with database.session() as session:
+        program = Program(id=big, name="Career Bridge Toronto", weeks=12, created_at=clock())
+        session.add(program)
+        await session.flush()
+        people = {}
+        for offset, (telegram_id, role) in enumerate(
+            [(ALICE, Role.MENTEE), (ROBERT, Role.MENTOR), (COORDINATOR, Role.COORDINATOR)]
+        ):
+            people[role] = await onboarded(
+                session, clock(), program_id=big, role=role, telegram_id=telegram_id,
+                name=f"Person {offset}", id=big + offset, **MONDAY_NINE_IN_TORONTO,
+            )  # fmt: skip
+        match = await add_match(
+            session, big, people[Role.MENTOR], people[Role.MENTEE], clock(), id=big
+        )
+        membership = (
+            await session.exec(
+                select(Membership).where(Membership.person_id == people[Role.MENTEE].id)
+            )
+        ).one()
+        session.add(
+            Goal(id=big, membership_id=membership.id or 0, text="Get my CPA", created_at=clock())
+        )
+        session.add(
+            Flag(
+                id=big,
+                match_id=match.id or 0,
+                rule=Rule.NO_CONTACT,
+                severity=Severity.MEDIUM,
+                evidence={},
+                opened_at=clock(),
+            )
+        )
+    claire, alice = tg.user(COORDINATOR, "Claire"), tg.user(ALICE, "Alice")
+    for user, command in ((claire, "/matches"), (claire, "/flags"), (alice, "/goals")):
+        await user.send(command)
+        for label in user.last.labels[:3]:
+            await user.send(command)
+            await user.tap(label)
+    data = [b.callback_data for m in claire.messages + alice.messages for r in m.buttons for b in r]
+    assert {f"goal:done:{big}", f"fl:ack:{big}"} <= set(data)
+    assert all(len((item or "").encode()) <= 64 for item in data)
