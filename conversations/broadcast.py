@@ -57,7 +57,7 @@ from conversations.kit.joining import hand_over, reprompt
 from conversations.kit.reply import OutgoingMessage, say
 from conversations.kit.screens import WAITING, Screen, Turn, not_a_tap, show
 from conversations.kit.screens import cancel as stopped
-from conversations.kit.text import GROUP_HEADINGS, NAME_CLIP, clip, local_day_text
+from conversations.kit.text import GROUP_HEADINGS, NAME_CLIP, clip, local_day_text, telegram_length
 from conversations.kit.unusable import describe_unusable, explain_unusable, too_long
 from locales.translator import (
     N_,
@@ -83,8 +83,9 @@ PREFIX = "bc"
 WRITING = "writing"  # the text of the message is expected
 DRAFT = "broadcast_draft"  # user_data: {"token", "program", "audience", "text"}
 cancellable(DRAFT)
-# Characters of the coordinator's text: Telegram takes 4,096 per message, and the preview
-# adds the header and about 400 characters around it.
+# Characters of the coordinator's text, as Telegram counts them (`telegram_length`):
+# Telegram takes 4,096 per message, and the preview adds the header and about 400
+# characters around it.
 TEXT_LIMIT = 3500
 AUDIENCES: dict[str, str | None] = {"all": None, "mentor": Role.MENTOR, "mentee": Role.MENTEE}
 AUDIENCE_KEYS = {role: key for key, role in AUDIENCES.items()}
@@ -468,7 +469,7 @@ async def broadcast_command(update: Update, ctx: TandemContext) -> str | int | N
     assert message is not None
     words = (message.text or "").split(None, 1)
     text = words[1].strip() if len(words) > 1 else None
-    if text is not None and len(text) > TEXT_LIMIT:
+    if text is not None and telegram_length(text) > TEXT_LIMIT:
         await say(update, too_long(ctx.tr, TEXT_LIMIT))
         return None
     _start_draft(ctx, text)
@@ -495,7 +496,7 @@ async def on_message(update: Update, ctx: TandemContext) -> str | int | None:
         await explain_unusable(update, ctx, expects_text=True)
         return None
     text = message.text.strip()
-    if len(text) > TEXT_LIMIT:
+    if telegram_length(text) > TEXT_LIMIT:
         await say(update, too_long(ctx.tr, TEXT_LIMIT))
         return None
     if draft is None or draft.get("audience") not in AUDIENCES:

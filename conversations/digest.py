@@ -40,7 +40,14 @@ from telegram import Bot
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
-from conversations.kit.text import RULE_TITLES, answered, flags_line, hours, person_name
+from conversations.kit.text import (
+    RULE_TITLES,
+    answered,
+    flags_line,
+    hours,
+    person_name,
+    telegram_length,
+)
 from locales.translator import Translator, translator
 from storage.db import Database
 from storage.flags import Severity, period_monday
@@ -118,12 +125,12 @@ def digest_texts(tr: Translator, week: str, reviews: Sequence[Review]) -> list[s
     messages: list[str] = []
     current = head
     for block in (review_text(tr, review) for review in reviews):
-        if len(current) + len(block) + 2 > MessageLimit.MAX_TEXT_LENGTH:
+        if telegram_length(current) + telegram_length(block) + 2 > MessageLimit.MAX_TEXT_LENGTH:
             messages.append(current)
             current = block
         else:
             current += "\n\n" + block
-    if len(current) + len(foot) + 2 > MessageLimit.MAX_TEXT_LENGTH:
+    if telegram_length(current) + telegram_length(foot) + 2 > MessageLimit.MAX_TEXT_LENGTH:
         messages.append(current)
         current = foot
     else:

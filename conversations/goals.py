@@ -35,6 +35,7 @@ from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
 from conversations.kit.goal_questions import LABEL_LENGTH
 from conversations.kit.reply import say
+from conversations.kit.text import clip
 from conversations.kit.unusable import describe_unusable, too_long
 from locales.translator import N_, Translator, escape
 from storage import goals as store
@@ -45,7 +46,8 @@ PREFIX = "goal"
 AWAITING = "goals_awaiting"  # user_data: {"action": "add"|"reword", "goal": id, "at": ts}
 cancellable(AWAITING)
 TYPING_WINDOW = timedelta(minutes=10)
-MAX_OPEN_GOALS = 10
+ACHIEVED_SHOWN = 5  # the latest achieved goals listed under the open ones
+ACHIEVED_CLIP = 80  # characters of an achieved goal in the list
 ACTIONS = {
     "reword": N_("✏️ Reword"),
     "done": N_("🎉 Achieved"),
@@ -73,18 +75,31 @@ def _data(action: str, goal_id: int | None = None) -> str:
 
 def _list_text(tr: Translator, goals: list[Goal], before: str | None = None) -> str:
     open_goals = [goal for goal in goals if goal.status == GoalStatus.OPEN]
-    achieved = [goal for goal in goals if goal.status == GoalStatus.ACHIEVED]
+    achieved = sorted(
+        (goal for goal in goals if goal.status == GoalStatus.ACHIEVED),
+        key=lambda goal: goal.achieved_at or goal.created_at,
+    )
     lines = [before, ""] if before else []
     title = tr.gettext("Your goals")
     lines.append(f"<b>{title}</b>")
     if open_goals:
-        lines += [f"{index}. {escape(goal.text)}" for index, goal in enumerate(open_goals, 1)]
+        lines += [
+            f"{index}. {escape(clip(goal.text, store.MAX_GOAL_LENGTH))}"
+            for index, goal in enumerate(open_goals, 1)
+        ]
     else:
         lines.append(tr.gettext("No open goals right now. Tap “Add a goal” to write one."))
     if achieved:
         heading = tr.gettext("Achieved")
         lines += ["", f"<b>{heading}</b>"]
-        lines += [_achieved_line(tr, goal) for goal in achieved]
+        lines += [_achieved_line(tr, goal) for goal in achieved[-ACHIEVED_SHOWN:]]
+        if len(achieved) > ACHIEVED_SHOWN:
+            earlier = len(achieved) - ACHIEVED_SHOWN
+            lines.append(
+                tr.ngettext(
+                    "…and {n} more achieved earlier.", "…and {n} more achieved earlier.", earlier
+                )
+            )
     if open_goals:
         lines += [
             "",
@@ -94,10 +109,11 @@ def _list_text(tr: Translator, goals: list[Goal], before: str | None = None) -> 
 
 
 def _achieved_line(tr: Translator, goal: Goal) -> str:
+    text = clip(goal.text, ACHIEVED_CLIP)
     if goal.achieved_at is None:
-        return f"🎉 {escape(goal.text)}"
+        return f"🎉 {escape(text)}"
     day = tr.date(goal.achieved_at.date(), "long")
-    return tr.gettext("🎉 {goal} ({date})", goal=goal.text, date=day)
+    return tr.gettext("🎉 {goal} ({date})", goal=text, date=day)
 
 
 def _list_rows(tr: Translator, goals: list[Goal]) -> list[list[Button]]:
@@ -174,13 +190,13 @@ async def _pick(
         return shown
     if action == "add":
         open_goals = await store.goals_of(session, membership.id or 0, (GoalStatus.OPEN,))
-        if len(open_goals) >= MAX_OPEN_GOALS:
+        if len(open_goals) >= store.MAX_OPEN_GOALS:
             return Shown(
                 "",
                 [],
                 notice=tr.gettext(
                     "You have {n} open goals already. Mark one achieved or drop one first.",
-                    n=MAX_OPEN_GOALS,
+                    n=store.MAX_OPEN_GOALS,
                 ),
             )
         _await(ctx, "add")

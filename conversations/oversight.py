@@ -84,6 +84,7 @@ from conversations.kit.text import (
     duration_text,
     labelled,
     person_name,
+    telegram_length,
 )
 from conversations.kit.unusable import describe_unusable
 from locales.translator import N_, Html, Translator, escape
@@ -248,11 +249,13 @@ def _pages(blocks: Sequence[str], size: int) -> list[list[str]]:
     pages: list[list[str]] = [[]]
     length = 0
     for block in blocks:
-        if pages[-1] and (len(pages[-1]) >= size or length + len(block) + 2 > LINES_BUDGET):
+        if pages[-1] and (
+            len(pages[-1]) >= size or length + telegram_length(block) + 2 > LINES_BUDGET
+        ):
             pages.append([])
             length = 0
         pages[-1].append(block)
-        length += len(block) + 2
+        length += telegram_length(block) + 2
     return pages
 
 

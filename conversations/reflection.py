@@ -43,6 +43,7 @@ from conversations.kit.prompt import (
     take_typed,
 )
 from conversations.kit.reply import Asked, OutgoingMessage, Reply, deliver, say
+from conversations.kit.text import telegram_length
 from locales.translator import Translator, escape
 from storage.answers import active_matches, role_in, stored_answers
 from storage.models import (
@@ -207,18 +208,19 @@ def _entry_text(tr: Translator, entry: Entry, person: Person) -> str:
     heading = f"<b>{escape(day)}</b>"
     if question is not None:
         heading += f" · <i>{engine.question_text(tr, question)}</i>"
-    budget = PAGE_LIMIT - len(heading) - 200
+    budget = PAGE_LIMIT - telegram_length(heading) - 200
     return f"{heading}\n{_clipped(entry.value, budget)}"
 
 
 def _clipped(value: str, budget: int) -> str:
-    """`value` escaped for HTML, cut (with …) so that it takes at most `budget` chars."""
+    """`value` escaped for HTML, cut (with …) so that it takes at most `budget`
+    characters as Telegram counts them."""
     shown = escape(value)
-    if len(shown) <= budget:
+    if telegram_length(shown) <= budget:
         return shown
     used = cut = 0
     for char in value:
-        used += len(escape(char))
+        used += telegram_length(escape(char))
         if used > budget - 1:
             break
         cut += 1
@@ -231,11 +233,11 @@ def journal_pages(tr: Translator, entries: Sequence[Entry], person: Person) -> l
     used = 0
     for entry in entries:
         text = _entry_text(tr, entry, person)
-        if pages[-1] and used + len(text) + 2 > PAGE_LIMIT:
+        if pages[-1] and used + telegram_length(text) + 2 > PAGE_LIMIT:
             pages.append([])
             used = 0
         pages[-1].append(text)
-        used += len(text) + 2
+        used += telegram_length(text) + 2
     return ["\n\n".join(page) for page in pages]
 
 

@@ -17,6 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Goal, GoalStatus, Match, Membership, Role
 
 MAX_GOAL_LENGTH = 300  # Goal.text's column size
+MAX_OPEN_GOALS = 10
+"""Open goals a mentee keeps at once, so /goals and its pickers fit one message."""
 MAX_ASKED_GOALS = 3
 """A check-in asks about this many open goals at most (the oldest), to stay under a minute."""
 
@@ -40,15 +42,16 @@ def split_goals(text: str | None) -> list[str]:
 async def import_onboarding_goals(
     session: AsyncSession, membership: Membership, now: datetime
 ) -> int:
-    """Create the mentee's Goal rows from their onboarding answer (one per line), once:
-    a membership that already has goals keeps them. Returns how many were created."""
+    """Create the mentee's Goal rows from their onboarding answer (one per line, the first
+    `MAX_OPEN_GOALS`; the answer itself stays on the membership), once: a membership that
+    already has goals keeps them. Returns how many were created."""
     if membership.role != Role.MENTEE or membership.id is None:
         return 0
     if await session.scalar(
         select(func.count()).select_from(Goal).where(Goal.membership_id == membership.id)
     ):
         return 0
-    texts = split_goals(membership.goals)
+    texts = split_goals(membership.goals)[:MAX_OPEN_GOALS]
     session.add_all(
         Goal(membership_id=membership.id, text=text, position=index, created_at=now)
         for index, text in enumerate(texts)

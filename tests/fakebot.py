@@ -6,11 +6,11 @@ bot makes is answered here, recorded in ``api.calls`` and checked against the of
 reference (``api.json``, Bot API 10.1): the method must exist, every parameter must be
 documented, required parameters must be present, nested objects (keyboards, command
 scopes, ...) must have documented fields only, and Telegram's limits are enforced (text
-1-4096 characters after HTML parsing, captions up to 1024, callback data 1-64 bytes,
-at most 100 inline buttons, callback answers up to 200 characters, command names and
-descriptions). HTML markup is parsed the way Telegram does it, so an unescaped ``<``
-from user input or an unsupported tag such as ``<br>`` fails exactly like it would in
-production.
+1-4096 characters after HTML parsing, counted in UTF-16 units as Telegram does, captions
+up to 1024, callback data 1-64 bytes, at most 100 inline buttons, callback answers up to
+200 characters, command names and descriptions). HTML markup is parsed the way Telegram
+does it, so an unescaped ``<`` from user input or an unsupported tag such as ``<br>``
+fails exactly like it would in production.
 
 A contract violation (a bug in the bot) is appended to ``api.problems`` and answered
 with Telegram's 400 error, so it raises `telegram.error.BadRequest` inside the handler;
@@ -821,9 +821,10 @@ class FakeBotApi(BaseRequest):
             text = _render(str(params["text"]), params.get("parse_mode"), params.get("entities"))
             if not text.plain:
                 raise _Violation("message text is empty")
-            if len(text.plain) > MESSAGE_TEXT_LIMIT:
+            if utf16_len(text.plain) > MESSAGE_TEXT_LIMIT:
                 raise _Violation(
-                    f"message is too long ({len(text.plain)} characters after entity parsing, "
+                    f"message is too long ({utf16_len(text.plain)} characters after entity "
+                    "parsing, "
                     f"at most {MESSAGE_TEXT_LIMIT})"
                 )
             rendered["text"] = text
@@ -831,9 +832,9 @@ class FakeBotApi(BaseRequest):
             caption = _render(
                 str(params["caption"]), params.get("parse_mode"), params.get("caption_entities")
             )
-            if len(caption.plain) > CAPTION_LIMIT:
+            if utf16_len(caption.plain) > CAPTION_LIMIT:
                 raise _Violation(
-                    f"message caption is too long ({len(caption.plain)} characters, "
+                    f"message caption is too long ({utf16_len(caption.plain)} characters, "
                     f"at most {CAPTION_LIMIT})"
                 )
             rendered["caption"] = caption
@@ -982,9 +983,9 @@ class FakeBotApi(BaseRequest):
                 caption = _render(
                     str(item["caption"]), item.get("parse_mode"), item.get("caption_entities")
                 )
-                if len(caption.plain) > CAPTION_LIMIT:
+                if utf16_len(caption.plain) > CAPTION_LIMIT:
                     raise _Violation(
-                        f"message caption is too long ({len(caption.plain)} characters, "
+                        f"message caption is too long ({utf16_len(caption.plain)} characters, "
                         f"at most {CAPTION_LIMIT})"
                     )
                 item_rendered["caption"] = caption

@@ -4,14 +4,17 @@ answered, every Bot API call is within Telegram's limits, and the database stays
 Each example builds a fresh bot on a fresh database, seeds one program with a coordinator,
 a matched mentor and mentee, an unmatched mentee and an open invite, then lets hypothesis
 play a sequence of actions by them and by a stranger: commands with odd arguments, text
-(NUL and other control characters, superscript digits, 5,000 characters, HTML), stickers,
-taps on the buttons they can see, forged or replayed callback data (other people's, huge
-or negative ids), edits of earlier messages, blocking the bot, and dispatcher ticks as
-the clock moves on.
+(NUL and other control characters, superscript digits, 5,000 characters, 2,000 emoji,
+HTML), stickers, taps on the buttons they can see, forged or replayed callback data (other
+people's, huge or negative ids), edits of earlier messages, blocking the bot, and
+dispatcher ticks as the clock moves on.
 
 CI runs a few dozen examples per database; a long run sets TANDEM_FUZZ_EXAMPLES:
 
     TANDEM_FUZZ_EXAMPLES=10000 .venv/bin/pytest tests/test_fuzz.py -q
+
+With TANDEM_FUZZ_STATS=<file> each example appends one line, ``ok <actions> <updates>``
+or ``failed <actions> -``, so an interrupted long run still says how far it got.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.harness import FakeTelegram, FakeUser
 
 EXAMPLES = int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "25"))
+STATS = os.environ.get("TANDEM_FUZZ_STATS")
 STEPS = 14
 
 COORDINATOR, MENTOR, MENTEE, WAITING, STRANGER = 7001, 7002, 7003, 7004, 7005
@@ -56,15 +60,16 @@ COMMANDS = (
     "start", "help", "cancel", "settings", "language", "checkin", "skip", "pause",
     "resume", "log", "logs", "goals", "reflect", "journal", "endmatch", "invite", "pair",
     "people", "flags", "matches", "match", "dashboard", "report", "broadcast", "export",
-    "newprogram", "nosuchcommand",
+    "newprogram", "certificate", "mydata", "deleteme", "nosuchcommand",
 )  # fmt: skip
 
 AWKWARD = (
     "", " ", "0", "-1", "²", "¹²³", "٣", "2147483648", "9223372036854775808", "-99999999999",
     "1e9", "NaN", "a\x00b", "\x00", "\x07\x1b[31m", "<b>bold</b> & <i>", "&amp;", "👍🏽" * 50,
-    "x" * 5000, "45m yesterday video: mock interview", "1,5 h hier en personne : CV",
-    "2026-02-30", "31/13/2026", "mentee", "mentor", "coordinator", "fr", "en", "✅", "Oui",
-    "Yes", "\u202eevil", "line\nbreak\r\n", "'; DROP TABLE person; --",
+    "x" * 5000, "é" * 301, "😀" * 2000, "45m yesterday video: mock interview",
+    "1,5 h hier en personne : CV", "2026-02-30", "31/13/2026", "mentee", "mentor",
+    "coordinator", "fr", "en", "✅", "Oui", "Yes", "\u202eevil",
+    "line\nbreak\r\n", "'; DROP TABLE person; --",
 )  # fmt: skip
 
 text_values = st.one_of(
@@ -304,7 +309,8 @@ async def check_invariants(world: World) -> None:
         assert set(answered_by) <= world.acted
 
 
-async def play(database_url: str, sequence: list[tuple[Any, ...]]) -> None:
+async def play(database_url: str, sequence: list[tuple[Any, ...]]) -> int:
+    """Play one sequence on a fresh world; returns how many updates were fed."""
     world = await build_world(database_url)
     try:
         for action in sequence:
@@ -314,6 +320,7 @@ async def play(database_url: str, sequence: list[tuple[Any, ...]]) -> None:
                 await check_invariants(world)
             except AssertionError as failure:
                 raise AssertionError(f"{failure}\nafter:\n  " + "\n  ".join(world.log)) from failure
+        return world.telegram.next_update_id() - 1
     finally:
         await world.telegram.application.shutdown()
         await world.database.dispose()
@@ -333,4 +340,11 @@ def test_random_update_sequences(sequence: list[tuple[Any, ...]]) -> None:
             if TEST_DATABASE_URL
             else f"sqlite+aiosqlite:///{Path(folder) / 'fuzz.db'}"
         )
-        asyncio.run(play(url, sequence))
+        outcome, updates = "failed", "-"
+        try:
+            updates = str(asyncio.run(play(url, sequence)))
+            outcome = "ok"
+        finally:
+            if STATS:
+                with Path(STATS).open("a", encoding="utf-8") as stats:
+                    stats.write(f"{outcome} {len(sequence)} {updates}\n")

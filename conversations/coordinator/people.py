@@ -19,7 +19,7 @@ from conversations.coordinator.press import data
 from conversations.kit.buttons import page_buttons
 from conversations.kit.goal_questions import achieved_label
 from conversations.kit.screens import LINES_BUDGET, Screen, Turn
-from conversations.kit.text import GROUP_HEADINGS, member_name
+from conversations.kit.text import GROUP_HEADINGS, member_name, telegram_length
 from locales.translator import Translator, escape
 from storage.goals import achieved_counts
 from storage.models import PersonStatus, Program, Role
@@ -67,11 +67,13 @@ def _people_pages(listed: Sequence[Listed]) -> list[list[Listed]]:
     pages: list[list[Listed]] = [[]]
     size = 0
     for role, line in listed:
-        if pages[-1] and (len(pages[-1]) >= PEOPLE_PER_PAGE or size + len(line) + 1 > LINES_BUDGET):
+        if pages[-1] and (
+            len(pages[-1]) >= PEOPLE_PER_PAGE or size + telegram_length(line) + 1 > LINES_BUDGET
+        ):
             pages.append([])
             size = 0
         pages[-1].append((role, line))
-        size += len(line) + 1
+        size += telegram_length(line) + 1
     return pages
 
 

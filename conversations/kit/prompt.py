@@ -21,6 +21,7 @@ from conversations import engine
 from conversations.instruments import (
     Instrument,
     InstrumentError,
+    Kind,
     Question,
     load_instrument,
 )
@@ -37,6 +38,7 @@ from conversations.kit.reply import (
     Reply,
     deliver,
 )
+from conversations.kit.text import clip
 from conversations.kit.unusable import describe_unusable
 from locales.translator import N_, Html, Translator, escape, translator
 from storage.answers import (
@@ -180,15 +182,23 @@ def question_message(
     return OutgoingMessage("\n\n".join(parts), keyboard(rows) if rows else None)
 
 
+SUMMARY_TEXT_CLIP = 600  # characters of a typed answer quoted in a summary
+
+
 def summary_message(
     tr: Translator, prompt: Prompt, instrument: Instrument, answers: dict[str, str], title: str
 ) -> OutgoingMessage:
-    """The answers as they stand, with "Edit an answer" while the week is open."""
+    """The answers as they stand, with "Edit an answer" while the week is open. Typed
+    answers are quoted clipped (`SUMMARY_TEXT_CLIP`) so that several long ones fit one
+    message; they are saved whole."""
     kept = engine.relevant_answers(instrument, answers)
     lines = [_heading(tr, prompt, instrument), f"<b>{escape(title)}</b>", ""]
     for question in engine.applicable(instrument, kept):
         if question.key in kept:
-            value = engine.display_value(tr, question, kept[question.key])
+            answer = kept[question.key]
+            if question.kind is Kind.TEXT:
+                answer = clip(answer, SUMMARY_TEXT_CLIP)
+            value = engine.display_value(tr, question, answer)
             bold = Html(f"<b>{value}</b>")
             lines.append(
                 tr.gettext("• {label}: {value}", label=tr.gettext(question.label), value=bold)

@@ -19,9 +19,25 @@ from storage.summary import FlagCounts
 NAME_CLIP = 40  # a name in a list
 
 
+def telegram_length(text: str) -> int:
+    """Characters as Telegram counts them against its limits: UTF-16 code units, so an
+    emoji outside the Basic Multilingual Plane counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def clip(text: str, limit: int) -> str:
+    """`text` on one line, cut to at most `limit` characters as Telegram counts them,
+    an ellipsis marking the cut."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if telegram_length(text) <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def labelled(tr: Translator, label: Html, value: str) -> str:

@@ -22,7 +22,7 @@ from conversations.kit.meeting_record import (
     topic_label,
 )
 from conversations.kit.reply import OutgoingMessage, Reply, deliver
-from conversations.kit.text import duration_text, partner_name
+from conversations.kit.text import NAME_CLIP, clip, duration_text, partner_name
 from conversations.meeting_log.draft import (
     FIELDS,
     LOG_PREFIX,
@@ -272,7 +272,7 @@ async def overview(
     assert match.id is not None and person.id is not None
     program = await session.get(Program, match.program_id)
     instrument = meeting_instrument(program_topics(program))
-    partner = await partner_name(session, tr, match, person.id)
+    partner = clip(await partner_name(session, tr, match, person.id), NAME_CLIP)
     meetings = await recent_meetings(session, match.id, RECENT)
     count, minutes = await meeting_totals(session, match.id)
     lines = ["<b>" + tr.gettext("Meetings with {name}", name=partner) + "</b>", ""]
@@ -319,9 +319,9 @@ def _overview_line(
     ]
     if meeting.topics:
         topics = ", ".join(topic_label(tr, item) for item in meeting.topics)
-        parts.append(topics if len(topics) <= TOPICS_SHOWN else topics[: TOPICS_SHOWN - 1] + "…")
+        parts.append(clip(topics, TOPICS_SHOWN))
     if meeting.author_id == person.id:
         who = tr.gettext("logged by you")
     else:
-        who = tr.gettext("logged by {name}", name=author or "?")
+        who = tr.gettext("logged by {name}", name=clip(author or "?", NAME_CLIP))
     return f"{index}. {escape(' · '.join(parts))} — <i>{who}</i>"
