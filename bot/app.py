@@ -56,6 +56,7 @@ from conversations.kit.context import (
     TextTaker,
     resolve_language,
 )
+from conversations.kit.erasure import erasure_keeps
 from conversations.kit.menus import publish_coordinator_menu, publish_default_menus
 from conversations.kit.prompt_router import PromptRouter
 from conversations.kit.unusable import refuse_edit
@@ -138,6 +139,7 @@ def build_application(
         digests=digest,
         broadcasts=broadcast,
         closures=lifecycle,
+        erasure_keeps=erasure_keeps(),
         interval=settings.dispatch_interval,
     )
     return application

@@ -31,7 +31,7 @@ from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
 from storage.closure import Actor, ClosureError, ClosureReason, end_match
 from storage.db import Database, DatabaseUrlError
-from storage.erasure import Erased, erase_person
+from storage.erasure import Erased, purge_expired
 from storage.exports import (
     FORMATS,
     export_bytes,
@@ -68,7 +68,7 @@ from storage.prompts import (
     schedule_changed,
     scheduled_participants,
 )
-from storage.retention import due_for_purge, retention_months
+from storage.retention import due_for_purge
 from storage.schedule import parse_slot, resolve_zone
 from storage.state import BOT_USERNAME, recall, remember
 
@@ -771,20 +771,18 @@ def purge(
     async def work(database: Database, _: Settings) -> list[Sequence[object]]:
         now = clock()
         async with database.session() as session:
-            due = await due_for_purge(session, now)
+            due = (
+                await due_for_purge(session, now)
+                if dry_run
+                else await purge_expired(
+                    session, now, Actor(None, cli_actor()), keeps=erasure_keeps()
+                )
+            )
             rows: list[Sequence[object]] = [
                 (person.id, person_label(person), expiry.program.name,
                  f"{expiry.last_closed:%Y-%m-%d}", f"{expiry.expires_at:%Y-%m-%d}")
                 for person, expiry in due
             ]  # fmt: skip
-            if not dry_run:
-                for person, expiry in due:
-                    months = retention_months(expiry.program.settings)
-                    reason = f"retention: {months} months after the last match closed"
-                    await erase_person(
-                        session, person, Actor(None, cli_actor()), reason, now,
-                        keeps=erasure_keeps(),
-                    )  # fmt: skip
         return rows
 
     rows = run_with_database(work)

@@ -91,9 +91,11 @@ from storage.broadcasts import (
 )
 from storage.claims import CLAIM_LEASE
 from storage.clock import Clock
-from storage.closure import finish_closures, start_due_closures
+from storage.closure import Actor, finish_closures, start_due_closures
 from storage.closure_prompts import materialise_closure_prompts
 from storage.db import Database
+from storage.erasure import Keeps, purge_expired
+from storage.flags import sweep_due
 from storage.models import BroadcastDelivery, Person, Prompt
 from storage.prompts import (
     claim_due,
@@ -118,6 +120,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_NAME = "dispatcher"
+PURGE_KEY = "retention_purge"  # the daily purge's watermark, beside the flag sweep's
+RETENTION = Actor(None, "retention")  # who the audit trail says anonymised people
 TICK_INTERVAL = 60  # seconds between ticks
 # Prompts are materialised this far ahead and again every REFRESH (or when the schedule
 # changed), so a full scan of the participants happens hourly, not every minute.
@@ -219,7 +223,8 @@ class TickReport:
     unreachable; `recovered` counts claims of dead instances taken back, `uncertain` the
     sends that may have arrived, `released` the claims given back on stopping; `skipped`
     is true when another instance holds the dispatcher lock; `closing` counts the matches
-    whose planned end started their closure, `ended` those that closed."""
+    whose planned end started their closure, `ended` those that closed; `purged` the people
+    anonymised because their programs' retention ran out."""
 
     created: int = 0
     sent: int = 0
@@ -236,6 +241,7 @@ class TickReport:
     digests: int = 0
     closing: int = 0
     ended: int = 0
+    purged: int = 0
 
     def __bool__(self) -> bool:
         return any(getattr(self, item.name) for item in fields(self))
@@ -373,6 +379,7 @@ class Dispatcher:
         digests: DigestHook | None = None,
         broadcasts: BroadcastRenderer | None = None,
         closures: ClosureHook | None = None,
+        erasure_keeps: Keeps | None = None,
         lease: timedelta = CLAIM_LEASE,
         instance: str | None = None,
     ) -> None:
@@ -390,6 +397,7 @@ class Dispatcher:
         self.alerts = alerts  # tells coordinators about new flags
         self.digests = digests  # the coordinators' weekly digest (likewise)
         self.closures = closures  # certificates once a match closes (likewise)
+        self.erasure_keeps = erasure_keeps  # the daily retention purge (likewise)
         self.instance = instance or instance_name()
         self.stopping = False
         self._in_flight = asyncio.Semaphore(concurrency)
@@ -433,6 +441,7 @@ class Dispatcher:
                 await self.closures.send_certificates(self.bot, self.database, ended, now)
             report.created = await self.materialise(now)
             report.flagged = await self.sweep(now)
+            report.purged = await self.purge(now)
             report.digests = await self.digest(now)
             for phase in self._phases:
                 await self._drain(phase, report, deadline)
@@ -462,6 +471,17 @@ class Dispatcher:
         if self.alerts is None or not self.sweep_flags:
             return 0
         return await self.alerts.sweep(self.bot, self.database, now)
+
+    async def purge(self, now: datetime) -> int:
+        """Once every 24 hours, anonymise the people whose programs are all past their
+        retention, as `tandem purge` does. Only the application's dispatcher, which was
+        handed what erasure keeps (the questions whose answers are taps), does it."""
+        if self.erasure_keeps is None or not self.sweep_flags:
+            return 0
+        async with self.database.session() as session:
+            if not await sweep_due(session, now, key=PURGE_KEY):
+                return 0
+            return len(await purge_expired(session, now, RETENTION, keeps=self.erasure_keeps))
 
     async def digest(self, now: datetime) -> int:
         """The coordinators' weekly digests that fell due (looked for once per quarter of
@@ -717,11 +737,13 @@ def schedule_dispatcher(
     digests: DigestHook | None = None,
     broadcasts: BroadcastRenderer | None = None,
     closures: ClosureHook | None = None,
+    erasure_keeps: Keeps | None = None,
     interval: float = TICK_INTERVAL,
 ) -> Dispatcher:
     """Register the single repeating dispatcher job (no per-participant jobs), with what
     bot/app.py hands it: the prompt renderer, the coordinators' alerts and digests, the
-    broadcasts' renderer, the certificates sent when a match closes."""
+    broadcasts' renderer, the certificates sent when a match closes, and what erasure
+    keeps for the daily retention purge."""
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
@@ -735,6 +757,7 @@ def schedule_dispatcher(
         digests=digests,
         broadcasts=broadcasts,
         closures=closures,
+        erasure_keeps=erasure_keeps,
     )
     job_queue.run_repeating(
         run_dispatcher,

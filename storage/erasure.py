@@ -60,6 +60,7 @@ from storage.models import (
     StoredState,
 )
 from storage.prompts import schedule_changed
+from storage.retention import Expiry, due_for_purge, retention_months
 
 ERASED_TEXT = ""  # what a blanked non-nullable text holds
 OTHER_TOPIC = "other"  # what a free topic word becomes: "something else"
@@ -337,3 +338,16 @@ async def _close_matches(session: AsyncSession, person_id: int, now: datetime) -
             )
         )
     return closed
+
+
+async def purge_expired(
+    session: AsyncSession, now: datetime, actor: Actor, *, keeps: Keeps
+) -> list[tuple[Person, Expiry]]:
+    """Anonymise everyone whose programs are all past their retention (`tandem purge` and
+    the dispatcher's daily purge); returns who, with the program that expired last."""
+    due = await due_for_purge(session, now)
+    for person, expiry in due:
+        months = retention_months(expiry.program.settings)
+        reason = f"retention: {months} months after the last match closed"
+        await erase_person(session, person, actor, reason, now, keeps=keeps)
+    return due

@@ -659,9 +659,11 @@ async def end_snoozes(session: AsyncSession, now: datetime) -> list[int]:
 # --- the daily sweep ----------------------------------------------------------------------
 
 
-async def sweep_due(session: AsyncSession, now: datetime, every: timedelta = SWEEP_EVERY) -> bool:
-    """True (and the watermark moved to `now`) when the last sweep is `every` old."""
-    row = await session.get(StoredState, (SWEEP_NAMESPACE, SWEEP_KEY))
+async def sweep_due(
+    session: AsyncSession, now: datetime, every: timedelta = SWEEP_EVERY, key: str = SWEEP_KEY
+) -> bool:
+    """True (and the watermark `key` moved to `now`) when the last sweep is `every` old."""
+    row = await session.get(StoredState, (SWEEP_NAMESPACE, key))
     if row is not None:
         try:
             last = datetime.fromisoformat(str(row.value))
@@ -673,9 +675,7 @@ async def sweep_due(session: AsyncSession, now: datetime, every: timedelta = SWE
         session.add(row)
     else:
         session.add(
-            StoredState(
-                namespace=SWEEP_NAMESPACE, key=SWEEP_KEY, value=now.isoformat(), updated_at=now
-            )
+            StoredState(namespace=SWEEP_NAMESPACE, key=key, value=now.isoformat(), updated_at=now)
         )
     return True
 

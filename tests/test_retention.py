@@ -10,11 +10,13 @@ import pytest
 from sqlmodel import col, select
 
 from bot import cli
+from bot.dispatch import JOB_NAME
 from storage.db import Database
 from storage.models import AuditEvent, MatchStatus, Person, PersonStatus, Program, Role
 from storage.retention import add_months
 from tests.builders import add_match, add_membership, onboarded
 from tests.conftest import FakeClock
+from tests.harness import FakeTelegram
 from tests.test_cli import succeeded, tandem
 
 LAST_CLOSED = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)  # 24 months before: 2026-10-01
@@ -114,3 +116,33 @@ def test_add_months_keeps_the_day_or_takes_the_months_last() -> None:
     assert add_months(datetime(2024, 10, 1, tzinfo=UTC), 24) == datetime(2026, 10, 1, tzinfo=UTC)
     assert add_months(datetime(2026, 11, 16, tzinfo=UTC), -24) == datetime(2024, 11, 16, tzinfo=UTC)
     assert add_months(datetime(2026, 1, 16, tzinfo=UTC), -13) == datetime(2024, 12, 16, tzinfo=UTC)
+
+
+async def test_the_daily_sweep_purges_as_tandem_purge_does_once_a_day(
+    database: Database, clock: FakeClock, tg: FakeTelegram
+) -> None:
+    """The application's own dispatcher anonymises the same people, once per 24 hours."""
+    ids = await seed(database, clock)
+    (job,) = tg.application.job_queue.get_jobs_by_name(JOB_NAME)
+    dispatcher = job.data
+
+    report = await dispatcher.tick()
+
+    assert report.purged == 4
+    after = await statuses(database)
+    assert {after[f"#{ids[name]}"] for name in ("Olga", "Oscar", "Ed", "Eve")} == {
+        PersonStatus.ERASED
+    }
+    assert {after[name] for name in ("Lena", "Luc", "Rita", "Raj")} == {PersonStatus.ACTIVE}
+    async with database.session() as session:
+        actors = (
+            await session.exec(
+                select(AuditEvent.actor_label).where(AuditEvent.action == "person.erased")
+            )
+        ).all()
+    assert actors == ["retention"] * 4
+
+    clock.advance(hours=1)  # the day's purge has run: nothing more today
+    assert (await dispatcher.tick()).purged == 0
+    clock.advance(days=400)  # Lena's and Luc's 36 months have run out too
+    assert (await dispatcher.tick()).purged == 2
