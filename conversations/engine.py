@@ -25,7 +25,7 @@ from datetime import date
 
 from conversations.instruments import NO, YES, Instrument, Kind, Question
 from conversations.kit.buttons import Button, parse_number
-from conversations.kit.meeting_parse import MONTHS
+from conversations.kit.meeting_vocabulary import MONTHS
 from conversations.kit.profile import Invalid
 from conversations.kit.unusable import too_long
 from locales.translator import Html, Translator, escape

@@ -25,7 +25,7 @@ from conversations.checkin.common import (
 from conversations.kit.buttons import keyboard
 from conversations.kit.cancel import cancellable
 from conversations.kit.context import TandemContext
-from conversations.kit.meeting_parse import MONTHS
+from conversations.kit.meeting_vocabulary import MONTHS
 from conversations.kit.profile import slot_text
 from conversations.kit.prompt import (
     SKIP,

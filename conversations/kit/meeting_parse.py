@@ -52,25 +52,20 @@ from __future__ import annotations
 import calendar
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import TypeVar
 
+from conversations.kit import meeting_vocabulary as vocab
+from conversations.kit.meeting_vocabulary import MONTHS, Mode
 from conversations.kit.topics import DEFAULT_TOPICS, Topic
-from storage.schedule import WEEKDAYS, fold, parse_time, parse_weekday
+from storage.schedule import fold, parse_time, parse_weekday
 
 MAX_MINUTES = 12 * 60
 _T = TypeVar("_T")
-
-
-class Mode(StrEnum):
-    IN_PERSON = "in_person"
-    VIDEO = "video"
-    PHONE = "phone"
-    MESSAGES = "messages"
 
 
 class Missing(StrEnum):
@@ -111,200 +106,6 @@ class ParsedLog:
         (an unknown word may be the date or the mode the person meant, so it is asked
         about rather than dropped)."""
         return not (self.missing or self.problems or self.unknown_words)
-
-
-# --- vocabulary (folded: lower case, no accents, "'" for any apostrophe) -----------------
-
-MONTHS: dict[str, int] = {
-    "january": 1, "janvier": 1, "janv": 1, "jan": 1,
-    "february": 2, "fevrier": 2, "fevr": 2, "fev": 2, "feb": 2,
-    "march": 3, "mars": 3, "mar": 3,
-    "april": 4, "avril": 4, "avr": 4, "apr": 4,
-    "may": 5, "mai": 5,
-    "june": 6, "juin": 6, "jun": 6,
-    "july": 7, "juillet": 7, "juil": 7, "jul": 7,
-    "august": 8, "aout": 8, "aug": 8,
-    "september": 9, "septembre": 9, "sept": 9, "sep": 9,
-    "october": 10, "octobre": 10, "oct": 10,
-    "november": 11, "novembre": 11, "nov": 11,
-    "december": 12, "decembre": 12, "dec": 12,
-}  # fmt: skip
-
-_NUMBER_WORDS: dict[str, int] = {
-    "a": 1, "an": 1, "one": 1, "un": 1, "une": 1, "two": 2, "deux": 2,
-    "three": 3, "trois": 3, "four": 4, "quatre": 4, "five": 5, "cinq": 5,
-}  # fmt: skip
-
-# Days before today; negative is the future.
-_DAYS_BACK: dict[str, int] = {
-    "today": 0, "aujourd'hui": 0, "aujourdhui": 0, "auj": 0, "tonight": 0,
-    "this morning": 0, "this afternoon": 0, "this evening": 0,
-    "ce matin": 0, "ce midi": 0, "cet apres-midi": 0, "cet apres midi": 0, "ce soir": 0,
-    "yesterday": 1, "yday": 1, "hier": 1, "last night": 1,
-    "yesterday morning": 1, "yesterday afternoon": 1, "yesterday evening": 1,
-    "hier matin": 1, "hier midi": 1, "hier apres-midi": 1, "hier apres midi": 1,
-    "hier soir": 1,
-    "the day before yesterday": 2, "day before yesterday": 2,
-    "avant-hier": 2, "avant hier": 2, "avanthier": 2,
-    "tomorrow": -1, "demain": -1,
-    "the day after tomorrow": -2, "apres-demain": -2, "apres demain": -2,
-}  # fmt: skip
-
-_VIDEO_APPS = ("zoom", "teams", "ms teams", "microsoft teams", "meet", "google meet",
-               "skype", "webex", "facetime")  # fmt: skip
-_MODE_PHRASES: dict[Mode, tuple[str, ...]] = {
-    Mode.IN_PERSON: (
-        "in person", "in-person", "inperson", "face to face", "face-to-face", "f2f",
-        "en personne", "presentiel", "en presentiel", "face a face", "face-a-face",
-    ),
-    Mode.VIDEO: (
-        "video", "videos", "video call", "videocall", "videoconference", "video conference",
-        "visio", "visioconference", "appel video",
-        *_VIDEO_APPS,
-        *(f"{app} call" for app in _VIDEO_APPS),
-        *(f"appel {app}" for app in _VIDEO_APPS),
-    ),
-    Mode.PHONE: (
-        "phone", "phone call", "telephone", "tel", "cell", "call", "appel",
-        "appel telephonique", "coup de fil", "coup de telephone",
-    ),
-    Mode.MESSAGES: (
-        "messages", "message", "msg", "msgs", "text", "texts", "texting", "text messages",
-        "sms", "chat", "chatting", "texto", "textos", "clavardage", "courriel", "courriels",
-        "email", "emails", "e-mail", "e-mails", "mail", "messagerie", "telegram",
-    ),
-}  # fmt: skip
-_MODES: dict[str, Mode] = {
-    phrase: mode for mode, phrases in _MODE_PHRASES.items() for phrase in phrases
-}
-
-# Words that carry no information here. "," and "-" are the separators kept as words.
-_FILLERS = frozenset({
-    ",", "-", "~", "@",
-    "a", "an", "the", "on", "for", "at", "in", "by", "via", "over", "with", "and", "of",
-    "about", "around", "approx", "approximately", "roughly", "we", "i", "met", "meeting",
-    "session",
-    "le", "la", "les", "l'", "d'", "de", "du", "des", "un", "une", "en", "par", "pendant",
-    "durant", "au", "et", "avec", "sur", "vers", "environ", "nous", "rencontre",
-    "rencontres", "reunion", "seance",
-})  # fmt: skip
-
-
-def _alternation(phrases: Iterable[str]) -> str:
-    """A regex alternative of literal phrases, longest first."""
-    return "|".join(re.escape(phrase) for phrase in sorted(phrases, key=len, reverse=True))
-
-
-# --- regexes, run on the folded words joined by single spaces ------------------------------
-# Every pattern ends with _END so a match stops where a word stops ("1h" never matches the
-# start of "1h30"); patterns are re.VERBOSE, so a literal space is written "\ ".
-
-_END = r"(?!\S)"
-_HOURS_UNIT = r"(?:hours|hour|hrs|hr|hres|hre|heures|heure|h)"
-_MINUTES_UNIT = r"(?:minutes|minute|mins|min|mn|m)"
-_HALF = r"(?:and\ a\ half|et\ demie?)"
-_MONTH = rf"(?:{_alternation(MONTHS)})"
-_COUNT = rf"(?:[0-9]{{1,3}}|{_alternation(_NUMBER_WORDS)})"
-# A clock time as people type it: "14 h", "14h30", "9:15", "2pm", "2:30 p.m".
-_CLOCK = r"[0-9]{1,2}(?:\ ?h\ ?(?:[0-5][0-9])?|:[0-5][0-9])?(?:\ ?(?:am|pm|a\.m|p\.m)\.?)?"
-
-# "1h30", "1 h 30", "1h30m", "1 hour and 30 minutes", "2 heures", "1 h et demie". Minutes
-# after a space are not taken when a month (not itself followed by a day), an hour unit or
-# "days" follows: "1 h 20 nov" is 1 h on 20 November but "1 h 30 nov 20" is 90 minutes on
-# 20 November; "14 h 1 h" is two durations; "5 h 2 days ago" a duration and a date.
-_HOURS_AND_MINUTES = re.compile(
-    rf"""(?P<hours>[0-9]{{1,2}}) \ ?{_HOURS_UNIT}
-    (?: \ (?P<half>{_HALF})
-      | (?P<joined>[0-5]?[0-9]) (?:\ ?{_MINUTES_UNIT})?
-      | \ (?:(?:and|et)\ )?(?P<spaced>[0-5]?[0-9])
-        (?! \ {_MONTH}{_END}(?!\ [0-9]{{1,2}}(?:st|nd|rd|th|er)?{_END})
-          | \ (?:{_HOURS_UNIT}|days?|weeks?){_END} )
-        (?:\ ?{_MINUTES_UNIT})?
-    )?{_END}""",
-    re.VERBOSE,
-)
-# "1.5h", "1,5 h", "1.25 hours"
-_DECIMAL_HOURS = re.compile(
-    rf"(?P<hours>[0-9]{{1,2}}[.,][0-9]{{1,2}})\ ?{_HOURS_UNIT}{_END}", re.VERBOSE
-)
-# "45m", "90 min", "45 minutes"
-_MINUTES = re.compile(rf"(?P<minutes>[0-9]{{1,3}})\ ?{_MINUTES_UNIT}{_END}", re.VERBOSE)
-# "an hour", "une heure et demie", "two hours"
-_WORD_HOURS = re.compile(
-    rf"""(?P<count>{_alternation(_NUMBER_WORDS)})\ (?:hours|hour|heures|heure)
-    (?:\ (?P<half>{_HALF}))?{_END}""",
-    re.VERBOSE,
-)
-_FIXED_DURATIONS: dict[str, int] = {
-    "half an hour": 30, "half hour": 30, "a half hour": 30, "half-hour": 30,
-    "a half-hour": 30, "une demi-heure": 30, "une demi heure": 30, "demi-heure": 30,
-    "a quarter of an hour": 15, "quarter of an hour": 15, "a quarter hour": 15,
-    "un quart d' heure": 15, "quart d' heure": 15,
-    "three quarters of an hour": 45, "trois quarts d' heure": 45,
-    "one and a half hours": 90, "an hour and a half": 90, "one hour and a half": 90,
-}  # fmt: skip
-_FIXED_DURATION = re.compile(rf"(?:{_alternation(_FIXED_DURATIONS)}){_END}")
-# "de 14 h à 15 h 30", "14h-15h", "2 to 3pm", "from 9:00 to 10:15" ("à" is read as "@").
-_TIME_RANGE = re.compile(
-    rf"""(?:(?:de|from)\ )?(?P<start>{_CLOCK})
-    \ ?(?:-|to|till|until|@|a|jusqu'a|jusqu'@)\ ?(?P<end>{_CLOCK}){_END}""",
-    re.VERBOSE,
-)
-_BETWEEN_TIMES = re.compile(
-    rf"(?:between|entre)\ (?P<start>{_CLOCK})\ (?:and|et)\ (?P<end>{_CLOCK}){_END}",
-    re.VERBOSE,
-)
-# A time of day, understood and not needed: "à 14 h", "at 2:30", "vers 9h", "2pm".
-_AT_TIME = re.compile(rf"(?:at|@|vers)\ (?P<time>{_CLOCK}){_END}", re.VERBOSE)
-_AMPM_TIME = re.compile(
-    rf"(?P<time>[0-9]{{1,2}}(?::[0-5][0-9])?\ ?(?:am|pm|a\.m|p\.m)\.?){_END}", re.VERBOSE
-)
-
-_RELATIVE_DAY = re.compile(rf"(?:{_alternation(_DAYS_BACK)}){_END}")
-# "3 days ago", "a week ago", "il y a 2 jours", "il y a une semaine"
-_AGO = re.compile(
-    rf"(?P<count>{_COUNT})\ (?P<unit>days?|weeks?)\ ago{_END}"
-    rf"|il\ y\ a\ (?P<count_fr>{_COUNT})\ (?P<unit_fr>jours?|semaines?){_END}",
-    re.VERBOSE,
-)
-# "lundi", "last monday", "lundi dernier", "lundi passé", "next tue", "ce jeudi"
-_WEEKDAY = re.compile(
-    rf"""(?:(?P<before>last|past|this|next|ce)\ )?(?P<day>{_alternation(WEEKDAYS)})
-    (?:\ (?P<after>dernier|passe|prochain))?{_END}""",
-    re.VERBOSE,
-)
-# "2026-11-20", "2026/11/20": year first is the only all-digit date accepted.
-_ISO_DATE = re.compile(
-    r"(?P<year>[0-9]{4})[-/.](?P<month>[0-9]{1,2})[-/.](?P<day>[0-9]{1,2})(?!\S)"
-)
-# "20 nov", "1er décembre", "20th of November 2026", "20 novembre, 2025"
-_DAY_MONTH = re.compile(
-    rf"""(?P<day>[0-9]{{1,2}})(?:er|re|e|st|nd|rd|th)?\ (?:of\ |de\ )?(?P<month>{_MONTH})
-    (?:(?:\ ,)?\ (?P<year>[0-9]{{4}}))?{_END}""",
-    re.VERBOSE,
-)
-# "nov 20", "November 20, 2026"; not "nov 1 h", where the number is a duration.
-_MONTH_DAY = re.compile(
-    rf"""(?P<month>{_MONTH})\ (?P<day>[0-9]{{1,2}})(?:st|nd|rd|th|er)?
-    (?!\ (?:{_HOURS_UNIT}|{_MINUTES_UNIT}){_END})
-    (?:(?:\ ,)?\ (?P<year>[0-9]{{4}}))?{_END}""",
-    re.VERBOSE,
-)
-
-_MODE = re.compile(rf"(?:{_alternation(_MODES)}){_END}")
-_FILLER = re.compile(rf"(?:{_alternation(_FILLERS)}){_END}")
-
-# Before the first colon: the meeting; after it: topics. "14:00" is not a separator.
-_TOPIC_COLON = re.compile(r"(?<![0-9])[:：]|[:：](?![0-9])")
-# Commas and semicolons split words, except a decimal comma: "1,5 h".
-_CLAUSE_MARK = re.compile(r";|,(?![0-9])|(?<![0-9]),")
-# French elision: "d'une" -> "d'" + "une" (not "aujourd'hui": the prefix is one letter).
-_ELISION = re.compile(r"^((?:[ldjsnmc]|qu)['’])(\S+)$", re.IGNORECASE)
-_EDGE_PUNCTUATION = ".!?()[]{}\"'«»“”‘’*_…"
-_DASHES = "-–—"
-_LOG_COMMAND = re.compile(r"/?log(?:@\S*)?")
-# Topics are separated by commas, semicolons, new lines, "and", "et", "&".
-_TOPIC_SEPARATOR = re.compile(r"[,;\n]|\s+(?:and|et|&)\s+", re.IGNORECASE)
 
 
 # --- reading the words -----------------------------------------------------------------------
@@ -349,28 +150,28 @@ def _fold_word(typed: str) -> str:
     if typed.lower() == "à":
         return "@"  # kept apart from the English "a" so "à 14 h" is a time of day
     folded = "".join(fold(typed).replace("’", "'").replace("‘", "'").split())
-    if folded and all(char in _DASHES for char in folded):
+    if folded and all(char in vocab.DASHES for char in folded):
         return "-"
     return folded or "?"  # a word of combining marks only: matches no rule
 
 
 def _trim(piece: str) -> str:
     """Edge punctuation off ("vidéo!" -> "vidéo"); a lone dash stays, as a separator."""
-    typed = piece.strip(_EDGE_PUNCTUATION)
-    return typed if set(typed) <= set(_DASHES) else typed.strip(_DASHES)
+    typed = piece.strip(vocab.EDGE_PUNCTUATION)
+    return typed if set(typed) <= set(vocab.DASHES) else typed.strip(vocab.DASHES)
 
 
 def _words(text: str) -> list[_Word]:
     words: list[_Word] = []
-    for raw in _CLAUSE_MARK.sub(" , ", text).split():
-        elision = _ELISION.match(raw)
+    for raw in vocab.CLAUSE_MARK.sub(" , ", text).split():
+        elision = vocab.ELISION.match(raw)
         if elision:  # the elided article is kept whole: "d'" is a filler
             words.append(_Word(elision[1], _fold_word(elision[1])))
             raw = elision[2]
         typed = _trim(raw)
         if typed:
             words.append(_Word(typed, _fold_word(typed)))
-    if words and _LOG_COMMAND.fullmatch(words[0].folded):
+    if words and vocab.LOG_COMMAND.fullmatch(words[0].folded):
         del words[0]
     return words
 
@@ -426,11 +227,11 @@ def _recent_date(month: int, day: int, today: date) -> date | Problem:
 
 
 def _count(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+    return int(word) if word.isdigit() else vocab.NUMBER_WORDS[word]
 
 
 def _read_relative_day(match: re.Match[str], today: date) -> _Finding:
-    return _Finding(Missing.DATE, _days_back(today, _DAYS_BACK[match[0]]))
+    return _Finding(Missing.DATE, _days_back(today, vocab.DAYS_BACK[match[0]]))
 
 
 def _read_ago(match: re.Match[str], today: date) -> _Finding:
@@ -484,7 +285,7 @@ def _read_word_hours(match: re.Match[str], _today: date) -> _Finding:
 
 
 def _read_fixed_duration(match: re.Match[str], _today: date) -> _Finding:
-    return _Finding(Missing.DURATION, _FIXED_DURATIONS[match[0]])
+    return _Finding(Missing.DURATION, vocab.FIXED_DURATIONS[match[0]])
 
 
 def _clock(text: str, meridiem: str = "") -> int | None:
@@ -515,7 +316,7 @@ def _read_time_of_day(match: re.Match[str], _today: date) -> _Finding | None:
 
 
 def _read_mode(match: re.Match[str], _today: date) -> _Finding:
-    return _Finding(Missing.MODE, _MODES[match[0]])
+    return _Finding(Missing.MODE, vocab.MODES[match[0]])
 
 
 def _read_filler(_match: re.Match[str], _today: date) -> _Finding:
@@ -524,23 +325,23 @@ def _read_filler(_match: re.Match[str], _today: date) -> _Finding:
 
 _Reader = Callable[[re.Match[str], date], _Finding | None]
 _RULES: tuple[tuple[re.Pattern[str], _Reader], ...] = (
-    (_RELATIVE_DAY, _read_relative_day),
-    (_AGO, _read_ago),
-    (_WEEKDAY, _read_weekday),
-    (_ISO_DATE, _read_iso_date),
-    (_DAY_MONTH, _read_month_date),
-    (_MONTH_DAY, _read_month_date),
-    (_HOURS_AND_MINUTES, _read_hours_and_minutes),
-    (_DECIMAL_HOURS, _read_decimal_hours),
-    (_MINUTES, _read_minutes),
-    (_WORD_HOURS, _read_word_hours),
-    (_FIXED_DURATION, _read_fixed_duration),
-    (_TIME_RANGE, _read_time_range),
-    (_BETWEEN_TIMES, _read_time_range),
-    (_AT_TIME, _read_time_of_day),
-    (_AMPM_TIME, _read_time_of_day),
-    (_MODE, _read_mode),
-    (_FILLER, _read_filler),
+    (vocab.RELATIVE_DAY, _read_relative_day),
+    (vocab.AGO, _read_ago),
+    (vocab.WEEKDAY, _read_weekday),
+    (vocab.ISO_DATE, _read_iso_date),
+    (vocab.DAY_MONTH, _read_month_date),
+    (vocab.MONTH_DAY, _read_month_date),
+    (vocab.HOURS_AND_MINUTES, _read_hours_and_minutes),
+    (vocab.DECIMAL_HOURS, _read_decimal_hours),
+    (vocab.MINUTES, _read_minutes),
+    (vocab.WORD_HOURS, _read_word_hours),
+    (vocab.FIXED_DURATION, _read_fixed_duration),
+    (vocab.TIME_RANGE, _read_time_range),
+    (vocab.BETWEEN_TIMES, _read_time_range),
+    (vocab.AT_TIME, _read_time_of_day),
+    (vocab.AMPM_TIME, _read_time_of_day),
+    (vocab.MODE, _read_mode),
+    (vocab.FILLER, _read_filler),
 )
 
 
@@ -637,7 +438,7 @@ def _fold_phrase(text: str) -> str:
 def _topic_pattern(topic: Topic) -> re.Pattern[str]:
     """Any keyword of `topic` as whole words, with an optional plural "s"."""
     keywords = {_fold_phrase(keyword) for keyword in topic.keywords}
-    return re.compile(rf"(?<!\w)(?:{_alternation(keywords)})s?(?!\w)")
+    return re.compile(rf"(?<!\w)(?:{vocab.alternation(keywords)})s?(?!\w)")
 
 
 def match_topics(text: str, topics: Sequence[Topic]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -646,7 +447,7 @@ def match_topics(text: str, topics: Sequence[Topic]) -> tuple[tuple[str, ...], t
     name several topics; each key and each phrase appears once, first mention first."""
     keys: dict[str, None] = {}
     free: dict[str, str] = {}  # folded -> as typed, so "Stress" and "stress" count once
-    for phrase in (part.strip() for part in _TOPIC_SEPARATOR.split(text)):
+    for phrase in (part.strip() for part in vocab.TOPIC_SEPARATOR.split(text)):
         if not phrase:
             continue
         folded = _fold_phrase(phrase)
@@ -665,7 +466,7 @@ def parse_quick_log(
 ) -> ParsedLog:
     """Read a one-message meeting log (the text after `/log`); `today` is the author's
     local date. Never raises and never returns a date after `today`."""
-    parts = _TOPIC_COLON.split(text, maxsplit=1)
+    parts = vocab.TOPIC_COLON.split(text, maxsplit=1)
     scan = _scan(parts[0], today)
     met_on, date_problems = _settle_date(scan.dates)
     minutes, duration_problems = _settle_duration(scan.durations)
