@@ -33,7 +33,7 @@ from telegram.ext import (
 from conversations.kit.buttons import keyboard, split_callback
 from conversations.kit.context import LANGUAGE, TandemContext
 from conversations.kit.joining import LANGUAGE_NAMES, how_to_join, is_joining, reprompt
-from conversations.kit.menus import COORDINATOR_COMMANDS, publish_coordinator_menu
+from conversations.kit.menus import ADMIN_COMMANDS, COORDINATOR_COMMANDS, publish_coordinator_menu
 from conversations.kit.profile import (
     STEPS_BY_KEY,
     CheckinDayStep,
@@ -46,7 +46,7 @@ from conversations.kit.profile import (
 from conversations.kit.reply import say
 from conversations.kit.text import labelled
 from conversations.kit.unusable import describe_unusable
-from locales.translator import SUPPORTED_LANGUAGES, Html, translator
+from locales.translator import SUPPORTED_LANGUAGES, Html, Translator, translator
 from storage.models import Membership, Person, Program, Role
 from storage.people import coordinated_programs, memberships_of, person_by_telegram_id
 from storage.prompts import invalidate_future
@@ -62,6 +62,18 @@ SCHEDULE_STEPS = frozenset({TimezoneStep.key, CheckinDayStep.key, CheckinTimeSte
 # --- /help ----------------------------------------------------------------------------------
 
 
+def _admin_lines(tr: Translator) -> list[str]:
+    """What only Tandem's admins can do, for /help (an admin may have no person row)."""
+    return [
+        tr.gettext("<b>For Tandem's admins</b>"),
+        *(
+            labelled(tr, Html(f"/{command}"), tr.gettext(description))
+            for command, description in ADMIN_COMMANDS
+        ),
+        tr.gettext("/invite: invitation links for any program, its first coordinator included"),
+    ]
+
+
 async def show_help(update: Update, ctx: TandemContext) -> None:
     tr = ctx.tr
     async with ctx.db.session() as session:
@@ -73,8 +85,13 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
             membership.role != Role.COORDINATOR
             for membership in await memberships_of(session, person.id or 0)
         )
-    if person is None:
+    admin = update.effective_user is not None and (
+        update.effective_user.id in ctx.services.settings.admin_telegram_ids
+    )
+    if person is None and not admin:
         await say(update, how_to_join(ctx))
+    elif person is None:
+        await say(update, "\n".join(_admin_lines(tr)))
     else:
         lines = [tr.gettext("<b>What I can do</b>")]
         if participant:
@@ -114,6 +131,8 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
                     for command, description in COORDINATOR_COMMANDS
                 ),
             ]
+        if admin:
+            lines += ["", *_admin_lines(tr)]
         await say(update, "\n".join(lines))
     await reprompt(update, ctx)
 

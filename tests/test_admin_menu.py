@@ -7,7 +7,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import BotCommandScopeChat
 
-from tests.conftest import ADMIN_ID
+from storage.db import Database
+from storage.models import Program
+from tests.builders import add_coordinator
+from tests.conftest import ADMIN_ID, FakeClock
 from tests.harness import FakeTelegram
 
 
@@ -42,3 +45,25 @@ async def test_an_admin_who_joins_as_coordinator_keeps_newprogram(
 
     menu = admin_menu(tg)
     assert {"pair", "newprogram"} <= menu, menu
+
+
+async def test_help_shows_an_admin_what_only_admins_can_do(tg: FakeTelegram) -> None:
+    """An admin with no person row still learns about /newprogram, in their language."""
+    admin = tg.user(ADMIN_ID, "Ada", language_code="fr")
+    await admin.send("/help")
+
+    assert "Pour l’administration de Tandem" in admin.last.text
+    assert "Créer un programme" in admin.last.text.split("/newprogram", 1)[1]
+    assert "/invite" in admin.last.text
+
+
+async def test_help_keeps_admin_commands_from_coordinators(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    coordinator = tg.user(ADMIN_ID + 1, "Chloé")
+    await add_coordinator(database, program, clock, coordinator.id, "Chloé")
+    await coordinator.send("/help")
+
+    assert "For coordinators" in coordinator.last.text
+    assert "/newprogram" not in coordinator.last.text
+    assert "admins" not in coordinator.last.text
