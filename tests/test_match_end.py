@@ -92,7 +92,7 @@ async def test_an_early_end_from_endmatch_through_to_the_coordinators_decision(
     flag = await the_flag(database)
     assert flag.status == FlagStatus.RESOLVED and flag.handled_by == people["cora"].id
     assert flag.evidence["decision"] == {"outcome": "ended", "reason": "goals_met"}
-    assert ["match.end", "flag.resolve"] == (await actions(database))[-2:]
+    assert (await actions(database))[-2:] == ["match.end", "flag.resolve"]
     assert cora.answers[-1] == "The match is ending: both people get their closure survey."
     assert cora.last.text.endswith("🏁 Ended by Cora Lee: goals met.")
     assert cora.last.labels == ["Show match"]
