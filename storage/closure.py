@@ -336,6 +336,21 @@ async def current_extension(session: AsyncSession, match: Match) -> MatchExtensi
     return (await session.exec(statement.with_for_update())).first()
 
 
+async def latest_decision(session: AsyncSession, match_id: int) -> MatchExtension | None:
+    """The match's most recently decided extension (approved or refused), if any: what a
+    late tap on an old request is answered with."""
+    statement = (
+        select(MatchExtension)
+        .where(
+            MatchExtension.match_id == match_id,
+            col(MatchExtension.status).in_((ExtensionStatus.APPROVED, ExtensionStatus.REFUSED)),
+        )
+        .order_by(col(MatchExtension.decided_at).desc(), col(MatchExtension.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
 async def answer_extension(
     session: AsyncSession, match: Match, person_id: int, wants: bool, now: datetime
 ) -> MatchExtension:

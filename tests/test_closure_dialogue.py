@@ -34,7 +34,7 @@ PLANNED_END = date(2026, 12, 14)
 NOTICE_DUE = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in Toronto
 END_BEGINS = datetime(2026, 12, 14, 5, tzinfo=UTC)  # midnight in Toronto
 SURVEY_DUE = datetime(2026, 12, 14, 14, tzinfo=UTC)  # the next 09:00 in Toronto
-COORDINATOR = 303
+COORDINATOR, SECOND = 303, 304
 
 
 def dispatcher_of(tg: FakeTelegram) -> Dispatcher:
@@ -158,6 +158,45 @@ async def test_one_declines_and_the_match_ends_as_planned(
     await tick_at(tg, clock, SURVEY_DUE)
     assert "End-of-mentorship survey" in alice.last.text
     assert "Sondage de fin de mentorat" in robert.last.text or "mentorat" in robert.last.text
+    tg.assert_no_errors()
+
+
+async def test_the_other_coordinators_copies_show_the_decision(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
+    await add_coordinator(database, program, clock, SECOND, "Sam Patel", locale="en")
+    chloe = tg.user(COORDINATOR, "Chloé", language_code="fr")
+    sam = tg.user(SECOND, "Sam", language_code="en")
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, NOTICE_DUE)
+    await tap_in(alice, "December 14, 2026", "Yes")
+    await tap_in(robert, "14 décembre 2026", "Oui")
+    copy = chloe.last
+    assert copy.labels == ["✅ Approuver", "✖️ Refuser"]
+    assert sam.last.labels == ["✅ Approve", "✖️ Decline"]
+    await sam.tap("✖️ Decline")
+    declined = "✖️ Declined by Sam Patel: the mentorship ends on December 14, 2026 as planned."
+    assert sam.last.text.endswith(declined) and not sam.last.has_buttons
+    # Chloé's copy now says who decided what, in French, without its buttons.
+    copy = chloe.api.message(COORDINATOR, copy.message_id)
+    refused = (
+        "✖️ Refusée par Sam Patel\u00a0: le mentorat se termine le 14 décembre 2026, comme prévu."
+    )
+    assert copy.text.endswith(refused) and not copy.has_buttons
+    assert "Alice Martin" in copy.text
+    # A late tap on her copy (her client still showed the buttons) decides nothing more.
+    await chloe.press("ext:a:" + str(ending.match.id), copy.message_id)
+    assert chloe.answers[-1].endswith(refused)
+    assert (await match_row(database, ending)).planned_end == PLANNED_END
+    async with database.session() as session:
+        (extension,) = (await session.exec(select(MatchExtension))).all()
+        assert extension.status == ExtensionStatus.REFUSED
+    assert "décidé de ne pas prolonger" in robert.last.text
     tg.assert_no_errors()
 
 
