@@ -14,8 +14,10 @@ import pytest
 from sqlmodel import select
 
 from bot.dispatch import JOB_NAME, Dispatcher
+from storage.closure import finish_closures
 from storage.db import Database
 from storage.models import (
+    CertificateDelivery,
     ExtensionStatus,
     Match,
     MatchExtension,
@@ -282,3 +284,59 @@ async def test_a_follow_up_is_answered_months_later(
         ).all()[:1]
         assert followup.status == PromptStatus.ANSWERED
     tg.assert_no_errors()
+
+
+def documents(bots: Bots) -> list[int]:
+    """The chats a certificate reached, in order (failed sends left out)."""
+    return [
+        int(call.params["chat_id"]) for call in bots.api.calls_to("sendDocument") if not call.failed
+    ]
+
+
+async def test_a_certificate_lost_to_a_stop_or_a_failure_goes_out_on_the_next_tick(
+    tg: FakeTelegram, bots: Bots, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, END_BEGINS)
+    # The surveys expire unanswered; the bot stops right after closing the match (that
+    # transaction committed), before it sends anything.
+    closed_at = END_BEGINS + timedelta(days=15)
+    async with database.session() as session:
+        assert await finish_closures(session, closed_at) == [ending.match.id]
+    assert documents(bots) == []
+    bots.api.refuse_next("sendDocument")  # and the first send does not reach Telegram
+    await tick_at(tg, clock, closed_at + timedelta(minutes=1))
+    assert documents(bots) == [robert.chat_id]
+    await tick_at(tg, clock, closed_at + timedelta(minutes=2))
+    assert documents(bots) == [robert.chat_id, alice.chat_id]
+    await tick_at(tg, clock, closed_at + timedelta(days=1))
+    assert documents(bots) == [robert.chat_id, alice.chat_id]  # never twice
+    async with database.session() as session:
+        rows = (await session.exec(select(CertificateDelivery))).all()
+        assert sorted((row.person_id, row.status) for row in rows) == sorted(
+            [(ending.mentee.id, "sent"), (ending.mentor.id, "sent")]
+        )
+    assert "Your certificate of completion for" in alice.last.text
+    assert "certificat" in robert.last.text.lower()
+    tg.assert_no_errors()
+
+
+async def test_a_certificate_that_may_have_arrived_is_not_sent_again(
+    tg: FakeTelegram, bots: Bots, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, END_BEGINS)
+    bots.api.time_out_next("sendDocument", after_delivery=True)
+    closed_at = END_BEGINS + timedelta(days=15)
+    await tick_at(tg, clock, closed_at)
+    await tick_at(tg, clock, closed_at + timedelta(minutes=1))
+    # Alice's arrived, but the bot never heard back: it is not sent again.
+    assert len(bots.api.calls_to("sendDocument")) == 2 and documents(bots) == [robert.chat_id]
+    assert [m.text for m in alice.messages].count(alice.last.text) == 1
+    assert alice.last.text.startswith("Your certificate of completion")
+    async with database.session() as session:
+        statuses = {
+            row.person_id: row.status
+            for row in (await session.exec(select(CertificateDelivery))).all()
+        }
+    assert statuses == {ending.mentee.id: "uncertain", ending.mentor.id: "sent"}

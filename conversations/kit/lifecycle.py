@@ -10,16 +10,15 @@ messages it causes (`storage.closure` is the lifecycle itself):
 - closure surveys and follow-ups are asked with the facts their questions depend on:
   the program's track, and whether the match ended early.
 
-The dispatcher closes a match once both surveys are settled (`finish_closures`), then
-`send_certificates` sends each person of a match that completed the program their
-certificate, in their language.
+The dispatcher closes a match once both surveys are settled (`finish_closures`), and
+every tick `send_certificates` sends each person of a match that completed the program
+their certificate, in their language, once (`storage.certificates` records it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,7 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from conversations.instruments import YES
 from conversations.kit.alerting import coordinators
@@ -36,7 +35,14 @@ from conversations.kit.certificate import file_name, render_certificate
 from conversations.kit.reply import Effect
 from conversations.kit.text import person_name
 from locales.translator import Html, Translator, translator
-from storage.certificates import CertificateFacts, certificate_facts, completed
+from storage.certificates import (
+    CertificateFacts,
+    Due,
+    certificate_facts,
+    certificates_due,
+    claim_certificate,
+    record_certificate,
+)
 from storage.clock import utcnow
 from storage.closure import (
     ClosureError,
@@ -48,12 +54,12 @@ from storage.closure import (
 )
 from storage.db import Database
 from storage.models import (
+    DeliveryStatus,
     ExtensionCopy,
     ExtensionStatus,
     Match,
     MatchExtension,
     Person,
-    PersonStatus,
     Program,
     Prompt,
     PromptKind,
@@ -64,7 +70,6 @@ log = logging.getLogger(__name__)
 EXTEND, REMATCH = "extend", "rematch"  # the question keys with consequences
 EXTENSION_PREFIX, APPROVE, DECLINE = "ext", "a", "d"
 WITH_FACTS = (PromptKind.CLOSURE, PromptKind.FOLLOWUP)
-UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
 
 
 def extension_data(action: str, match_id: int) -> str:
@@ -296,9 +301,13 @@ async def refresh_extension_copies(
 # --- certificates -----------------------------------------------------------------------------
 
 
-async def send_certificate(bot: Bot, chat_id: int, tr: Translator, facts: CertificateFacts) -> None:
-    """Render the PDF off the event loop (it takes a few tenths of a second) and send it."""
-    content = await asyncio.to_thread(render_certificate, tr, facts)
+async def send_certificate(
+    bot: Bot, chat_id: int, tr: Translator, facts: CertificateFacts, content: bytes | None = None
+) -> None:
+    """Send the certificate, rendering the PDF off the event loop (it takes a few tenths
+    of a second) unless it is given."""
+    if content is None:
+        content = await asyncio.to_thread(render_certificate, tr, facts)
     await bot.send_document(
         chat_id,
         document=content,
@@ -311,31 +320,42 @@ async def send_certificate(bot: Bot, chat_id: int, tr: Translator, facts: Certif
     )
 
 
-async def send_certificates(
-    bot: Bot, database: Database, match_ids: Sequence[int], now: datetime
-) -> int:
-    """Each person of the matches that closed having completed the program gets their
-    certificate, in their language (not after an early end); returns the documents sent.
-    Never raises: a closed match stays closed, and /certificate gives it again."""
-    letters: list[tuple[int, Translator, CertificateFacts]] = []
+async def send_certificates(bot: Bot, database: Database, now: datetime) -> int:
+    """Each person of a match that closed having completed the program gets their
+    certificate once, in their language (not after an early end). Every dispatcher tick
+    sends those not sent yet, so one lost to a stop between closing the match and sending
+    goes out on the next tick. Each is rendered, then claimed, then sent, then recorded:
+    a send that may have arrived (a timeout) is never repeated, one that surely did not
+    (the network, flood control) is tried again on a later tick. Never raises: a closed
+    match stays closed, and /certificate gives it again. Returns the documents sent."""
     async with database.session() as session:
-        for match_id in match_ids:
-            match = await session.get(Match, match_id)
-            program = await session.get(Program, match.program_id) if match else None
-            if match is None or program is None or not completed(match, program):
-                continue
-            for person_id in (match.mentee_id, match.mentor_id):
-                person = await session.get(Person, person_id)
-                if person is None or person.chat_id is None or person.status in UNREACHABLE:
-                    continue
-                facts = await certificate_facts(session, match, program, person, now)
-                letters.append((person.chat_id, translator(person.locale), facts))
+        due = [
+            (item, translator(item.person.locale), await _facts(session, item, now))
+            for item in await certificates_due(session, now)
+        ]
     sent = 0
-    for chat_id, tr, facts in letters:
+    for item, tr, facts in due:
+        match_id, person_id = item.match.id or 0, item.person.id or 0
+        content = await asyncio.to_thread(render_certificate, tr, facts)
+        async with database.session() as session:
+            if not await claim_certificate(session, match_id, person_id, now):
+                continue
+        status: DeliveryStatus | None = DeliveryStatus.SENT
         try:
-            await send_certificate(bot, chat_id, tr, facts)
+            await send_certificate(bot, item.person.chat_id or 0, tr, facts, content)
+        except TimedOut:
+            status = DeliveryStatus.UNCERTAIN
+        except (RetryAfter, NetworkError) as error:
+            log.info("a certificate will be sent again: %s", type(error).__name__)
+            status = None
         except TelegramError as error:
             log.info("could not send a certificate: %s", type(error).__name__)
-            continue
-        sent += 1
+            status = DeliveryStatus.FAILED
+        async with database.session() as session:
+            await record_certificate(session, match_id, person_id, status, now)
+        sent += status == DeliveryStatus.SENT
     return sent
+
+
+async def _facts(session: AsyncSession, item: Due, now: datetime) -> CertificateFacts:
+    return await certificate_facts(session, item.match, item.program, item.person, now)
