@@ -126,14 +126,14 @@ async def test_a_french_coordinator_keeps_it_going_and_only_the_asker_is_told(
     told_before = len(alice.messages)
     await claude.tap("▶️ Poursuivre le jumelage")
     assert claude.answers[-1] == "Le jumelage se poursuit."
-    assert claude.last.text.endswith("▶️ Poursuivi par décision de Claude Roy.")
+    assert claude.last.text.endswith("▶️ Poursuite décidée par Claude Roy.")
     assert cora.last.text.endswith("▶️ Kept going by Claude Roy.")
     assert cora.last.labels == ["Show match"]
     flag = await the_flag(database)
     assert flag.evidence["decision"] == {"outcome": "kept", "reason": None}
     assert (await the_match(database, people["match"].id)).status == MatchStatus.ACTIVE
     assert robert.last.text.startswith(
-        "La coordination a examiné votre demande et a décidé de poursuivre"
+        "La coordination a examiné votre demande et garde pour l’instant votre jumelage"
     )
     assert len(alice.messages) == told_before  # she never knew of the request
     # Cora, late, tries to end it from her copy: already decided, by whom.
