@@ -209,11 +209,9 @@ class DigestHook(Protocol):
 
 class ClosureHook(Protocol):
     """What follows a match's closing: conversations.kit.lifecycle sends the certificates
-    of those who completed the program."""
+    of those who completed the program that were not sent yet."""
 
-    async def send_certificates(
-        self, bot: Bot, database: Database, match_ids: Sequence[int], now: datetime
-    ) -> int: ...
+    async def send_certificates(self, bot: Bot, database: Database, now: datetime) -> int: ...
 
 
 @dataclass
@@ -437,8 +435,8 @@ class Dispatcher:
                 ended = await finish_closures(session, now)
                 report.closing = len(await start_due_closures(session, now))
             report.ended = len(ended)
-            if ended and self.closures is not None:
-                await self.closures.send_certificates(self.bot, self.database, ended, now)
+            if self.closures is not None:  # those not sent yet, an earlier tick's too
+                await self.closures.send_certificates(self.bot, self.database, now)
             report.created = await self.materialise(now)
             report.flagged = await self.sweep(now)
             report.purged = await self.purge(now)

@@ -14,6 +14,7 @@ from typing import Any
 from conversations.instruments import SCALE_POINTS, available_instruments
 from conversations.kit.meeting_record import MAX_TOPIC_BUTTONS, program_topics
 from conversations.kit.topics import DEFAULT_TOPICS
+from storage.closure_schedule import MAX_FOLLOWUP_MONTHS, closure_settings
 from storage.flags import DEFAULTS as FLAG_DEFAULTS
 from storage.flags import thresholds
 from storage.metrics import expected_minutes_per_week
@@ -66,6 +67,33 @@ def weeks(text: str) -> int:
 
 def months(text: str) -> int:
     return _whole(text, 1, 1200, "months")
+
+
+def period_weeks(text: str) -> int:
+    """A closure period in weeks (the notice before the planned end, an extension)."""
+    return _whole(text, 1, MAX_WEEKS, "weeks")
+
+
+def survey_days(text: str) -> int:
+    """How long closure surveys and follow-ups stay open (a match closes after it)."""
+    return _whole(text, 1, 90, "days")
+
+
+def followup_months(text: str) -> list[int]:
+    """Months after closure for mentees' outcome follow-ups, comma-separated, different;
+    `off` (or nothing) for none."""
+    if text.strip().lower() in ("", "off", "none"):
+        return []
+    values = [item.strip() for item in text.split(",")]
+    what = "months, comma-separated such as 3,6, or off"
+    months = [_whole(value, 1, MAX_FOLLOWUP_MONTHS, what) for value in values]
+    if len(set(months)) != len(months):
+        raise ValueError("names the same month twice")
+    return sorted(months)
+
+
+def _months_shown(value: object) -> str:
+    return _text(value) if value else "off"
 
 
 def count(text: str) -> int:
@@ -207,6 +235,20 @@ SETTINGS: dict[str, Setting] = {
     "digest.time": Setting(clock_time, _digest("time")),
     "digest.enabled": Setting(on_off, _digest("enabled")),
     "retention.months": Setting(months, retention_months),
+    "closure.notice_weeks": Setting(
+        period_weeks, lambda settings: closure_settings(settings).notice_weeks
+    ),
+    "closure.extension_weeks": Setting(
+        period_weeks, lambda settings: closure_settings(settings).extension_weeks
+    ),
+    "closure.survey_days": Setting(
+        survey_days, lambda settings: closure_settings(settings).survey_days
+    ),
+    "followup.months": Setting(
+        followup_months,
+        lambda settings: list(closure_settings(settings).followup_months),
+        _months_shown,
+    ),
 }
 
 

@@ -65,10 +65,12 @@ from conversations.kit.alert_text import (
 from conversations.kit.alert_text import local_date as _local_day
 from conversations.kit.buttons import (
     BUTTON_CLIP,
+    TIMELINE_END,
     TIMELINE_NEW,
     TIMELINE_PREFIX,
     Button,
     keyboard,
+    match_end,
     page_buttons,
     parse_number,
 )
@@ -758,7 +760,10 @@ async def timeline_view(look: Look, match_id: int, page: int, back: tuple[str, i
         nav.append((tr.gettext("‹ Newer"), _data("m", match_id, page - 1, *back)))
     if page < len(pages) - 1:
         nav.append((tr.gettext("Older ›"), _data("m", match_id, page + 1, *back)))
-    return View(text, [nav, [(tr.gettext("‹ Matches"), _data("ms", *back))]])
+    rows = [nav, [(tr.gettext("‹ Matches"), _data("ms", *back))]]
+    if match.status in (MatchStatus.ACTIVE, MatchStatus.PAUSED):
+        rows.insert(1, [(tr.gettext("🏁 End this match"), match_end(TIMELINE_END, match_id))])
+    return View(text, rows)
 
 
 def _not_found(tr: Translator, match_id: object) -> str:

@@ -1,7 +1,10 @@
 """Certificates of completion: which closed matches earn one, and the facts one states.
 
 A match *completed* the program when it closed on or after its planned end (in the
-program's zone), extended or not; one closed earlier ended early. A participant can get
+program's zone), extended or not; one closed earlier ended early. The dispatcher sends
+each person of a completed match their certificate once (`certificates_due`,
+`claim_certificate`, `record_certificate`): every tick looks for those not yet sent, so
+one lost to a stop between closing and sending goes out on the next tick. A participant can get
 the certificate of a completed match again at any time; a coordinator may send one for
 any closed match of their own program, an early end included.
 """
@@ -9,19 +12,34 @@ any closed match of their own program, an early end included.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import upsert
 from storage.meetings import meeting_totals
-from storage.models import AuditEvent, Match, MatchStatus, Person, Program, Role
+from storage.models import (
+    AuditEvent,
+    CertificateDelivery,
+    DeliveryStatus,
+    Match,
+    MatchStatus,
+    Person,
+    PersonStatus,
+    Program,
+    Role,
+)
 from storage.programs import zone_or_none
 
 SENT = "certificate.send"  # the audit action of a certificate a coordinator sent
 SHOWN = 20  # closed matches a coordinator picks from, the latest first
+# How long after a match closes the dispatcher still sends its certificates (after an
+# outage, say); later, /certificate gives them.
+DELIVERY_WINDOW = timedelta(days=30)
+UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
 
 
 @dataclass(frozen=True)
@@ -127,3 +145,85 @@ def record_sent(
             at=now,
         )
     )
+
+
+@dataclass(frozen=True)
+class Due:
+    """A certificate the dispatcher has yet to send."""
+
+    match: Match
+    program: Program
+    person: Person
+
+
+async def certificates_due(session: AsyncSession, now: datetime) -> list[Due]:
+    """The people of the matches that closed within `DELIVERY_WINDOW` having completed the
+    program, reachable, whose certificate has not been sent (or tried) yet."""
+    statement = (
+        select(Match, Program)
+        .join(Program, col(Program.id) == col(Match.program_id))
+        .where(
+            Match.status == MatchStatus.CLOSED,
+            col(Match.closed_at) >= now - DELIVERY_WINDOW,
+            col(Match.planned_end).is_not(None),
+        )
+        .order_by(col(Match.id))
+    )
+    matches = [(m, p) for m, p in (await session.exec(statement)).all() if completed(m, p)]
+    if not matches:
+        return []
+    done = await session.exec(
+        select(CertificateDelivery.match_id, CertificateDelivery.person_id).where(
+            col(CertificateDelivery.match_id).in_([match.id for match, _ in matches])
+        )
+    )
+    tried = set(done.all())
+    due: list[Due] = []
+    for match, program in matches:
+        for person_id in (match.mentee_id, match.mentor_id):
+            if (match.id, person_id) in tried:
+                continue
+            person = await session.get(Person, person_id)
+            if (
+                person is not None
+                and person.chat_id is not None
+                and person.status not in UNREACHABLE
+            ):
+                due.append(Due(match, program, person))
+    return due
+
+
+async def claim_certificate(
+    session: AsyncSession, match_id: int, person_id: int, now: datetime
+) -> bool:
+    """Mark the certificate as being sent, before sending it; False when it already is
+    (another instance, an earlier tick), and then it is not sent again."""
+    row = {"match_id": match_id, "person_id": person_id}
+    row |= {"status": DeliveryStatus.SENDING, "updated_at": now}
+    table = CertificateDelivery.__table__  # type: ignore[attr-defined]
+    statement = upsert(session, table).values(row)
+    statement = statement.on_conflict_do_nothing(index_elements=["match_id", "person_id"])
+    result = await session.exec(statement.returning(table.c.id))
+    return result.first() is not None
+
+
+async def record_certificate(
+    session: AsyncSession,
+    match_id: int,
+    person_id: int,
+    status: DeliveryStatus | None,
+    now: datetime,
+) -> None:
+    """What became of a claimed certificate: sent, failed or uncertain; None gives the
+    claim back (a failure that may pass), and a later tick sends it."""
+    statement = select(CertificateDelivery).where(
+        CertificateDelivery.match_id == match_id, CertificateDelivery.person_id == person_id
+    )
+    delivery = (await session.exec(statement)).first()
+    if delivery is None:
+        return
+    if status is None:
+        await session.delete(delivery)
+        return
+    delivery.status, delivery.updated_at = status, now
+    session.add(delivery)

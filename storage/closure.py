@@ -160,11 +160,36 @@ def role_in(match: Match, person_id: int) -> Role | None:
 # --- ending ---------------------------------------------------------------------------
 
 
+class Decision(StrEnum):
+    """What was decided about an end request (``Flag.evidence["decision"]``)."""
+
+    ENDED = "ended"
+    KEPT = "kept"
+
+
+def decision_of(flag: Flag) -> tuple[Decision, ClosureReason | None] | None:
+    """The decision recorded on a resolved end request, and the reason the match ended
+    for; None when the flag holds none (another rule, or still open)."""
+    recorded = (flag.evidence or {}).get("decision")
+    if not isinstance(recorded, dict) or recorded.get("outcome") not in set(Decision):
+        return None
+    reason = recorded.get("reason")
+    return Decision(recorded["outcome"]), (
+        ClosureReason(reason) if reason in set(ClosureReason) else None
+    )
+
+
 async def _resolve_end_request(
-    session: AsyncSession, match: Match, actor: Actor, now: datetime, outcome: str
+    session: AsyncSession,
+    match: Match,
+    actor: Actor,
+    now: datetime,
+    outcome: Decision,
+    reason: ClosureReason | None = None,
 ) -> int | None:
-    """Resolve the match's unresolved end request, if any, with an audit event; returns
-    its id (the caller brings the coordinators' alert copies up to date)."""
+    """Resolve the match's unresolved end request, if any, with the decision recorded on
+    it and an audit event; returns its id (the caller brings the coordinators' alert
+    copies up to date)."""
     statement = select(Flag).where(
         Flag.match_id == match.id, Flag.rule == Rule.END_REQUEST, Flag.status != FlagStatus.RESOLVED
     )
@@ -173,8 +198,10 @@ async def _resolve_end_request(
         return None
     flag.status, flag.handled_by, flag.handled_at = FlagStatus.RESOLVED, actor.person_id, now
     flag.snoozed_until = None
+    decision = {"outcome": str(outcome), "reason": None if reason is None else str(reason)}
+    flag.evidence = {**(flag.evidence or {}), "decision": decision}  # a new dict: saved
     session.add(flag)
-    detail = {"match_id": match.id, "rule": flag.rule, "outcome": outcome}
+    detail = {"match_id": match.id, "rule": flag.rule, "outcome": str(outcome)}
     _audit(session, actor, "flag.resolve", f"flag:{flag.id}", now, **detail)
     return flag.id
 
@@ -215,7 +242,7 @@ async def end_match(
     planned_end = match.planned_end.isoformat() if match.planned_end else None
     detail = {"reason": str(reason), "from": before, "planned_end": planned_end}
     _audit(session, actor, "match.end", f"match:{match.id}", now, **detail)
-    flag_id = await _resolve_end_request(session, match, actor, now, "ended")
+    flag_id = await _resolve_end_request(session, match, actor, now, Decision.ENDED, reason)
     await schedule_changed(session)
     return Ended(match, flag_id)
 
@@ -225,7 +252,19 @@ async def keep_match(
 ) -> int | None:
     """The coordinator keeps the match going: its open end request is resolved (returns
     its id, None when there was none)."""
-    return await _resolve_end_request(session, match, actor, now, "kept")
+    return await _resolve_end_request(session, match, actor, now, Decision.KEPT)
+
+
+async def ending_event(session: AsyncSession, match: Match) -> AuditEvent | None:
+    """The audit event of the match's end (who ended it, when, why), the latest if an
+    extension ever reopened it; None while it has not ended."""
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.action == "match.end", AuditEvent.subject == f"match:{match.id}")
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
 
 
 async def start_due_closures(session: AsyncSession, now: datetime) -> list[int]:
@@ -295,6 +334,21 @@ async def current_extension(session: AsyncSession, match: Match) -> MatchExtensi
         MatchExtension.match_id == match.id, MatchExtension.planned_end == match.planned_end
     )
     return (await session.exec(statement.with_for_update())).first()
+
+
+async def latest_decision(session: AsyncSession, match_id: int) -> MatchExtension | None:
+    """The match's most recently decided extension (approved or refused), if any: what a
+    late tap on an old request is answered with."""
+    statement = (
+        select(MatchExtension)
+        .where(
+            MatchExtension.match_id == match_id,
+            col(MatchExtension.status).in_((ExtensionStatus.APPROVED, ExtensionStatus.REFUSED)),
+        )
+        .order_by(col(MatchExtension.decided_at).desc(), col(MatchExtension.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
 
 
 async def answer_extension(

@@ -46,6 +46,7 @@ from storage.models import (
     Broadcast,
     BroadcastDelivery,
     DeliveryStatus,
+    ExtensionCopy,
     Flag,
     Goal,
     Match,
@@ -97,6 +98,8 @@ TEXT_COLUMNS: dict[str, dict[str, Handling]] = {
     "invite": dict.fromkeys(("code", "role"), Handling.KEPT),
     "match": dict.fromkeys(("status", "closure_reason"), Handling.KEPT),
     "match_extension": {"status": Handling.KEPT},
+    "extension_copy": {},
+    "certificate_delivery": {"status": Handling.KEPT},
     "prompt": dict.fromkeys(
         ("kind", "period", "instrument", "status", "claimed_by"), Handling.KEPT
     ),
@@ -198,6 +201,7 @@ async def erase_person(
         )
     )
     await session.exec(sa.delete(AlertCopy).where(col(AlertCopy.person_id) == person_id))
+    await session.exec(sa.delete(ExtensionCopy).where(col(ExtensionCopy.person_id) == person_id))
     await _erase_audit(session, person_id)
     await _forget_state(session, telegram_id)
     ended = await _close_matches(session, person_id, now)

@@ -339,6 +339,36 @@ class AlertCopy(SQLModel, table=True):
     sent_at: datetime = required_utc_column()
 
 
+class ExtensionCopy(SQLModel, table=True):
+    """One coordinator's copy of an agreed extension's Approve / Decline request, so every
+    copy can be edited to show the decision when one of them decides."""
+
+    __tablename__ = "extension_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    extension_id: int = Field(foreign_key="match_extension.id", index=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    chat_id: int = telegram_id_column(nullable=False)
+    message_id: int
+    sent_at: datetime = required_utc_column()
+
+
+class CertificateDelivery(SQLModel, table=True):
+    """The certificate the dispatcher sends one person of a match that completed the
+    program: claimed (`sending`) before it is sent, so it is sent at most once, then
+    `sent`, `failed` (they cannot be reached) or `uncertain` (it may have arrived). A
+    failure that may pass (the network) drops the row, and a later tick tries again."""
+
+    __tablename__ = "certificate_delivery"
+    __table_args__ = (sa.UniqueConstraint("match_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    status: str = Field(max_length=20)
+    updated_at: datetime = required_utc_column()
+
+
 class DeliveryStatus(StrEnum):
     """pending → sending → sent | failed, as prompts go; `uncertain`: a send that may
     have arrived (a timeout, or a crash mid-send) and is never repeated."""

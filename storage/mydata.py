@@ -27,6 +27,8 @@ from storage.models import (
     AuditEvent,
     Broadcast,
     BroadcastDelivery,
+    CertificateDelivery,
+    ExtensionCopy,
     Flag,
     Goal,
     Invite,
@@ -53,6 +55,8 @@ SOURCES = {
     "meetinglog": "meeting_logs",
     "flag": "flags",
     "alert_copy": "alert_copies",
+    "extension_copy": "extension_copies",
+    "certificate_delivery": "certificates_sent",
     "broadcast": "broadcasts_sent",
     "broadcast_delivery": "broadcasts_received",
     "invite": "invites_created",
@@ -154,6 +158,22 @@ async def person_document(session: AsyncSession, person: Person) -> dict[str, An
             _row(flag_id=copy.flag_id, sent_at=copy.sent_at)
             for copy in (
                 await session.exec(select(AlertCopy).where(AlertCopy.person_id == person_id))
+            ).all()
+        ],
+        "extension_copies": [
+            _row(extension_id=copy.extension_id, sent_at=copy.sent_at)
+            for copy in (
+                await session.exec(
+                    select(ExtensionCopy).where(ExtensionCopy.person_id == person_id)
+                )
+            ).all()
+        ],
+        "certificates_sent": [
+            _row(match_id=row.match_id, status=row.status, at=row.updated_at)
+            for row in (
+                await session.exec(
+                    select(CertificateDelivery).where(CertificateDelivery.person_id == person_id)
+                )
             ).all()
         ],
         **await _broadcasts(session, person_id),

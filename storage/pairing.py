@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.closure import waiting_for_rematch
 from storage.models import (
     AuditEvent,
     Match,
@@ -308,6 +309,7 @@ class Suggestion(NamedTuple):
     mentee: Person
     score: int
     reasons: tuple[MatchReason, ...]
+    rematch: bool = False  # the mentee asked at closure for a new match
 
 
 TIMEZONE_TOLERANCE = timedelta(hours=1)
@@ -346,14 +348,20 @@ async def suggested_pairs(
     The score counts the reasons: the same language, a word in common in their fields,
     and UTC offsets (now, from each person's time zone or else the program's) at most an
     hour apart. Ties go to more shared field words, then to the mentee who has waited
-    longest. With `distinct`, each person appears in at most one suggestion, which reads
-    as a proposed set of matches rather than variations on the best one.
+    longest. Mentees who asked at closure for a new match (`waiting_for_rematch`) come
+    before everyone else, those who asked first first. With `distinct`, each person
+    appears in at most one suggestion, which reads as a proposed set of matches rather
+    than variations on the best one.
     """
     program = await session.get(Program, program_id)
     if program is None:
         return []
     mentors = await _waiting(session, program_id, Role.MENTOR)
     mentees = await _waiting(session, program_id, Role.MENTEE)
+    asked = {
+        membership.person_id: rank
+        for rank, membership in enumerate(await waiting_for_rematch(session, program_id))
+    }
     offsets: dict[str | None, timedelta | None] = {}
 
     def offset(zone_name: str | None) -> timedelta | None:
@@ -363,7 +371,7 @@ async def suggested_pairs(
             offsets[name] = None if zone is None else now.astimezone(zone).utcoffset()
         return offsets[name]
 
-    ranked: list[tuple[tuple[int, int, datetime, datetime, int, int], Suggestion]] = []
+    ranked: list[tuple[tuple[int, int, int, datetime, datetime, int, int], Suggestion]] = []
     for (mentor, mentorship), (mentee, menteeship) in product(mentors, mentees):
         if mentor.id == mentee.id:
             continue
@@ -380,7 +388,9 @@ async def suggested_pairs(
             and abs(mentor_offset - mentee_offset) <= TIMEZONE_TOLERANCE
         ):
             reasons.append(MatchReason.TIMEZONE)
+        rematch = mentee.id in asked
         key = (
+            asked.get(mentee.id or 0, len(asked)),
             -len(reasons),
             -len(shared),
             menteeship.completed_at or now,
@@ -388,7 +398,8 @@ async def suggested_pairs(
             mentee.id or 0,
             mentor.id or 0,
         )
-        ranked.append((key, Suggestion(mentor, mentee, len(reasons), tuple(reasons))))
+        suggestion = Suggestion(mentor, mentee, len(reasons), tuple(reasons), rematch)
+        ranked.append((key, suggestion))
     ranked.sort(key=lambda item: item[0])
 
     chosen: list[Suggestion] = []

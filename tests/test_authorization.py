@@ -129,6 +129,15 @@ PREFIXES: dict[str, tuple[tuple[str, set[str]], ...]] = {
     "fl": tuple(
         (f"fl:{action}:{{open_flag}}", A_COORD) for action in ("ack", "snz", "res", "nonote")
     ),
+    # A coordinator's decision to end a match, on an end request's alert or a timeline.
+    "mx": (
+        ("mx:e:{open_flag}", A_COORD),
+        ("mx:k:{open_flag}", A_COORD),
+        ("mx:r:{open_flag}:goals_met", A_COORD),
+        ("mx:t:{match}", A_COORD),
+        ("mx:tr:{match}:no_time", A_COORD),
+        ("mx:ty:{match}:no_time", A_COORD),
+    ),
     "ov": (("ov:mt:{match}", A_COORD), ("ov:f:{flag}", A_COORD)),
     "co": (("co:pick:0:pair:{program}", A_COORD),),
     "bc": (("bc:prog:{program}:x", A_COORD),),

@@ -32,6 +32,7 @@ from typer.testing import CliRunner, Result
 import bot.runner
 from bot import cli, program_settings
 from bot.qr import captioned_qr
+from storage.closure_schedule import closure_settings
 from storage.db import Database
 from storage.exports import file_name as export_file_name
 from storage.migrate import alembic_config, upgrade
@@ -855,6 +856,14 @@ async def test_program_configure_checks_stores_and_audits_settings(
         ("digest.time=noon", "must be a time of day, HH:MM"),
         ("digest.time=25:00", "must be a time of day"),
         ("digest.enabled=maybe", "must be on or off"),
+        ("closure.survey_days=0", "must be a whole number from 1 to 90 (days)"),
+        ("closure.survey_days=2 weeks", "from 1 to 90"),
+        ("closure.notice_weeks=0", "must be a whole number from 1 to 52 (weeks)"),
+        ("closure.extension_weeks=53", "from 1 to 52"),
+        ("followup.months=3,6,6", "names the same month twice"),
+        ("followup.months=3;6", "from 1 to 60 (months, comma-separated such as 3,6, or off)"),
+        ("followup.months=0", "from 1 to 60"),
+        ("followup.months=61", "from 1 to 60"),
     ],
 )
 async def test_program_configure_refuses_values_that_mean_nothing(
@@ -866,6 +875,34 @@ async def test_program_configure_refuses_values_that_mean_nothing(
     (program,) = await all_rows(database, Program)
     assert program.settings == {}
     assert await all_rows(database, AuditEvent) == []
+
+
+async def test_program_configure_shows_and_sets_the_closure_settings(
+    database: Database, database_url: str, clock: FakeClock
+) -> None:
+    async with database.session() as session:
+        program = await make_program(session, clock.now, "Closure")
+    args = ("program", "configure", str(program.id))
+    shown = settings_shown(succeeded(await tandem(database_url, *args)))
+    assert shown["closure.survey_days"] == ("14", "default")
+    assert shown["closure.notice_weeks"] == ("2", "default")
+    assert shown["closure.extension_weeks"] == ("4", "default")
+    assert shown["followup.months"] == ("3,6", "default")
+    changes = ("closure.survey_days=21", "closure.extension_weeks=6", "followup.months=12, 1,6")
+    shown = settings_shown(succeeded(await tandem(database_url, *args, *changes)))
+    assert shown["closure.survey_days"] == ("21", "program")
+    assert shown["closure.extension_weeks"] == ("6", "program")
+    assert shown["followup.months"] == ("1,6,12", "program")
+    (stored,) = await all_rows(database, Program)
+    assert stored.settings == {
+        "closure": {"survey_days": 21, "extension_weeks": 6},
+        "followup": {"months": [1, 6, 12]},
+    }
+    assert closure_settings(stored.settings).survey_window == timedelta(days=21)
+    shown = settings_shown(succeeded(await tandem(database_url, *args, "followup.months=off")))
+    assert shown["followup.months"] == ("off", "program")
+    (stored,) = await all_rows(database, Program)
+    assert closure_settings(stored.settings).followup_months == ()
 
 
 async def test_program_configure_sets_flag_thresholds_and_the_digest(

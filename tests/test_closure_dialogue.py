@@ -14,8 +14,10 @@ import pytest
 from sqlmodel import select
 
 from bot.dispatch import JOB_NAME, Dispatcher
+from storage.closure import finish_closures
 from storage.db import Database
 from storage.models import (
+    CertificateDelivery,
     ExtensionStatus,
     Match,
     MatchExtension,
@@ -34,7 +36,7 @@ PLANNED_END = date(2026, 12, 14)
 NOTICE_DUE = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in Toronto
 END_BEGINS = datetime(2026, 12, 14, 5, tzinfo=UTC)  # midnight in Toronto
 SURVEY_DUE = datetime(2026, 12, 14, 14, tzinfo=UTC)  # the next 09:00 in Toronto
-COORDINATOR = 303
+COORDINATOR, SECOND = 303, 304
 
 
 def dispatcher_of(tg: FakeTelegram) -> Dispatcher:
@@ -161,6 +163,45 @@ async def test_one_declines_and_the_match_ends_as_planned(
     tg.assert_no_errors()
 
 
+async def test_the_other_coordinators_copies_show_the_decision(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
+    await add_coordinator(database, program, clock, SECOND, "Sam Patel", locale="en")
+    chloe = tg.user(COORDINATOR, "Chloé", language_code="fr")
+    sam = tg.user(SECOND, "Sam", language_code="en")
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, NOTICE_DUE)
+    await tap_in(alice, "December 14, 2026", "Yes")
+    await tap_in(robert, "14 décembre 2026", "Oui")
+    copy = chloe.last
+    assert copy.labels == ["✅ Approuver", "✖️ Refuser"]
+    assert sam.last.labels == ["✅ Approve", "✖️ Decline"]
+    await sam.tap("✖️ Decline")
+    declined = "✖️ Declined by Sam Patel: the mentorship ends on December 14, 2026 as planned."
+    assert sam.last.text.endswith(declined) and not sam.last.has_buttons
+    # Chloé's copy now says who decided what, in French, without its buttons.
+    copy = chloe.api.message(COORDINATOR, copy.message_id)
+    refused = (
+        "✖️ Refusée par Sam Patel\u00a0: le mentorat se termine le 14 décembre 2026, comme prévu."
+    )
+    assert copy.text.endswith(refused) and not copy.has_buttons
+    assert "Alice Martin" in copy.text
+    # A late tap on her copy (her client still showed the buttons) decides nothing more.
+    await chloe.press("ext:a:" + str(ending.match.id), copy.message_id)
+    assert chloe.answers[-1].endswith(refused)
+    assert (await match_row(database, ending)).planned_end == PLANNED_END
+    async with database.session() as session:
+        (extension,) = (await session.exec(select(MatchExtension))).all()
+        assert extension.status == ExtensionStatus.REFUSED
+    assert "décidé de ne pas prolonger" in robert.last.text
+    tg.assert_no_errors()
+
+
 def pdf_text(content: bytes) -> str:
     reader = pypdf.PdfReader(io.BytesIO(content))
     return " ".join(reader.pages[0].extract_text().replace("\u00a0", " ").split())
@@ -243,3 +284,59 @@ async def test_a_follow_up_is_answered_months_later(
         ).all()[:1]
         assert followup.status == PromptStatus.ANSWERED
     tg.assert_no_errors()
+
+
+def documents(bots: Bots) -> list[int]:
+    """The chats a certificate reached, in order (failed sends left out)."""
+    return [
+        int(call.params["chat_id"]) for call in bots.api.calls_to("sendDocument") if not call.failed
+    ]
+
+
+async def test_a_certificate_lost_to_a_stop_or_a_failure_goes_out_on_the_next_tick(
+    tg: FakeTelegram, bots: Bots, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, END_BEGINS)
+    # The surveys expire unanswered; the bot stops right after closing the match (that
+    # transaction committed), before it sends anything.
+    closed_at = END_BEGINS + timedelta(days=15)
+    async with database.session() as session:
+        assert await finish_closures(session, closed_at) == [ending.match.id]
+    assert documents(bots) == []
+    bots.api.refuse_next("sendDocument")  # and the first send does not reach Telegram
+    await tick_at(tg, clock, closed_at + timedelta(minutes=1))
+    assert documents(bots) == [robert.chat_id]
+    await tick_at(tg, clock, closed_at + timedelta(minutes=2))
+    assert documents(bots) == [robert.chat_id, alice.chat_id]
+    await tick_at(tg, clock, closed_at + timedelta(days=1))
+    assert documents(bots) == [robert.chat_id, alice.chat_id]  # never twice
+    async with database.session() as session:
+        rows = (await session.exec(select(CertificateDelivery))).all()
+        assert sorted((row.person_id, row.status) for row in rows) == sorted(
+            [(ending.mentee.id, "sent"), (ending.mentor.id, "sent")]
+        )
+    assert "Your certificate of completion for" in alice.last.text
+    assert "certificat" in robert.last.text.lower()
+    tg.assert_no_errors()
+
+
+async def test_a_certificate_that_may_have_arrived_is_not_sent_again(
+    tg: FakeTelegram, bots: Bots, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, END_BEGINS)
+    bots.api.time_out_next("sendDocument", after_delivery=True)
+    closed_at = END_BEGINS + timedelta(days=15)
+    await tick_at(tg, clock, closed_at)
+    await tick_at(tg, clock, closed_at + timedelta(minutes=1))
+    # Alice's arrived, but the bot never heard back: it is not sent again.
+    assert len(bots.api.calls_to("sendDocument")) == 2 and documents(bots) == [robert.chat_id]
+    assert [m.text for m in alice.messages].count(alice.last.text) == 1
+    assert alice.last.text.startswith("Your certificate of completion")
+    async with database.session() as session:
+        statuses = {
+            row.person_id: row.status
+            for row in (await session.exec(select(CertificateDelivery))).all()
+        }
+    assert statuses == {ending.mentee.id: "uncertain", ending.mentor.id: "sent"}

@@ -10,6 +10,7 @@ from datetime import time, timedelta
 import pytest
 from sqlmodel import func, select
 
+from storage.closure import ClosureReason, set_wants_rematch
 from storage.db import Database
 from storage.models import (
     AuditEvent,
@@ -17,6 +18,7 @@ from storage.models import (
     GoalStatus,
     Invite,
     Match,
+    MatchStatus,
     Membership,
     Person,
     Program,
@@ -282,6 +284,70 @@ async def test_pair_a_suggestion_and_introduce_both_in_their_language(
 
     await coordinator.send("/pair")
     assert "There's nobody to pair in Career Bridge Toronto" in coordinator.last.text
+
+
+async def ended_early_wanting_a_new_match(
+    database: Database, clock: FakeClock, program_id: int, mentee_id: int, mentor_id: int
+) -> None:
+    """A match of theirs that ended early and closed; the mentee said at closure that
+    they want a new match (storage.closure, as the closure survey's answer does)."""
+    async with database.session() as session:
+        match = Match(
+            program_id=program_id, mentor_id=mentor_id, mentee_id=mentee_id,
+            status=MatchStatus.CLOSED, started_at=clock() - timedelta(weeks=6),
+            closing_at=clock() - timedelta(days=15), closed_at=clock() - timedelta(days=1),
+            closure_reason=ClosureReason.NO_TIME,
+        )  # fmt: skip
+        session.add(match)
+        await session.flush()
+        await set_wants_rematch(session, match, mentee_id, True, clock())
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+async def test_a_mentee_who_asked_for_a_new_match_comes_first_and_is_marked(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock, language: str
+) -> None:
+    assert program.id is not None
+    await add_member(
+        database, clock, program.id, Role.MENTEE, 7101, "Alice Martin", field="Accounting"
+    )
+    await add_member(
+        database, clock, program.id, Role.MENTOR, 7102, "Robert Tremblay", field="Accounting"
+    )
+    clock.now += timedelta(days=2)  # Alice has waited longest: without the mark, she'd lead
+    bea = await add_member(
+        database, clock, program.id, Role.MENTEE, 7103, "Béatrice Roy", field="Nursing"
+    )
+    marc = await add_member(
+        database, clock, program.id, Role.MENTOR, 7104, "Marc Lee", field="Nursing"
+    )
+    await ended_early_wanting_a_new_match(database, clock, program.id, bea, marc)
+    await add_member(
+        database, clock, program.id, Role.COORDINATOR, 7105, "Claire Roy", locale=language
+    )
+    claire = tg.user(7105, "Claire", language_code=language)
+    await claire.send("/pair")
+    mark = "🔁 asked for a new match" if language == "en" else "🔁 a demandé un nouveau jumelage"
+    lines = claire.last.text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("1. "))
+    assert lines[first].startswith("1. Marc Lee ↔ Béatrice Roy")
+    assert lines[first].endswith(" · " + mark)
+    assert lines[first + 1].startswith("2. Robert Tremblay ↔ Alice Martin")
+    assert mark not in lines[first + 1]
+    assert claire.last.labels[:2] == [
+        "🔁 Marc Lee ↔ Béatrice Roy",
+        "Robert Tremblay ↔ Alice Martin",
+    ]
+    await claire.send("/people")
+    people = claire.last.text
+    (marked,) = [line for line in people.splitlines() if mark in line]
+    assert marked.startswith("• Béatrice Roy")
+    # Once paired again, the mark is gone.
+    await claire.send("/pair")
+    await claire.tap("🔁 Marc Lee ↔ Béatrice Roy")
+    await claire.tap("✅ Yes, pair them" if language == "en" else "✅ Oui, jumeler")
+    await claire.send("/people")
+    assert mark not in claire.last.text
 
 
 async def test_choose_myself_with_pages(

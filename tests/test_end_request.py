@@ -104,7 +104,13 @@ async def test_a_mentee_asks_with_a_reason(
         "“He cancels every time & says <sorry>”" in english.text
     )
     assert "&amp; says &lt;sorry&gt;" in english.raw  # escaped once, not twice
-    assert english.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
+    assert english.labels == [
+        "🏁 End the match",
+        "▶️ Keep it going",
+        "Acknowledge",
+        "Snooze 7 days",
+        "Show match",
+    ]  # the decision is tests/test_match_end.py's
     (french,) = tg.user(CLAUDE, "Claude").messages
     assert french.text.splitlines()[0] == "⚠️ Demande de fin de jumelage"
     assert (

@@ -24,10 +24,13 @@ from storage.models import (
     AuditEvent,
     Broadcast,
     BroadcastDelivery,
+    CertificateDelivery,
+    ExtensionCopy,
     Flag,
     Goal,
     Invite,
     Match,
+    MatchExtension,
     MatchStatus,
     MeetingLog,
     Membership,
@@ -231,6 +234,28 @@ async def plant(database: Database, program_id: int) -> dict[str, int]:
                 message_id=7,
                 sent_at=now,
             )
+        )
+        extension = MatchExtension(
+            match_id=match.id or 0,
+            planned_end=(now + timedelta(weeks=9)).date(),
+            weeks=4,
+            created_at=now,
+        )
+        session.add(extension)
+        await session.flush()
+        session.add_all(
+            [
+                ExtensionCopy(
+                    extension_id=extension.id or 0,
+                    person_id=alice.id,
+                    chat_id=ALICE,
+                    message_id=8,
+                    sent_at=now,
+                ),
+                CertificateDelivery(
+                    match_id=match.id or 0, person_id=alice.id, status="sent", updated_at=now
+                ),
+            ]
         )
         session.add(
             Invite(

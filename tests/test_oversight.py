@@ -541,7 +541,7 @@ async def test_match_timeline_newest_first(
     ) in body
     assert "Alice Martin rated “How helpful” 2 out of 5" in body
     assert "journal" not in body  # a reflection's text stays in the participant's journal
-    assert view.labels == ["‹ Matches"]
+    assert view.labels == ["🏁 End this match", "‹ Matches"]  # conversations/match_end.py
     await cora.tap("‹ Matches")
     assert cora.last.text.startswith("Matches · Career Bridge Toronto")
 

@@ -413,7 +413,7 @@ async def test_suggested_pairs_rank_by_language_field_and_time_zone(
     def names(suggestions: list) -> list[tuple[str, str, int, tuple[str, ...]]]:
         return [
             (mentor.name, mentee.name, score, tuple(reasons))
-            for mentor, mentee, score, reasons in suggestions
+            for mentor, mentee, score, reasons, _ in suggestions
         ]
 
     assert names(distinct) == [

@@ -1,7 +1,9 @@
 """A coordinator's one-tap decision on an extension both participants asked for
 (`ext:<a|d>:<match id>`, sent by conversations/kit/lifecycle.py): approved, the planned
 end moves; declined, the match ends as planned. Each press checks again that the presser
-coordinates the match's program; both participants are told, each in their language."""
+coordinates the match's program; both participants are told, each in their language, and
+every other coordinator's copy of the request is edited to show who decided what. A late
+tap on a copy (already decided) says so, and by whom."""
 
 from __future__ import annotations
 
@@ -14,29 +16,26 @@ from telegram.error import TelegramError
 
 from conversations.kit.buttons import parse_number, split_callback
 from conversations.kit.context import TandemContext
-from conversations.kit.lifecycle import APPROVE, DECLINE, extension_request
-from conversations.kit.text import person_name
+from conversations.kit.lifecycle import (
+    APPROVE,
+    DECLINE,
+    decided_request,
+    extension_outcome,
+    extension_request,
+    refresh_extension_copies,
+)
 from locales.translator import Html, Translator, translator
-from storage.closure import Actor, ClosureError, ClosureProblem, decide_extension
+from storage.closure import (
+    Actor,
+    ClosureError,
+    ClosureProblem,
+    decide_extension,
+    latest_decision,
+)
 from storage.models import ExtensionStatus, Match, Person, Program
 from storage.people import coordinated_programs, person_by_telegram_id
 
 log = logging.getLogger(__name__)
-
-
-def _outcome(tr: Translator, approved: bool, by: Person, planned_end: date) -> str:
-    day = Html(tr.date(planned_end))
-    if approved:
-        return tr.gettext(
-            "✅ Approved by {name}: the mentorship now ends on {date}.",
-            name=person_name(by),
-            date=day,
-        )
-    return tr.gettext(
-        "✖️ Declined by {name}: the mentorship ends on {date} as planned.",
-        name=person_name(by),
-        date=day,
-    )
 
 
 def _told(tr: Translator, approved: bool, planned_end: date) -> str:
@@ -87,20 +86,19 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
         planned_end = match.planned_end
     assert program is not None and mentor is not None and mentee is not None
     if extension is None or planned_end is None:
-        if problem == ClosureProblem.NOT_AGREED:
-            await query.answer(tr.gettext("This extension has already been decided."))
-        else:
-            await query.answer(tr.gettext("This match is no longer running."))
-        await _drop_buttons(update)
+        await _refuse(update, ctx, match_id, problem)
         return
     await query.answer()
     approved = extension.status == ExtensionStatus.APPROVED
     request = extension_request(tr, program, mentor, mentee, extension)
-    text = request + "\n\n" + _outcome(tr, approved, presser, planned_end)
+    text = request + "\n\n" + extension_outcome(tr, extension, presser)
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML)
     except TelegramError as error:
         log.info("could not update an extension request: %s", type(error).__name__)
+    pressed = query.message
+    edited = (pressed.chat.id, pressed.message_id) if pressed is not None else None
+    await refresh_extension_copies(ctx.bot, ctx.db, extension.id or 0, edited)
     for person in (mentee, mentor):
         if person.chat_id is None:
             continue
@@ -111,10 +109,36 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
             log.info("could not tell a participant about an extension: %s", type(error).__name__)
 
 
-async def _drop_buttons(update: Update) -> None:
+async def _refuse(
+    update: Update, ctx: TandemContext, match_id: int, problem: ClosureProblem | None
+) -> None:
+    """A late tap: say what was decided, and by whom, and show it on this copy too."""
     query = update.callback_query
     assert query is not None
+    tr, text = ctx.tr, None
+    async with ctx.db.session() as session:
+        decided = await latest_decision(session, match_id)
+        if problem == ClosureProblem.NOT_AGREED and decided is not None:
+            text = await decided_request(session, tr, decided)
+            by = (
+                None
+                if decided.decided_by is None
+                else await session.get(Person, decided.decided_by)
+            )
+            notice = tr.gettext(
+                "This extension has already been decided. {decision}",
+                decision=extension_outcome(tr, decided, by),
+            )
+        elif problem == ClosureProblem.NOT_AGREED:
+            notice = tr.gettext("This extension has already been decided.")
+        else:
+            notice = tr.gettext("This match is no longer running.")
+    await query.answer(notice)
     try:
-        await query.edit_message_reply_markup(None)
+        if text is None:
+            await query.edit_message_reply_markup(None)
+        else:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML)
     except TelegramError as error:
-        log.info("could not drop an extension request's buttons: %s", type(error).__name__)
+        if "not modified" not in str(error).lower():
+            log.info("could not update an extension request: %s", type(error).__name__)

@@ -36,7 +36,14 @@ from conversations.coordinator.press import data
 from conversations.kit.buttons import BUTTON_CLIP, CHOICES_PER_PAGE, Button, page_buttons, page_of
 from conversations.kit.introductions import introductions, profile_lines
 from conversations.kit.screens import Screen, Turn
-from conversations.kit.text import NAME_CLIP, clip, labelled, member_name
+from conversations.kit.text import (
+    NAME_CLIP,
+    REMATCH_ICON,
+    clip,
+    labelled,
+    member_name,
+    rematch_mark,
+)
 from locales.translator import Html, Translator, escape
 from storage.models import Match, Membership, Person, Program, Role
 from storage.pairing import (
@@ -67,11 +74,14 @@ def _suggestion_line(tr: Translator, index: int, suggestion: Suggestion) -> str:
     why = reasons or tr.gettext("nothing obvious in common")
     mentor, mentee = escape(member_name(suggestion.mentor)), escape(member_name(suggestion.mentee))
     pair = f"<b>{mentor}</b> ↔ <b>{mentee}</b>"
-    return f"{index}. {labelled(tr, Html(pair), why)}"
+    line = f"{index}. {labelled(tr, Html(pair), why)}"
+    return f"{line} · {rematch_mark(tr)}" if suggestion.rematch else line
 
 
-def _pair_label(mentor: Person, mentee: Person) -> str:
-    return f"{member_name(mentor, BUTTON_CLIP)} ↔ {member_name(mentee, BUTTON_CLIP)}"
+def _pair_label(suggestion: Suggestion) -> str:
+    mentor, mentee = suggestion.mentor, suggestion.mentee
+    label = f"{member_name(mentor, BUTTON_CLIP)} ↔ {member_name(mentee, BUTTON_CLIP)}"
+    return f"{REMATCH_ICON} {label}" if suggestion.rematch else label
 
 
 def _cancel_row(turn: Turn) -> list[Button]:
@@ -107,7 +117,7 @@ async def pair_menu(turn: Turn) -> Screen:
     rows = [
         [
             (
-                _pair_label(item.mentor, item.mentee),
+                _pair_label(item),
                 data("ask", program_id, item.mentor.id, item.mentee.id),
             )
         ]

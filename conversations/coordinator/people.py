@@ -1,5 +1,6 @@
 """/people: everyone in a coordinator's program by role (coordinators, mentors, mentees)
-with their status, their partner and, for mentees, the goals achieved; paged so that
+with their status, their partner and, for mentees, the goals achieved and whether they
+asked at closure for a new match (🔁, as in /pair); paged so that
 each page fits one message.
 
 ```mermaid
@@ -19,8 +20,9 @@ from conversations.coordinator.press import data
 from conversations.kit.buttons import page_buttons
 from conversations.kit.goal_questions import achieved_label
 from conversations.kit.screens import LINES_BUDGET, Screen, Turn
-from conversations.kit.text import GROUP_HEADINGS, member_name, telegram_length
+from conversations.kit.text import GROUP_HEADINGS, member_name, rematch_mark, telegram_length
 from locales.translator import Translator, escape
+from storage.closure import waiting_for_rematch
 from storage.goals import achieved_counts
 from storage.models import PersonStatus, Program, Role
 from storage.pairing import ParticipantRow, participants
@@ -42,7 +44,9 @@ def _status(tr: Translator, row: ParticipantRow) -> str:
             return tr.pgettext("person status", "active")
 
 
-def _person_line(tr: Translator, row: ParticipantRow, achieved: int = 0) -> str:
+def _person_line(
+    tr: Translator, row: ParticipantRow, achieved: int = 0, rematch: bool = False
+) -> str:
     person = row.person
     who = f"<b>{escape(member_name(person))}</b>"
     if person.username and person.name and person.name.strip():
@@ -53,6 +57,8 @@ def _person_line(tr: Translator, row: ParticipantRow, achieved: int = 0) -> str:
             parts.append(tr.gettext("with {name}", name=member_name(row.partner)))
         else:
             parts.append(tr.gettext("not matched yet"))
+        if rematch:
+            parts.append(rematch_mark(tr))
     goals = achieved_label(tr, achieved)
     if goals is not None:
         parts.append(goals)
@@ -98,9 +104,18 @@ async def people_page(turn: Turn) -> Screen:
     everyone = await participants(turn.session, turn.program_id)
     mentees = [row.membership.id for row in everyone if row.membership.role == Role.MENTEE]
     achieved = await achieved_counts(turn.session, [i for i in mentees if i is not None])
+    asked = {m.id for m in await waiting_for_rematch(turn.session, turn.program_id)}
     pages = _people_pages(
         [
-            (row.membership.role, _person_line(tr, row, achieved.get(row.membership.id or 0, 0)))
+            (
+                row.membership.role,
+                _person_line(
+                    tr,
+                    row,
+                    achieved.get(row.membership.id or 0, 0),
+                    rematch=row.membership.id in asked,
+                ),
+            )
             for row in everyone
         ]
     )

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from conversations.kit.buttons import Button, match_timeline
+from conversations.kit.buttons import END, KEEP, Button, match_end, match_timeline
+from conversations.kit.closure_text import decision_line
 from conversations.kit.text import RULE_TITLES, person_name
 from locales.translator import N_, Translator
+from storage.closure import decision_of
 from storage.flags import Rule, Severity, period_monday
 from storage.models import Flag, FlagStatus, Person, Program, PromptKind
 from storage.programs import zone_or_none
@@ -247,6 +249,9 @@ def _status_line(
                 date=tr.date(local_date(flag.snoozed_until, zone), "long"),
             )
         case FlagStatus.RESOLVED:
+            decided = decision_of(flag) if flag.rule == Rule.END_REQUEST else None
+            if decided is not None:
+                return decision_line(tr, *decided, handler)
             if flag.note:
                 note = flag.note if len(flag.note) <= NOTE_SHOWN else flag.note[:NOTE_SHOWN] + "…"
                 return tr.gettext("✅ Resolved by {name}: {note}", name=name, note=note)
@@ -297,6 +302,15 @@ def alert_buttons(tr: Translator, flag: Flag) -> list[list[Button]]:
     show = [(tr.gettext("Show match"), match_timeline(flag.match_id))]
     if flag.status == FlagStatus.RESOLVED:
         return [show]
+    if flag.rule == Rule.END_REQUEST:  # deciding is resolving it
+        return [
+            [
+                (tr.gettext("🏁 End the match"), match_end(END, flag.id)),
+                (tr.gettext("▶️ Keep it going"), match_end(KEEP, flag.id)),
+            ],
+            [(tr.gettext("Acknowledge"), data(ACK)), (tr.gettext("Snooze 7 days"), data(SNOOZE))],
+            show,
+        ]
     return [
         [(tr.gettext("Acknowledge"), data(ACK)), (tr.gettext("Snooze 7 days"), data(SNOOZE))],
         [(tr.gettext("Resolve"), data(RESOLVE)), *show],

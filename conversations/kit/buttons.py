@@ -29,6 +29,20 @@ def match_timeline(match_id: int) -> str:
     return f"{TIMELINE_PREFIX}:{TIMELINE_NEW}:{match_id}"
 
 
+MATCH_END_PREFIX = "mx"
+# The actions of `match_end` buttons: on an end request's alert (with the flag's id) and
+# on a match's timeline (with the match's id).
+END, KEEP, END_REASON, END_BACK = "e", "k", "r", "b"
+TIMELINE_END, TIMELINE_REASON, TIMELINE_CONFIRM, TIMELINE_CANCEL = "t", "tr", "ty", "tx"
+
+
+def match_end(action: str, *args: object) -> str:
+    """A button of a coordinator's decision to end a match or keep it going, drawn on an
+    alert (conversations.kit.alert_text) or a timeline (conversations.oversight) and
+    answered by conversations.match_end, which checks the presser again."""
+    return ":".join([MATCH_END_PREFIX, action, *map(str, args)])
+
+
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]

@@ -10,23 +10,23 @@ messages it causes (`storage.closure` is the lifecycle itself):
 - closure surveys and follow-ups are asked with the facts their questions depend on:
   the program's track, and whether the match ended early.
 
-The dispatcher closes a match once both surveys are settled (`finish_closures`), then
-`send_certificates` sends each person of a match that completed the program their
-certificate, in their language.
+The dispatcher closes a match once both surveys are settled (`finish_closures`), and
+every tick `send_certificates` sends each person of a match that completed the program
+their certificate, in their language, once (`storage.certificates` records it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from conversations.instruments import YES
 from conversations.kit.alerting import coordinators
@@ -35,7 +35,15 @@ from conversations.kit.certificate import file_name, render_certificate
 from conversations.kit.reply import Effect
 from conversations.kit.text import person_name
 from locales.translator import Html, Translator, translator
-from storage.certificates import CertificateFacts, certificate_facts, completed
+from storage.certificates import (
+    CertificateFacts,
+    Due,
+    certificate_facts,
+    certificates_due,
+    claim_certificate,
+    record_certificate,
+)
+from storage.clock import utcnow
 from storage.closure import (
     ClosureError,
     ClosureProblem,
@@ -46,11 +54,12 @@ from storage.closure import (
 )
 from storage.db import Database
 from storage.models import (
+    DeliveryStatus,
+    ExtensionCopy,
     ExtensionStatus,
     Match,
     MatchExtension,
     Person,
-    PersonStatus,
     Program,
     Prompt,
     PromptKind,
@@ -61,7 +70,6 @@ log = logging.getLogger(__name__)
 EXTEND, REMATCH = "extend", "rematch"  # the question keys with consequences
 EXTENSION_PREFIX, APPROVE, DECLINE = "ext", "a", "d"
 WITH_FACTS = (PromptKind.CLOSURE, PromptKind.FOLLOWUP)
-UNREACHABLE = (PersonStatus.UNREACHABLE, PersonStatus.CLOSED, PersonStatus.ERASED)
 
 
 def extension_data(action: str, match_id: int) -> str:
@@ -166,47 +174,140 @@ def extension_request(
     )
 
 
+def extension_outcome(tr: Translator, extension: MatchExtension, by: Person | None) -> str:
+    """What was decided and by whom, as every coordinator's copy of the request ends."""
+    approved = extension.status == ExtensionStatus.APPROVED
+    # The planned end it ends on now: moved by the extension when approved.
+    ends = extension.planned_end + timedelta(weeks=extension.weeks if approved else 0)
+    day = Html(tr.date(ends))
+    if approved:
+        return tr.gettext(
+            "✅ Approved by {name}: the mentorship now ends on {date}.",
+            name=person_name(by),
+            date=day,
+        )
+    return tr.gettext(
+        "✖️ Declined by {name}: the mentorship ends on {date} as planned.",
+        name=person_name(by),
+        date=day,
+    )
+
+
+async def _request_parts(
+    session: AsyncSession, extension: MatchExtension
+) -> tuple[Program, Person, Person] | None:
+    match = await session.get(Match, extension.match_id)
+    program = await session.get(Program, match.program_id) if match else None
+    mentor = await session.get(Person, match.mentor_id) if match else None
+    mentee = await session.get(Person, match.mentee_id) if match else None
+    if program is None or mentor is None or mentee is None:
+        return None
+    return program, mentor, mentee
+
+
+async def decided_request(
+    session: AsyncSession, tr: Translator, extension: MatchExtension
+) -> str | None:
+    """A decided request as a coordinator's copy shows it: the request, then who decided
+    what. None when its match is gone."""
+    parts = await _request_parts(session, extension)
+    if parts is None:
+        return None
+    by = None if extension.decided_by is None else await session.get(Person, extension.decided_by)
+    request = extension_request(tr, *parts, extension)
+    return request + "\n\n" + extension_outcome(tr, extension, by)
+
+
 async def ask_coordinators(bot: Bot, database: Database, match_id: int) -> int:
     """Send each coordinator of the match's program, in their language, the agreed
-    extension with Approve / Decline; returns the messages sent."""
+    extension with Approve / Decline, and record each copy (`ExtensionCopy`) so that it
+    shows the decision once one of them decides; returns the messages sent."""
     async with database.session() as session:
         match = await session.get(Match, match_id)
-        program = await session.get(Program, match.program_id) if match else None
-        if match is None or program is None:
-            return 0
-        mentor = await session.get(Person, match.mentor_id)
-        mentee = await session.get(Person, match.mentee_id)
-        extension = await current_extension(session, match)
-        readers = await coordinators(session, program.id or 0)
-    if mentor is None or mentee is None or extension is None:
+        extension = None if match is None else await current_extension(session, match)
+        parts = None if extension is None else await _request_parts(session, extension)
+        readers = [] if parts is None else await coordinators(session, parts[0].id or 0)
+    if extension is None or parts is None:
         return 0
-    sent = 0
+    copies: list[ExtensionCopy] = []
     for reader in readers:
         if reader.chat_id is None:
             continue
         tr = translator(reader.locale)
-        text = extension_request(tr, program, mentor, mentee, extension)
+        text = extension_request(tr, *parts, extension)
         markup = keyboard(
             [[(tr.gettext("✅ Approve"), extension_data(APPROVE, match_id)),
               (tr.gettext("✖️ Decline"), extension_data(DECLINE, match_id))]]
         )  # fmt: skip
         try:
-            await bot.send_message(
+            message = await bot.send_message(
                 reader.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         except TelegramError as error:
             log.info("could not ask a coordinator about an extension: %s", type(error).__name__)
             continue
-        sent += 1
-    return sent
+        copies.append(
+            ExtensionCopy(
+                extension_id=extension.id or 0,
+                person_id=reader.id or 0,
+                chat_id=reader.chat_id,
+                message_id=message.message_id,
+                sent_at=utcnow(),
+            )
+        )
+    if copies:
+        async with database.session() as session:
+            session.add_all(copies)
+    return len(copies)
+
+
+async def refresh_extension_copies(
+    bot: Bot, database: Database, extension_id: int, edited: tuple[int, int] | None = None
+) -> int:
+    """Edit every coordinator's copy of a decided request, but `edited` (chat id, message
+    id, already up to date), to show who decided what, each in its reader's language,
+    without buttons. Call once the decision has committed; returns the copies edited."""
+    edits: list[tuple[int, int, str]] = []
+    async with database.session() as session:
+        extension = await session.get(MatchExtension, extension_id)
+        if extension is None:
+            return 0
+        rows = await session.exec(
+            select(ExtensionCopy, Person)
+            .join(Person, col(Person.id) == col(ExtensionCopy.person_id))
+            .where(ExtensionCopy.extension_id == extension_id)
+            .order_by(col(ExtensionCopy.id))
+        )
+        for copy, reader in rows.all():
+            if (copy.chat_id, copy.message_id) == edited:
+                continue
+            text = await decided_request(session, translator(reader.locale), extension)
+            if text is not None:
+                edits.append((copy.chat_id, copy.message_id, text))
+    done = 0
+    for chat_id, message_id, text in edits:
+        try:
+            await bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
+            )
+        except TelegramError as error:
+            if "not modified" not in str(error).lower():
+                log.info("could not update an extension request: %s", type(error).__name__)
+            continue
+        done += 1
+    return done
 
 
 # --- certificates -----------------------------------------------------------------------------
 
 
-async def send_certificate(bot: Bot, chat_id: int, tr: Translator, facts: CertificateFacts) -> None:
-    """Render the PDF off the event loop (it takes a few tenths of a second) and send it."""
-    content = await asyncio.to_thread(render_certificate, tr, facts)
+async def send_certificate(
+    bot: Bot, chat_id: int, tr: Translator, facts: CertificateFacts, content: bytes | None = None
+) -> None:
+    """Send the certificate, rendering the PDF off the event loop (it takes a few tenths
+    of a second) unless it is given."""
+    if content is None:
+        content = await asyncio.to_thread(render_certificate, tr, facts)
     await bot.send_document(
         chat_id,
         document=content,
@@ -219,31 +320,42 @@ async def send_certificate(bot: Bot, chat_id: int, tr: Translator, facts: Certif
     )
 
 
-async def send_certificates(
-    bot: Bot, database: Database, match_ids: Sequence[int], now: datetime
-) -> int:
-    """Each person of the matches that closed having completed the program gets their
-    certificate, in their language (not after an early end); returns the documents sent.
-    Never raises: a closed match stays closed, and /certificate gives it again."""
-    letters: list[tuple[int, Translator, CertificateFacts]] = []
+async def send_certificates(bot: Bot, database: Database, now: datetime) -> int:
+    """Each person of a match that closed having completed the program gets their
+    certificate once, in their language (not after an early end). Every dispatcher tick
+    sends those not sent yet, so one lost to a stop between closing the match and sending
+    goes out on the next tick. Each is rendered, then claimed, then sent, then recorded:
+    a send that may have arrived (a timeout) is never repeated, one that surely did not
+    (the network, flood control) is tried again on a later tick. Never raises: a closed
+    match stays closed, and /certificate gives it again. Returns the documents sent."""
     async with database.session() as session:
-        for match_id in match_ids:
-            match = await session.get(Match, match_id)
-            program = await session.get(Program, match.program_id) if match else None
-            if match is None or program is None or not completed(match, program):
-                continue
-            for person_id in (match.mentee_id, match.mentor_id):
-                person = await session.get(Person, person_id)
-                if person is None or person.chat_id is None or person.status in UNREACHABLE:
-                    continue
-                facts = await certificate_facts(session, match, program, person, now)
-                letters.append((person.chat_id, translator(person.locale), facts))
+        due = [
+            (item, translator(item.person.locale), await _facts(session, item, now))
+            for item in await certificates_due(session, now)
+        ]
     sent = 0
-    for chat_id, tr, facts in letters:
+    for item, tr, facts in due:
+        match_id, person_id = item.match.id or 0, item.person.id or 0
+        content = await asyncio.to_thread(render_certificate, tr, facts)
+        async with database.session() as session:
+            if not await claim_certificate(session, match_id, person_id, now):
+                continue
+        status: DeliveryStatus | None = DeliveryStatus.SENT
         try:
-            await send_certificate(bot, chat_id, tr, facts)
+            await send_certificate(bot, item.person.chat_id or 0, tr, facts, content)
+        except TimedOut:
+            status = DeliveryStatus.UNCERTAIN
+        except (RetryAfter, NetworkError) as error:
+            log.info("a certificate will be sent again: %s", type(error).__name__)
+            status = None
         except TelegramError as error:
             log.info("could not send a certificate: %s", type(error).__name__)
-            continue
-        sent += 1
+            status = DeliveryStatus.FAILED
+        async with database.session() as session:
+            await record_certificate(session, match_id, person_id, status, now)
+        sent += status == DeliveryStatus.SENT
     return sent
+
+
+async def _facts(session: AsyncSession, item: Due, now: datetime) -> CertificateFacts:
+    return await certificate_facts(session, item.match, item.program, item.person, now)

@@ -90,6 +90,14 @@ RULE_TITLES = {
 }
 
 
+REMATCH_ICON = "🔁"
+
+
+def rematch_mark(tr: Translator) -> str:
+    """A mentee who asked at closure for a new match, as /pair and /people mark them."""
+    return tr.gettext("🔁 asked for a new match")
+
+
 def person_name(person: Person | None) -> str:
     if person is None:
         return "?"
