@@ -134,9 +134,9 @@ async def test_a_program_without_answers_has_nothing_to_chart(
     await add_pair(database, program, clock)  # matched, but nothing answered or logged
     async with database.session() as session:
         data = await report_data(session, program, date(2026, 11, 16), 12)
-    assert len(data.weeks) == 12 and data.empty
-    # Matched on Saturday, October 17 (W42): it counts from that week on.
-    assert [w.active_matches for w in data.weeks] == [0] * 6 + [1] * 6
+    # Matched on Saturday, October 17 (W42): the chart starts that week.
+    assert [w.period for w in data.weeks] == [f"2026-W{n}" for n in range(42, 48)]
+    assert [w.active_matches for w in data.weeks] == [1] * 6 and data.empty
     assert data.mentee_average is None and data.response.value is None
 
 

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ft2font import FT2Font
 from matplotlib.legend import Legend
+from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator, NullFormatter
 from matplotlib.transforms import Bbox
@@ -45,7 +46,7 @@ POINT = DPI / 72  # pixels per point
 FIGURE_TITLE = 13
 PANEL_TITLE = 12
 TEXT = 11  # legends, tick labels, the axis title, dates
-VALUE_SIZES = (10, 9)  # a bar's value above it: the largest that leaves the labels apart
+VALUE_SIZES = (10, 9, 8.5)  # a bar's value above it: the largest that leaves the labels apart
 GAP = 3.0  # points between two labels, at least
 MARGIN = 6.0  # points around the figure
 # Okabe–Ito colours, told apart with colour-blindness too; lines also differ by marker.
@@ -92,16 +93,15 @@ def _box(text: Text, renderer: RendererBase) -> Bbox:
     return text.get_window_extent(renderer).expanded(1, 1).padded(GAP * POINT / 2)
 
 
-def _apart(boxes: Sequence[Bbox | None]) -> bool:
-    """Whether boxes laid out left to right leave each other alone (None: no label)."""
-    present = [box for box in boxes if box is not None]
-    return all(left.x1 <= right.x0 for left, right in pairwise(present))
+def _apart(boxes: Sequence[Bbox]) -> bool:
+    """Whether boxes laid out left to right leave each other alone."""
+    return all(left.x1 <= right.x0 for left, right in pairwise(boxes))
 
 
-def _spaced(boxes: Sequence[Bbox | None]) -> list[int]:
-    """Which of a row of labels, one a week (None: none that week), to keep: all of them
-    if they fit, else those of every second (third…) week counted back from the last (the
-    current week), plus the first, whose right neighbour gives way if they touch."""
+def _spaced(boxes: Sequence[Bbox]) -> list[int]:
+    """Which of a row of labels, one a week, to keep: all of them if they fit, else those
+    of every second (third…) week counted back from the last (the current week), plus the
+    first, whose right neighbour gives way if they touch. A regular rhythm, for dates."""
     count = len(boxes)
     for step in range(1, count + 1):
         kept = sorted({*range(count - 1, -1, -step), 0})
@@ -112,10 +112,20 @@ def _spaced(boxes: Sequence[Bbox | None]) -> list[int]:
     return [count - 1] if count else []
 
 
-def _keep(texts: Sequence[Text | None], kept: Sequence[int]) -> None:
+def _from_the_right(boxes: Sequence[Bbox]) -> list[int]:
+    """Which of a row of labels to keep: the last, then each one, going left, that leaves
+    the last one kept alone. As many as fit, for labels that are not on every week."""
+    kept: list[int] = []
+    for index in reversed(range(len(boxes))):
+        if not kept or _apart([boxes[index], boxes[kept[-1]]]):
+            kept.append(index)
+    return kept
+
+
+def _keep(texts: Sequence[Text], kept: Sequence[int]) -> None:
     """Remove the texts not kept."""
     for index, text in enumerate(texts):
-        if text is not None and index not in kept:
+        if index not in kept:
             text.remove()
 
 
@@ -188,17 +198,17 @@ def _rates(
         handles.append(gaps)
 
     def label(renderer: RendererBase) -> None:
-        _value_labels(axes, tr, dict(rates), len(data.weeks), renderer)
+        _value_labels(axes, tr, dict(rates), renderer)
 
     return handles, label
 
 
 def _value_labels(
-    axes: Axes, tr: Translator, values: dict[int, float], weeks: int, renderer: RendererBase
+    axes: Axes, tr: Translator, values: dict[int, float], renderer: RendererBase
 ) -> None:
     """Each bar's percentage (`values`, by week) above it, in the largest size and fullest
-    form that keeps the labels apart: '100 %', then '100' (the axis says %), then those of
-    every second (third…) week."""
+    form that keeps the labels apart: '100 %', then '100' (the axis says %); then as many
+    as fit, the current week's first."""
 
     def full(value: float) -> str:
         return percent(tr, value / 100)
@@ -210,26 +220,24 @@ def _value_labels(
     for attempt, (form, size) in enumerate(tries):
         texts = [
             axes.annotate(
-                form(values[x]),
-                (x, values[x]),
+                form(value),
+                (x, value),
                 xytext=(0, 2),
                 textcoords="offset points",
                 ha="center",
                 va="bottom",
                 fontsize=size,
                 color=MUTED,
-                # readable over a hatched neighbour, which may be wider than a week at 26
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
+                # a halo: readable over a neighbouring bar, a label being wider than a bar
+                path_effects=[withStroke(linewidth=2.5, foreground="white")],
             )
-            if x in values
-            else None
-            for x in range(weeks)
+            for x, value in sorted(values.items())
         ]
-        boxes = [None if text is None else _box(text, renderer) for text in texts]
+        boxes = [_box(text, renderer) for text in texts]
         if _apart(boxes):
             return
         if attempt == len(tries) - 1:
-            _keep(texts, _spaced(boxes))
+            _keep(texts, _from_the_right(boxes))
             return
         _keep(texts, [])
 
@@ -356,6 +364,8 @@ def _week_labels(figure: Figure, axes: Axes, tr: Translator, data: ReportData, b
             week_label(tr, mondays[x], "MMM"),
             (x, base),
             xycoords=("data", "figure points"),
+            xytext=(0, 0),
+            textcoords="offset points",
             ha="center",
             va="baseline",
             fontsize=TEXT,
@@ -363,12 +373,12 @@ def _week_labels(figure: Figure, axes: Axes, tr: Translator, data: ReportData, b
         )
         for x in changes
     ]
-    boxes = [_box(month, renderer) for month in months]
-    shown: list[int] = []
-    for index in reversed(range(len(months))):  # the latest months first
-        if not shown or _apart([boxes[index], boxes[shown[-1]]]):
-            shown.append(index)
-    _keep(months, shown)
+    edge = figure.bbox.x1 - MARGIN * POINT
+    for month in months:  # the current week's month, wider than its day, stays inside
+        overflow = month.get_window_extent(renderer).x1 - edge
+        if overflow > 0:
+            month.xyann = (-overflow / POINT, 0)
+    _keep(months, _from_the_right([_box(month, renderer) for month in months]))
 
 
 def draw_report(data: ReportData, tr: Translator, program_name: str) -> Figure:
@@ -392,7 +402,7 @@ def draw_report(data: ReportData, tr: Translator, program_name: str) -> Figure:
     # Across: the y-axis labels on the left, room for the last week's date on the right;
     # the titles and legends start at the margin.
     left = MARGIN + max(_tick_width(axes, renderer) for axes in panels) + 3 + 3 + 2
-    right = width - MARGIN - TEXT * 0.8
+    right = width - MARGIN - TEXT * 0.4
     start = (MARGIN - left) / (right - left)  # the margin, in fractions of the plot's width
     legends = [
         _legend(axes, entries, start, width - 2 * MARGIN) if entries else None
