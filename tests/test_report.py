@@ -147,6 +147,8 @@ async def test_labels_render_without_missing_glyphs(
     await history(database, clock, program)
     async with database.session() as session:
         data = await report_data(session, program, date(2026, 11, 16), 26)
+    # The first match started on Tuesday, August 18: the weeks before it are not drawn.
+    assert (data.weeks[0].monday, len(data.weeks)) == (date(2026, 8, 17), 14)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         png = render_report(data, translator(language), "Carrière Montréal 🌱 – 50 $ à 100 $")
