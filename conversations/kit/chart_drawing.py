@@ -48,6 +48,7 @@ PANEL_TITLE = 12
 TEXT = 11  # legends, tick labels, the axis title, dates
 VALUE_SIZES = (10, 9, 8.5)  # a bar's value above it: the largest that leaves the labels apart
 GAP = 3.0  # points between two labels, at least
+TICK = 3.0  # points: the length of a tick, and from it to its label
 MARGIN = 6.0  # points around the figure
 # Okabe–Ito colours, told apart with colour-blindness too; lines also differ by marker.
 RATE_COLOUR = "#009E73"
@@ -132,9 +133,14 @@ def _keep(texts: Sequence[Text], kept: Sequence[int]) -> None:
 # --- the panels ---------------------------------------------------------------------------
 
 
+def _panel_title(axes: Axes, title: str, pad: float = 0) -> Text:
+    """The panel's title, `pad` points above its plot (`set_title` resets the font)."""
+    return axes.set_title(title, loc="left", fontsize=PANEL_TITLE, fontweight="bold", pad=pad)
+
+
 def _style(axes: Axes, tr: Translator, title: str) -> None:
-    axes.set_title(tr.gettext(title), loc="left", fontsize=PANEL_TITLE, fontweight="bold")
-    axes.tick_params(labelsize=TEXT, length=3, pad=3)
+    _panel_title(axes, tr.gettext(title))
+    axes.tick_params(labelsize=TEXT, length=TICK, pad=TICK)
     axes.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
     axes.set_axisbelow(True)
     for side in ("top", "right"):
@@ -335,12 +341,14 @@ def _tick_width(axes: Axes, renderer: RendererBase) -> float:
     )
 
 
-def _week_labels(figure: Figure, axes: Axes, tr: Translator, data: ReportData, base: float) -> None:
+def _week_labels(
+    figure: Figure, axes: Axes, tr: Translator, data: ReportData, days_at: float, base: float
+) -> None:
     """Under the bottom panel: the Monday of each week (or of every second…, always the
-    current week's), with its month on a second row where the month changes."""
+    current week's), with its month on a second row where the month changes; `days_at`
+    and `base` are the rows' baselines, in points from the figure's bottom."""
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     mondays = [week.monday for week in data.weeks]
-    days_at = base + TEXT * 1.25  # baselines, in points from the figure's bottom
     days = [
         axes.annotate(
             week_label(tr, monday, "d"),
@@ -381,6 +389,37 @@ def _week_labels(figure: Figure, axes: Axes, tr: Translator, data: ReportData, b
     _keep(months, _from_the_right([_box(month, renderer) for month in months]))
 
 
+def _stack(
+    panels: Sequence[Axes],
+    legends: Sequence[Legend | None],
+    top: float,
+    bottom: float,
+    left: float,
+    right: float,
+) -> float:
+    """Place the panels one under the other between `top` and `bottom` (points from the
+    figure's bottom), each under its title and legend, and all as tall; return that
+    height."""
+    renderer = panels[0].figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = (inches * 72 for inches in SIZE_INCHES)
+    titles = [_panel_title(axes, axes.get_title(loc="left")) for axes in panels]
+    legend_heights = [_points(legend, renderer)[1] + 3 if legend else 0 for legend in legends]
+    heads = [
+        _points(text, renderer)[1] + 4 + legend
+        for text, legend in zip(titles, legend_heights, strict=True)
+    ]
+    between = 10  # from a panel's x axis to the next panel's title
+    plot = (top - bottom - sum(heads) - between * (len(panels) - 1)) / len(panels)
+    for axes, text, head, legend in zip(panels, titles, heads, legend_heights, strict=True):
+        top -= head
+        axes.set_position(
+            (left / width, (top - plot) / height, (right - left) / width, plot / height)
+        )
+        _panel_title(axes, text.get_text(), pad=legend + 2).set_x((MARGIN - left) / (right - left))
+        top -= plot + between
+    return plot
+
+
 def draw_report(data: ReportData, tr: Translator, program_name: str) -> Figure:
     """The chart: response rate, ratings and contact hours, one panel each, over the weeks
     of `data`."""
@@ -401,47 +440,27 @@ def draw_report(data: ReportData, tr: Translator, program_name: str) -> Figure:
 
     # Across: the y-axis labels on the left, room for the last week's date on the right;
     # the titles and legends start at the margin.
-    left = MARGIN + max(_tick_width(axes, renderer) for axes in panels) + 3 + 3 + 2
+    left = MARGIN + max(_tick_width(axes, renderer) for axes in panels) + 2 * TICK + 2
     right = width - MARGIN - TEXT * 0.4
     start = (MARGIN - left) / (right - left)  # the margin, in fractions of the plot's width
     legends = [
         _legend(axes, entries, start, width - 2 * MARGIN) if entries else None
         for axes, entries in zip(panels, handles, strict=True)
     ]
-    # Down: the title, then each panel's title, legend and plot; the weeks at the bottom.
+    # Down: the title; the panels; the weeks' days and months, and the axis title.
     title = _title(figure, tr, program_name, count)
-    top = height - MARGIN - _points(title, renderer)[1] - 10
     axis_title = figure.text(
         0.5, MARGIN / height, tr.gettext(WEEKS_AXIS), ha="center", va="bottom", fontsize=TEXT
     )
-    base = MARGIN + _points(axis_title, renderer)[1] + 4 + TEXT * 0.25  # the months' baseline
-    bottom = base + TEXT * 1.25 + TEXT * 0.75 + 3 + 3  # of the bottom panel
-    titles = [
-        axes.set_title(
-            axes.get_title(loc="left"), loc="left", fontsize=PANEL_TITLE, fontweight="bold"
-        )
-        for axes in panels
-    ]
-    below_title = [_points(legend, renderer)[1] + 3 if legend else 0 for legend in legends]
-    heads = [
-        _points(text, renderer)[1] + 4 + legend
-        for text, legend in zip(titles, below_title, strict=True)
-    ]
-    between = 10  # points from a panel's x axis to the next panel's title
-    plot = (top - bottom - sum(heads) - between * (len(panels) - 1)) / len(panels)
-    for axes, text, head, legend in zip(panels, titles, heads, below_title, strict=True):
-        top -= head
-        axes.set_position(
-            (left / width, (top - plot) / height, (right - left) / width, plot / height)
-        )
-        axes.set_title(
-            text.get_text(), loc="left", fontsize=PANEL_TITLE, fontweight="bold", pad=legend + 2
-        )
-        text.set_x(start)
-        top -= plot + between
+    months = MARGIN + _points(axis_title, renderer)[1] + 4 + TEXT * 0.25  # a baseline
+    days = months + TEXT * 1.25
+    plot = _stack(
+        panels, legends, top=height - MARGIN - _points(title, renderer)[1] - 10,
+        bottom=days + TEXT * 0.75 + 2 * TICK, left=left, right=right,
+    )  # fmt: skip
     # Room above full bars for their labels.
     rates.set_ylim(0, 100 * plot / (plot - VALUE_SIZES[0] * 1.3 - 3))
-    _week_labels(figure, contact, tr, data, base)
+    _week_labels(figure, contact, tr, data, days, months)
     label_bars(renderer)
     return figure
 
