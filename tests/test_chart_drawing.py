@@ -79,6 +79,27 @@ def boxes(figure: Figure) -> list[tuple[str, Bbox]]:
     return found
 
 
+def assert_legible(figure: Figure) -> None:
+    """No text touches another (2 pixels apart at least) or leaves the picture, and all
+    are large enough for a phone."""
+    found = boxes(figure)
+    inside = figure.bbox
+    for text, box in found:
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, text
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, text
+    for (one, first), (other, second) in combinations(found, 2):
+        assert not first.padded(1).overlaps(second.padded(1)), (one, other)
+    # Telegram shows the 840 pixels across about 390 CSS pixels of a phone.
+    css_pixels = {
+        text.get_text(): text.get_fontsize() * DPI / 72 * PHONE / 840
+        for text in drawn_texts(figure)
+    }
+    assert min(css_pixels.values()) >= 10.9, css_pixels  # the values above the bars
+    for axes in figure.axes:
+        if (legend := axes.get_legend()) is not None:
+            assert all(text.get_fontsize() >= 11 for text in legend.get_texts())
+
+
 def dates(axes: Axes) -> dict[int, list[Annotation]]:
     """The date labels under the bottom panel, by week."""
     found: dict[int, list[Annotation]] = {}
@@ -106,22 +127,7 @@ def test_no_text_touches_another_or_leaves_the_picture(
     data = weeks_to(last, count)
     tr = translator(language)
     figure = draw_report(data, tr, NAME)
-    found = boxes(figure)
-    inside = figure.bbox
-    for text, box in found:
-        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, text
-        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, text
-    for (one, first), (other, second) in combinations(found, 2):
-        assert not first.padded(1).overlaps(second.padded(1)), (one, other)
-    # Readable on a phone: Telegram shows the 840 pixels across about 390 CSS pixels.
-    css_pixels = {
-        text.get_text(): text.get_fontsize() * DPI / 72 * PHONE / 840
-        for text in drawn_texts(figure)
-    }
-    assert min(css_pixels.values()) >= 10.9, css_pixels  # the values above the bars
-    for axes in figure.axes:
-        if (legend := axes.get_legend()) is not None:
-            assert all(text.get_fontsize() >= 11 for text in legend.get_texts())
+    assert_legible(figure)
 
     rates, _, contact = figure.axes
     labelled = dates(contact)
@@ -143,6 +149,24 @@ def test_no_text_touches_another_or_leaves_the_picture(
         assert [text.get_text() for text in values] == [
             percent(tr, value) for value in shown if value is not None
         ]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_first_week_and_empty_panels_keep_their_texts_apart(language: str) -> None:
+    """A program whose first match started this week, and one with matches but nothing
+    answered, rated or logged yet: the panels say so, and still nothing touches."""
+    tr = translator(language)
+    assert_legible(draw_report(weeks_to(date(2026, 9, 7), 1), tr, "Halifax"))
+    quiet = ReportData(
+        tuple(
+            ChartWeek(week.period, week.monday, Rate(), None, None, 0, 2, 120.0)
+            for week in weeks_to(date(2026, 9, 7), 12).weeks
+        )
+    )
+    figure = draw_report(quiet, tr, "Halifax")
+    assert_legible(figure)
+    nothing = {text.get_text() for axes in figure.axes[:2] for text in axes.texts}
+    assert nothing == {tr.gettext("Nothing in these weeks")}
 
 
 def test_a_week_without_check_ins_is_hatched_and_a_week_at_zero_has_its_zero() -> None:
