@@ -19,7 +19,7 @@ from matplotlib.transforms import Bbox
 
 from conversations.kit.chart_drawing import DPI, draw_report
 from conversations.kit.charts import ChartWeek, ReportData, percent
-from conversations.kit.day_month import day_month
+from conversations.kit.day_month import day_month, day_month_span
 from locales.translator import translator
 from storage.metrics import Rate
 from storage.schedule import period_key
@@ -211,3 +211,13 @@ def test_the_first_of_the_month_is_1er_in_french(
 ) -> None:
     assert day_month(day, Locale.parse("en_CA"), skeleton) == english
     assert day_month(day, Locale.parse("fr_CA"), skeleton) == french
+
+
+def test_a_span_of_days_writes_1er_for_each_first_of_the_month() -> None:
+    french, english = Locale.parse("fr_CA"), Locale.parse("en_CA")
+    assert day_month_span(date(2026, 6, 1), date(2026, 6, 7), french) == "1er–7 juin 2026"
+    assert day_month_span(date(2026, 6, 1), date(2026, 11, 1), french) == (
+        "1er juin\u2009–\u20091er nov. 2026"
+    )
+    assert day_month_span(date(2026, 11, 2), date(2026, 11, 8), french) == "2–8 nov. 2026"
+    assert day_month_span(date(2026, 6, 1), date(2026, 11, 1), english) == "Jun 1–Nov 1, 2026"
