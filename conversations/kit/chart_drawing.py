@@ -33,8 +33,13 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.legend import Legend
 from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator, NullFormatter
-from matplotlib.transforms import Bbox
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    MultipleLocator,
+    NullFormatter,
+    NullLocator,
+)
 
 from conversations.kit.charts import ReportData, decimal, percent, week_label
 from locales.translator import N_, Translator
@@ -89,38 +94,58 @@ def drawable(text: str) -> str:
 # --- keeping labels apart -----------------------------------------------------------------
 
 
-def _box(text: Text, renderer: RendererBase) -> Bbox:
-    """The text's extent in pixels, widened by half the gap on each side."""
-    return text.get_window_extent(renderer).expanded(1, 1).padded(GAP * POINT / 2)
+Span = tuple[float, float]  # a label's left and right, in pixels, with half the gap each side
 
 
-def _apart(boxes: Sequence[Bbox]) -> bool:
-    """Whether boxes laid out left to right leave each other alone."""
-    return all(left.x1 <= right.x0 for left, right in pairwise(boxes))
+def _span(text: Text, renderer: RendererBase) -> Span:
+    extent = text.get_window_extent(renderer)
+    return extent.x0 - GAP * POINT / 2, extent.x1 + GAP * POINT / 2
 
 
-def _spaced(boxes: Sequence[Bbox]) -> list[int]:
+def _row(
+    axes: Axes, words: Sequence[str], xs: Sequence[float], size: float, renderer: RendererBase
+) -> list[Span]:
+    """Where one-line labels centred on `xs` (data) would reach: measured as matplotlib
+    measures them to draw them, without making Text artists (which costs ten times more)."""
+    font = FontProperties(size=size)
+    halves = {
+        word: renderer.get_text_width_height_descent(word, font, ismath=False)[0] / 2
+        for word in set(words)  # "100" comes back often
+    }
+    centres = axes.transData.transform([(x, 0) for x in xs])[:, 0] if len(xs) else []
+    return [
+        (centre - halves[word] - GAP * POINT / 2, centre + halves[word] + GAP * POINT / 2)
+        for word, centre in zip(words, centres, strict=True)
+    ]
+
+
+def _apart(spans: Sequence[Span]) -> bool:
+    """Whether labels laid out left to right leave each other alone."""
+    return all(left[1] <= right[0] for left, right in pairwise(spans))
+
+
+def _spaced(spans: Sequence[Span]) -> list[int]:
     """Which of a row of labels, one a week, to keep: all of them if they fit, else those
     of every second (third…) week counted back from the last (the current week), plus the
     first, whose right neighbour gives way if they touch. A regular rhythm, for dates."""
-    count = len(boxes)
+    count = len(spans)
     for step in range(1, count + 1):
         kept = sorted({*range(count - 1, -1, -step), 0})
-        if len(kept) > 2 and not _apart([boxes[0], boxes[kept[1]]]):
+        if len(kept) > 2 and not _apart([spans[0], spans[kept[1]]]):
             kept.pop(1)
-        if _apart([boxes[index] for index in kept]):
+        if _apart([spans[index] for index in kept]):
             return kept
     return [count - 1] if count else []
 
 
-def _from_the_right(boxes: Sequence[Bbox]) -> list[int]:
+def _from_the_right(spans: Sequence[Span]) -> list[int]:
     """Which of a row of labels to keep: the last, then each one, going left, that leaves
     the last one kept alone. As many as fit, for labels that are not on every week."""
     kept: list[int] = []
-    for index in reversed(range(len(boxes))):
-        if not kept or _apart([boxes[index], boxes[kept[-1]]]):
+    for index in reversed(range(len(spans))):
+        if not kept or _apart([spans[index], spans[kept[-1]]]):
             kept.append(index)
-    return kept
+    return sorted(kept)
 
 
 def _keep(texts: Sequence[Text], kept: Sequence[int]) -> None:
@@ -222,30 +247,28 @@ def _value_labels(
     def bare(value: float) -> str:
         return decimal(tr, value, "0")
 
-    tries = [(form, size) for form in (full, bare) for size in VALUE_SIZES]
-    for attempt, (form, size) in enumerate(tries):
-        texts = [
-            axes.annotate(
-                form(value),
-                (x, value),
-                xytext=(0, 2),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=size,
-                color=MUTED,
-                # a halo: readable over a neighbouring bar, a label being wider than a bar
-                path_effects=[withStroke(linewidth=2.5, foreground="white")],
-            )
-            for x, value in sorted(values.items())
-        ]
-        boxes = [_box(text, renderer) for text in texts]
-        if _apart(boxes):
-            return
-        if attempt == len(tries) - 1:
-            _keep(texts, _from_the_right(boxes))
-            return
-        _keep(texts, [])
+    xs = sorted(values)
+    tries = [([form(values[x]) for x in xs], size) for form in (full, bare) for size in VALUE_SIZES]
+    for words, size in tries:
+        spans = _row(axes, words, xs, size, renderer)
+        kept = list(range(len(xs)))
+        if _apart(spans):
+            break
+    else:
+        kept = _from_the_right(spans)
+    for index in kept:
+        axes.annotate(
+            words[index],
+            (xs[index], values[xs[index]]),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=size,
+            color=MUTED,
+            # a halo: readable over a neighbouring bar, a label being wider than a bar
+            path_effects=[withStroke(linewidth=2.5, foreground="white")],
+        )
 
 
 def _ratings(axes: Axes, tr: Translator, data: ReportData) -> list[Artist]:
@@ -349,19 +372,17 @@ def _week_labels(
     and `base` are the rows' baselines, in points from the figure's bottom."""
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     mondays = [week.monday for week in data.weeks]
-    days = [
+    words = [week_label(tr, monday, "d") for monday in mondays]
+    kept = _spaced(_row(axes, words, range(len(mondays)), TEXT, renderer))
+    for x in kept:
         axes.annotate(
-            week_label(tr, monday, "d"),
+            words[x],
             (x, days_at),
             xycoords=("data", "figure points"),
             ha="center",
             va="baseline",
             fontsize=TEXT,
         )
-        for x, monday in enumerate(mondays)
-    ]
-    kept = _spaced([_box(day, renderer) for day in days])
-    _keep(days, kept)
     changes = [
         x
         for before, x in zip([None, *kept], kept, strict=False)
@@ -386,7 +407,7 @@ def _week_labels(
         overflow = month.get_window_extent(renderer).x1 - edge
         if overflow > 0:
             month.xyann = (-overflow / POINT, 0)
-    _keep(months, _from_the_right([_box(month, renderer) for month in months]))
+    _keep(months, _from_the_right([_span(month, renderer) for month in months]))
 
 
 def _stack(
@@ -426,17 +447,16 @@ def draw_report(data: ReportData, tr: Translator, program_name: str) -> Figure:
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
     renderer = FigureCanvasAgg(figure).get_renderer()
     width, height = (inches * 72 for inches in SIZE_INCHES)  # in points
-    top_axes = figure.add_axes((0, 0, 1, 1))
-    panels = [top_axes, *(figure.add_axes((0, 0, 1, 1), sharex=top_axes) for _ in range(2))]
+    panels = [figure.add_axes((0, 0, 1, 1)) for _ in range(3)]
     rates, ratings, contact = panels
     rate_handles, label_bars = _rates(rates, tr, data)
     handles = [rate_handles, _ratings(ratings, tr, data), draw_contact(contact, tr, data)]
     count = len(data.weeks)
+    for axes in panels:  # the same weeks (not shared axes: ticks cost, and only one has them)
+        axes.set_xlim(-0.6, count - 0.4)
+        axes.xaxis.set_major_locator(NullLocator())
     contact.xaxis.set_major_locator(MultipleLocator(1))  # a tick each week, dates below
     contact.xaxis.set_major_formatter(NullFormatter())
-    contact.set_xlim(-0.6, count - 0.4)
-    for axes in panels[:2]:
-        axes.tick_params(labelbottom=False)
 
     # Across: the y-axis labels on the left, room for the last week's date on the right;
     # the titles and legends start at the margin.
