@@ -69,9 +69,10 @@ def drawn_texts(figure: Figure) -> list[Text]:
     ]
 
 
-def boxes(figure: Figure) -> list[tuple[str, Bbox]]:
+def boxes(figure: Figure, texts: list[Text]) -> list[tuple[str, Bbox]]:
+    """Each text's box, and each legend's."""
     renderer: RendererBase = figure.canvas.get_renderer()  # type: ignore[attr-defined]
-    found = [(text.get_text(), text.get_window_extent(renderer)) for text in drawn_texts(figure)]
+    found = [(text.get_text(), text.get_window_extent(renderer)) for text in texts]
     for axes in figure.axes:
         if (legend := axes.get_legend()) is not None:
             words = " / ".join(text.get_text() for text in legend.get_texts())
@@ -82,7 +83,8 @@ def boxes(figure: Figure) -> list[tuple[str, Bbox]]:
 def assert_legible(figure: Figure) -> None:
     """No text touches another (2 pixels apart at least) or leaves the picture, and all
     are large enough for a phone."""
-    found = boxes(figure)
+    texts = drawn_texts(figure)
+    found = boxes(figure, texts)
     inside = figure.bbox
     for text, box in found:
         assert inside.x0 <= box.x0 and box.x1 <= inside.x1, text
@@ -90,10 +92,7 @@ def assert_legible(figure: Figure) -> None:
     for (one, first), (other, second) in combinations(found, 2):
         assert not first.padded(1).overlaps(second.padded(1)), (one, other)
     # Telegram shows the 840 pixels across about 390 CSS pixels of a phone.
-    css_pixels = {
-        text.get_text(): text.get_fontsize() * DPI / 72 * PHONE / 840
-        for text in drawn_texts(figure)
-    }
+    css_pixels = {text.get_text(): text.get_fontsize() * DPI / 72 * PHONE / 840 for text in texts}
     assert min(css_pixels.values()) >= 10.9, css_pixels  # the values above the bars
     for axes in figure.axes:
         if (legend := axes.get_legend()) is not None:
