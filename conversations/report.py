@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 from datetime import UTC, timedelta
 
-from babel.dates import format_interval
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -33,6 +32,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
 from conversations.kit.context import TandemContext
+from conversations.kit.day_month import day_month_span
 from conversations.kit.program_picker import PAGE, PICK, choose, data, parse, program_for, refuse
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable
@@ -68,7 +68,7 @@ def caption(tr: Translator, program_name: str, data: ReportData) -> str:
             "<b>{program}</b>, last {n} weeks ({dates}; the last one is still under way).",
             weeks,
             program=program_name,
-            dates=format_interval(first, last, "yMMMd", locale=tr.locale),
+            dates=day_month_span(first, last, tr.locale),
         )
     ]
     response = data.response

@@ -10,11 +10,9 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from conversations.broadcast import TEXT_LIMIT
-from conversations.kit.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
+from conversations.kit.chart_drawing import draw_report
+from conversations.kit.charts import ChartWeek, ReportData
 from conversations.report import caption
 from locales.translator import translator
 from storage.db import Database
@@ -54,13 +52,13 @@ def _report(minutes: list[int], active: int = 1, per_match: float = 60) -> Repor
     )
 
 
-def _contact_axis_labels(language: str, minutes: list[int]) -> list[tuple[float, str]]:
-    """The contact panel's y ticks and their labels, as drawn."""
-    figure = Figure(figsize=SIZE_INCHES, dpi=DPI)  # as /report draws it
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(3, 1, sharex=True)[2]
-    draw_contact(axes, translator(language), _report(minutes))
+def _contact_axis_labels(
+    language: str, minutes: list[int], per_match: float = 60
+) -> list[tuple[float, str]]:
+    """The contact panel's y ticks and their labels, as /report draws them."""
+    figure = draw_report(_report(minutes, per_match=per_match), translator(language), "X")
     figure.canvas.draw()
+    axes = figure.axes[2]
     return [
         (tick, label.get_text())
         for tick, label in zip(axes.get_yticks(), axes.get_yticklabels(), strict=True)
@@ -69,13 +67,13 @@ def _contact_axis_labels(language: str, minutes: list[int]) -> list[tuple[float,
 
 
 def test_contact_hours_axis_labels_say_the_value_at_their_line() -> None:
-    """A small program (one match, an hour a week expected) draws its axis in quarter
+    """A small program (one match, 45 minutes a week expected) draws its axis in quarter
     hours: the lines at 0.25 and 0.75 h were labelled "0.2" and "0.8"."""
-    english = _contact_axis_labels("en", [20, 40, 60, 0])
+    english = _contact_axis_labels("en", [20, 40, 45, 0], per_match=45)
     assert ("0.25" in dict(english).values()) and ("0.75" in dict(english).values())
     for tick, label in english:
         assert float(label.replace(",", "")) == tick, (tick, label)
-    french = _contact_axis_labels("fr", [20, 40, 60, 0])
+    french = _contact_axis_labels("fr", [20, 40, 45, 0], per_match=45)
     for tick, label in french:
         assert float(label.replace("\u202f", "").replace(",", ".")) == tick, (tick, label)
 

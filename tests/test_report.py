@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from PIL import Image
 
-from conversations.kit.charts import drawable, render_report, report_data
+from conversations.kit.chart_drawing import drawable
+from conversations.kit.charts import render_report, report_data
 from locales.translator import translator
 from storage.db import Database
 from storage.metrics import expected_minutes_per_week
@@ -133,9 +134,9 @@ async def test_a_program_without_answers_has_nothing_to_chart(
     await add_pair(database, program, clock)  # matched, but nothing answered or logged
     async with database.session() as session:
         data = await report_data(session, program, date(2026, 11, 16), 12)
-    assert len(data.weeks) == 12 and data.empty
-    # Matched on Saturday, October 17 (W42): it counts from that week on.
-    assert [w.active_matches for w in data.weeks] == [0] * 6 + [1] * 6
+    # Matched on Saturday, October 17 (W42): the chart starts that week.
+    assert [w.period for w in data.weeks] == [f"2026-W{n}" for n in range(42, 48)]
+    assert [w.active_matches for w in data.weeks] == [1] * 6 and data.empty
     assert data.mentee_average is None and data.response.value is None
 
 
@@ -146,6 +147,8 @@ async def test_labels_render_without_missing_glyphs(
     await history(database, clock, program)
     async with database.session() as session:
         data = await report_data(session, program, date(2026, 11, 16), 26)
+    # The first match started on Tuesday, August 18: the weeks before it are not drawn.
+    assert (data.weeks[0].monday, len(data.weeks)) == (date(2026, 8, 17), 14)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         png = render_report(data, translator(language), "Carrière Montréal 🌱 – 50 $ à 100 $")
