@@ -31,7 +31,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from conversations.kit.buttons import Button, keyboard
-from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
+from conversations.kit.charts import ReportData, decimal, percent, report_data
 from conversations.kit.context import TandemContext
 from conversations.kit.program_picker import PAGE, PICK, choose, data, parse, program_for, refuse
 from conversations.kit.reply import say
@@ -139,6 +139,9 @@ async def _send_report(update: Update, ctx: TandemContext, program_id: int, week
         )
         await say(update, text, buttons)
     else:
+        # Imported here, not at start-up: matplotlib is ~40 MiB only /report needs.
+        from conversations.kit.chart_drawing import render_report
+
         image = await asyncio.to_thread(render_report, data, tr, name)
         await ctx.bot.send_photo(
             update.effective_chat.id,

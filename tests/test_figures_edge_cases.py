@@ -14,7 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from conversations.broadcast import TEXT_LIMIT
-from conversations.kit.charts import DPI, SIZE_INCHES, ChartWeek, ReportData, draw_contact
+from conversations.kit.chart_drawing import DPI, SIZE_INCHES, draw_contact
+from conversations.kit.charts import ChartWeek, ReportData
 from conversations.report import caption
 from locales.translator import translator
 from storage.db import Database

@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from PIL import Image
 
-from conversations.kit.charts import drawable, render_report, report_data
+from conversations.kit.chart_drawing import drawable, render_report
+from conversations.kit.charts import report_data
 from locales.translator import translator
 from storage.db import Database
 from storage.metrics import expected_minutes_per_week
