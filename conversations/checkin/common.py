@@ -191,6 +191,7 @@ async def program_of(session: AsyncSession, prompt: Prompt) -> Program | None:
 async def participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
     return await participant_or(
         session,
+        ctx,
         update,
         ctx.tr.gettext(
             "Check-ins start once you have joined a program. Send /start to continue "

@@ -24,7 +24,7 @@ from conversations.instruments import (
     Instrument,
     Question,
 )
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.profile import Invalid
 from conversations.kit.prompt import (
     EDIT,
@@ -55,7 +55,6 @@ from storage.models import (
     Prompt,
     PromptStatus,
 )
-from storage.people import person_by_telegram_id
 
 
 async def on_tap(update: Update, ctx: TandemContext) -> None:
@@ -66,7 +65,7 @@ async def on_tap(update: Update, ctx: TandemContext) -> None:
     tap = engine.parse_callback(query.data)
     message_id = query.message.message_id if query.message else None
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         prompt = await locked_prompt(session, tap.prompt_id) if tap and person else None
         if tap is None or person is None:
             reply = Reply(notice=stale_button(ctx.tr))
