@@ -123,6 +123,7 @@ class TapContext:
     ctx: TandemContext
     person: Person
     prompt: Prompt
+    answers: dict[str, str]  # the prompt's, as stored when the tap came
     tap: engine.Tap
     message_id: int | None
 

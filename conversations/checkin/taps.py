@@ -46,11 +46,7 @@ from conversations.kit.reply import (
     Reply,
     deliver,
 )
-from storage.answers import (
-    OPEN,
-    locked_prompt,
-    stored_answers,
-)
+from storage.answers import OPEN, locked_prompt_with_answers
 from storage.models import (
     Prompt,
     PromptStatus,
@@ -66,7 +62,8 @@ async def on_tap(update: Update, ctx: TandemContext) -> None:
     message_id = query.message.message_id if query.message else None
     async with ctx.db.session() as session:
         person = await known_person(session, ctx, update.effective_user.id)
-        prompt = await locked_prompt(session, tap.prompt_id) if tap and person else None
+        found = await locked_prompt_with_answers(session, tap.prompt_id) if tap and person else None
+        prompt, answers = found or (None, {})
         if tap is None or person is None:
             reply = Reply(notice=stale_button(ctx.tr))
         elif prompt is None:
@@ -77,7 +74,7 @@ async def on_tap(update: Update, ctx: TandemContext) -> None:
                 notice=ctx.tr.gettext("This button isn't for you, so nothing was changed.")
             )
         else:
-            state = TapContext(session, ctx, person, prompt, tap, message_id)
+            state = TapContext(session, ctx, person, prompt, answers, tap, message_id)
             reply = await CONTROLS.get(tap.key, _on_answer)(state)
     await deliver(update, ctx, reply)
 
@@ -92,7 +89,7 @@ async def _on_answer(state: TapContext) -> Reply:
         return await state.stale(stale_button(tr))
     if not state.is_open or prompt.status not in (*OPEN, PromptStatus.ANSWERED):
         return await state.stale(refusal(tr, prompt))
-    answers = await stored_answers(state.session, prompt.id or 0)
+    answers = state.answers
     if not _may_answer(instrument, answers, question, prompt):
         if question.key in answers:
             return await state.stale(tr.gettext("You've already answered that question."))
@@ -141,7 +138,7 @@ async def _on_resume(state: TapContext) -> Reply:
     instrument = await instrument_of(state.session, prompt)
     if prompt.status not in OPEN or not state.is_open or instrument is None:
         return Reply(notice=done_or_closed(tr, prompt))
-    answers = await stored_answers(state.session, prompt.id or 0)
+    answers = state.answers
     noted = await contact_from_logs(state.session, tr, prompt, state.person, instrument, answers)
     question = engine.next_question(instrument, answers)
     if question is None:
