@@ -14,7 +14,9 @@ answer, against an in-process fake Bot API that answers at once:
   replies (/help's and /start's floor);
 - a tap with the production rate limiter (bot.app.rate_limiter) beside the same tap
   without it, one tap at a time with idle pauses between them;
-- a tap while the real dispatcher's tick has 30 check-ins to send.
+- a tap while the real dispatcher's tick has 30 check-ins to send;
+- the resident memory of a fresh process once the application is built and initialised
+  on an empty database (what start-up imports).
 
 p50 and p99 are over every measured update; the ratio is Tandem's p50 over the floor's.
 The machine may be shared: the ratios are what to compare. Prints figures; not a test.
@@ -26,6 +28,8 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time as clock
 import warnings
@@ -391,6 +395,34 @@ async def _forget_prompts(database: Database, telegram_ids: Sequence[int]) -> No
         await session.exec(sa.delete(Prompt).where(col(Prompt.person_id).in_(people)))  # type: ignore[call-overload]
 
 
+async def _started_rss(url: str) -> float:
+    """MiB resident once the application is built and initialised (this process only
+    imported what the bench itself needs first)."""
+    database = Database(url)
+    await upgrade(database)
+    application = build_application(settings_for(url), database, request=InstantBotApi())
+    await application.initialize()
+    resident = rss_mib()
+    await application.shutdown()
+    await database.dispose()
+    return resident
+
+
+def rss_mib() -> float:
+    """This process's resident memory now (Linux)."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def started_rss() -> float:
+    """`_started_rss` in a fresh process, on an empty SQLite file."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = async_database_url(f"sqlite:///{Path(folder) / 'empty.db'}")
+        child = [sys.executable, "-m", "bench.updates", "--rss-of", url]
+        ran = subprocess.run(child, capture_output=True, text=True, check=True)
+    return float(ran.stdout)
+
+
 def report(label: str, figures: Figures) -> str:
     lines = [
         f"updates through the real Application, {label}",
@@ -431,8 +463,13 @@ def main() -> None:
     parser.add_argument("--limited", type=int, default=20, help="taps with and without the limiter")
     parser.add_argument("--in-flight", type=int, default=5, help="taps behind a dispatcher tick")
     parser.add_argument("--url", help="an empty database to seed (default: a SQLite file)")
+    parser.add_argument("--rss-of", help=argparse.SUPPRESS)  # the memory child's database
     args = parser.parse_args()
+    if args.rss_of:
+        print(asyncio.run(_started_rss(args.rss_of)))
+        return
     print(asyncio.run(run(args.url, args.users, args.limited, args.in_flight)))
+    print(f"RSS after start-up, empty database: {started_rss():.0f} MiB")
 
 
 if __name__ == "__main__":
