@@ -63,7 +63,7 @@ from conversations.kit.prompt_router import PromptRouter
 from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
 from storage.db import Database
-from storage.models import PromptKind
+from storage.models import PersonStatus, PromptKind
 from storage.people import note_contact, person_by_telegram_id
 from storage.persistence import DatabasePersistence
 from storage.state import BOT_USERNAME, remember
@@ -157,14 +157,13 @@ async def arrive(update: Update, ctx: TandemContext) -> None:
     member = update.my_chat_member
     leaving = member is not None and member.new_chat_member.status in LEAVING
     try:
-        async with ctx.db.session() as session:
+        async with ctx.db.reading() as session:
             person = await person_by_telegram_id(session, user.id)
-            if (
-                person is not None
-                and not leaving
-                and await note_contact(session, person, ctx.now())
-            ):
-                log.info("person with update %s is reachable again", update.update_id)
+        if person is not None and person.status == PersonStatus.UNREACHABLE and not leaving:
+            async with ctx.db.session() as session:
+                person = await session.merge(person, load=False)
+                if await note_contact(session, person, ctx.now()):
+                    log.info("person with update %s is reachable again", update.update_id)
     except SQLAlchemyError:
         # The database is out: the handler that answers reports the failure once; the
         # person becomes reachable with their next update.
