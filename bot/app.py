@@ -55,6 +55,7 @@ from conversations.kit.context import (
     Services,
     TandemContext,
     TextTaker,
+    remember_visitor,
     resolve_language,
 )
 from conversations.kit.erasure import erasure_keeps
@@ -63,8 +64,8 @@ from conversations.kit.prompt_router import PromptRouter
 from conversations.kit.unusable import refuse_edit
 from storage.clock import Clock, utcnow
 from storage.db import Database
-from storage.models import PromptKind
-from storage.people import note_contact
+from storage.models import PersonStatus, PromptKind
+from storage.people import note_contact, person_by_telegram_id
 from storage.persistence import DatabasePersistence
 from storage.state import BOT_USERNAME, remember
 
@@ -146,27 +147,33 @@ def build_application(
     return application
 
 
-async def note_contact_handler(update: Update, ctx: TandemContext) -> None:
-    """Anything a person sends (a message, a tap, unblocking the bot) makes them
-    reachable again; blocking the bot or leaving does not."""
-    member = update.my_chat_member
-    if update.effective_user is None or (
-        member is not None and member.new_chat_member.status in LEAVING
-    ):
+async def arrive(update: Update, ctx: TandemContext) -> None:
+    """Before everything: the one read of the person who sent the update, kept on the
+    context for the language and every handler after (`known_person`). Anything a person
+    sends (a message, a tap, unblocking the bot) makes them reachable again; blocking the
+    bot or leaving does not."""
+    user = update.effective_user
+    if user is None:
         return
-    services: Services = ctx.bot_data[SERVICES]
+    member = update.my_chat_member
+    leaving = member is not None and member.new_chat_member.status in LEAVING
     try:
-        async with services.database.session() as session:
-            if await note_contact(session, update.effective_user.id, services.clock()):
-                log.info("person with update %s is reachable again", update.update_id)
+        async with ctx.db.reading() as session:
+            person = await person_by_telegram_id(session, user.id)
+        if person is not None and person.status == PersonStatus.UNREACHABLE and not leaving:
+            async with ctx.db.session() as session:
+                person = await session.merge(person, load=False)
+                if await note_contact(session, person, ctx.now()):
+                    log.info("person with update %s is reachable again", update.update_id)
     except SQLAlchemyError:
         # The database is out: the handler that answers reports the failure once; the
         # person becomes reachable with their next update.
         return
+    remember_visitor(ctx, person)
 
 
 def register_handlers(application: TandemApplication) -> None:
-    application.add_handler(TypeHandler(Update, note_contact_handler), group=CONTACT_GROUP)
+    application.add_handler(TypeHandler(Update, arrive), group=CONTACT_GROUP)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP
     )

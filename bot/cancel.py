@@ -15,10 +15,9 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CommandHandler, ConversationHandler, filters
 
 from conversations.kit.cancel import dialogue_answers, forget_waits
-from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.context import TandemContext, known_person, resolve_language
 from conversations.kit.reply import say
 from storage.answers import open_prompt, stored_answers
-from storage.people import person_by_telegram_id
 
 CANCEL_GROUP = -2  # after the typed-reason (-4) and note (-3) readers, which answer /cancel
 # themselves; before every dialogue (0)
@@ -39,7 +38,7 @@ def _in_a_conversation(update: Update, ctx: TandemContext) -> bool:
 async def _checkin_half_answered(update: Update, ctx: TandemContext) -> bool:
     assert update.effective_user is not None
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is None or person.id is None:
             return False
         prompt = await open_prompt(session, person.id, ctx.now())

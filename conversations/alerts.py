@@ -65,7 +65,7 @@ from conversations.kit.alert_text import (
 from conversations.kit.alerting import UNREACHABLE, flag_parts, person_by_id, refresh_copies
 from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.cancel import cancellable
-from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.context import TandemContext, known_person, resolve_language
 from conversations.kit.reply import say
 from conversations.kit.unusable import forget_on_other_buttons
 from locales.translator import N_, Translator
@@ -79,7 +79,6 @@ from storage.models import (
     Program,
     Role,
 )
-from storage.people import person_by_telegram_id
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +106,11 @@ def parse(data: str | None) -> tuple[str, int] | None:
 
 
 async def _checked(
-    session: AsyncSession, telegram_id: int, flag_id: int, tr: Translator
+    session: AsyncSession, ctx: TandemContext, telegram_id: int, flag_id: int, tr: Translator
 ) -> tuple[Person, Flag, Match, Program, Person | None, Person | None]:
     """The presser (a coordinator of the flag's program) and the flag, or Refused."""
     refusal = Refused(tr.gettext("Only this program's coordinators can do that."))
-    person = await person_by_telegram_id(session, telegram_id)
+    person = await known_person(session, ctx, telegram_id)
     flag = await session.get(Flag, flag_id, with_for_update=True)
     if person is None or person.status in UNREACHABLE or flag is None:
         raise refusal
@@ -198,7 +197,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
     try:
         async with ctx.db.session() as session:
             person, flag, _, program, mentor, mentee = await _checked(
-                session, update.effective_user.id, flag_id, tr
+                session, ctx, update.effective_user.id, flag_id, tr
             )
             if flag.status == FlagStatus.RESOLVED:
                 notice = tr.gettext("This flag is already resolved.")
@@ -258,7 +257,7 @@ async def take_note(update: Update, ctx: TandemContext) -> None:
     try:
         async with ctx.db.session() as session:
             person, flag, _, program, mentor, mentee = await _checked(
-                session, user.id, int(waiting.get("flag", 0)), tr
+                session, ctx, user.id, int(waiting.get("flag", 0)), tr
             )
             if flag.status == FlagStatus.RESOLVED:
                 raise Refused(tr.gettext("This flag is already resolved."))

@@ -31,7 +31,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.lifecycle import send_certificate
 from conversations.kit.reply import say
 from conversations.kit.text import clip, person_name
@@ -45,7 +45,7 @@ from storage.certificates import (
     record_sent,
 )
 from storage.models import Person, PersonStatus, Program
-from storage.people import coordinated_programs, person_by_telegram_id
+from storage.people import coordinated_programs
 
 PREFIX = "cert"
 OWN, MATCH, SEND = "o", "m", "s"
@@ -66,7 +66,7 @@ async def certificate_command(update: Update, ctx: TandemContext) -> None:
     assert update.effective_user is not None
     tr = ctx.tr
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is None or person.id is None:
             await say(update, tr.gettext("Send /start with your invitation link to join first."))
             return
@@ -124,7 +124,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         return
     match_id, *rest = (number or 0 for number in numbers)
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is None or person.id is None:
             await query.answer(_stale(tr))
             return

@@ -34,11 +34,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.kit.buttons import keyboard
 from conversations.kit.consent import CONSENT_VERSION, consent_text
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.departure import erase_question
 from locales.translator import translator
 from storage.models import AuditEvent, Person
-from storage.people import person_by_telegram_id
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ async def _due(ctx: TandemContext, telegram_id: int) -> Person | None:
     """The person, when they are to be asked now (recording that they were); else None.
     Raises SQLAlchemyError when the database cannot be read, without marking anything."""
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, telegram_id)
+        person = await known_person(session, ctx, telegram_id)
         if person is None or person.consent_version == CONSENT_VERSION:
             return None  # current, or a stranger (onboarding asks the current wording)
         subject = f"person:{person.id}"
@@ -118,7 +117,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         return
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is not None and person.consent_version != CONSENT_VERSION:
             now = ctx.now()
             person.consent_version, person.consent_at = CONSENT_VERSION, now

@@ -24,7 +24,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.departure import (
     ERASE_PREFIX,
     ERASE_YES,
@@ -35,7 +35,6 @@ from conversations.kit.departure import (
 from conversations.kit.joining import how_to_join
 from conversations.kit.reply import say
 from storage.closure import Actor
-from storage.people import person_by_telegram_id
 
 SELF_REQUEST = "asked by the participant (/deleteme)"
 
@@ -44,7 +43,7 @@ async def deleteme_command(update: Update, ctx: TandemContext) -> None:
     assert update.effective_user is not None
     tr = ctx.tr
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
     if person is None:
         await say(update, how_to_join(ctx))
         return
@@ -60,7 +59,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         await query.edit_message_text(tr.gettext("Nothing was erased."))
         return
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is None:
             notices = None
         else:

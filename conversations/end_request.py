@@ -51,7 +51,7 @@ from telegram.ext import (
 from conversations.kit.alerting import notify, refresh_copies
 from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_number
 from conversations.kit.cancel import cancellable
-from conversations.kit.context import TandemContext, resolve_language
+from conversations.kit.context import TandemContext, known_person, resolve_language
 from conversations.kit.program_picker import show
 from conversations.kit.prompt import participant_or
 from conversations.kit.reply import ASKED, Reply, say
@@ -61,7 +61,6 @@ from locales.translator import Translator
 from storage.flags import Requested, open_end_request, request_end, requested_by
 from storage.meetings import open_matches
 from storage.models import Match, MatchStatus, Person, Prompt, PromptStatus
-from storage.people import person_by_telegram_id
 
 PREFIX = "end"
 PICK, YES, NO, SKIP = "pick", "yes", "no", "skip"
@@ -121,10 +120,10 @@ async def _endable(session: AsyncSession, person_id: int) -> list[Match]:
 
 
 async def _checked(
-    session: AsyncSession, telegram_id: int, match_id: int, tr: Translator
+    session: AsyncSession, ctx: TandemContext, telegram_id: int, match_id: int, tr: Translator
 ) -> tuple[Person, Match] | str:
     """The person pressing and the match, or why they cannot ask about it."""
-    person = await person_by_telegram_id(session, telegram_id)
+    person = await known_person(session, ctx, telegram_id)
     match = await session.get(Match, match_id)
     if person is None or match is None or person.id not in (match.mentor_id, match.mentee_id):
         return _stale(tr)
@@ -192,7 +191,7 @@ async def _record(
     to tell the participant, and False when they cannot ask about this match."""
     tr = ctx.tr
     async with ctx.db.session() as session:
-        checked = await _checked(session, telegram_id, match_id, tr)
+        checked = await _checked(session, ctx, telegram_id, match_id, tr)
         if isinstance(checked, str):
             return checked, False
         person, match = checked
@@ -217,7 +216,7 @@ async def endmatch_command(update: Update, ctx: TandemContext) -> None:
     if ctx.user_data is not None:
         ctx.user_data.pop(WAITING, None)
     async with ctx.db.session() as session:
-        person = await participant_or(session, update, _not_joined(ctx.tr))
+        person = await participant_or(session, ctx, update, _not_joined(ctx.tr))
         if isinstance(person, Reply):
             text, rows = person.notice or "", []
         else:
@@ -250,7 +249,7 @@ async def _press(
         text, usable = await _record(ctx, telegram_id, match_id, None)
         return text, [], usable
     async with ctx.db.session() as session:
-        checked = await _checked(session, telegram_id, match_id, ctx.tr)
+        checked = await _checked(session, ctx, telegram_id, match_id, ctx.tr)
         if isinstance(checked, str):
             return checked, [], False
         text, rows = await _step(session, ctx.tr, action, *checked)

@@ -32,7 +32,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations.kit.buttons import Button, keyboard, parse_number
 from conversations.kit.cancel import cancellable
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.goal_questions import LABEL_LENGTH
 from conversations.kit.reply import say
 from conversations.kit.text import clip
@@ -40,7 +40,6 @@ from conversations.kit.unusable import describe_unusable, too_long
 from locales.translator import N_, Translator, escape
 from storage import goals as store
 from storage.models import Goal, GoalStatus, Membership
-from storage.people import person_by_telegram_id
 
 PREFIX = "goal"
 AWAITING = "goals_awaiting"  # user_data: {"action": "add"|"reword", "goal": id, "at": ts}
@@ -142,10 +141,12 @@ def _not_a_mentee(tr: Translator) -> Shown:
     )
 
 
-async def _membership(session: AsyncSession, update: Update) -> tuple[int, Membership] | None:
+async def _membership(
+    session: AsyncSession, update: Update, ctx: TandemContext
+) -> tuple[int, Membership] | None:
     """The person pressing (their id) and their mentee membership, if any."""
     assert update.effective_user is not None
-    person = await person_by_telegram_id(session, update.effective_user.id)
+    person = await known_person(session, ctx, update.effective_user.id)
     if person is None or person.id is None:
         return None
     membership = await store.mentee_membership(session, person.id)
@@ -155,7 +156,7 @@ async def _membership(session: AsyncSession, update: Update) -> tuple[int, Membe
 async def goals_command(update: Update, ctx: TandemContext) -> None:
     """/goals: the list, with buttons to change it."""
     async with ctx.db.session() as session:
-        found = await _membership(session, update)
+        found = await _membership(session, update, ctx)
         shown = await _listing(session, ctx.tr, found[1]) if found else _not_a_mentee(ctx.tr)
     _forget(ctx)
     await _show(update, ctx, shown)
@@ -167,7 +168,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
     assert query is not None
     _, action, argument = [*(query.data or "").split(":", 2), "", ""][:3]
     async with ctx.db.session() as session:
-        found = await _membership(session, update)
+        found = await _membership(session, update, ctx)
         if found is None:
             shown = _not_a_mentee(ctx.tr)
         elif not argument:
@@ -306,7 +307,7 @@ async def take_text(update: Update, ctx: TandemContext) -> bool:
         await say(update, too_long(tr, store.MAX_GOAL_LENGTH))
         return True
     async with ctx.db.session() as session:
-        found = await _membership(session, update)
+        found = await _membership(session, update, ctx)
         shown = (
             await _store_text(session, ctx, found, awaited, text) if found else _not_a_mentee(tr)
         )

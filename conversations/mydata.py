@@ -20,14 +20,13 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.joining import LANGUAGE_NAMES, how_to_join
 from conversations.kit.reply import say
 from conversations.kit.text import labelled
 from locales.translator import N_, Html, Translator
 from storage.models import Role
 from storage.mydata import document_bytes, person_document
-from storage.people import person_by_telegram_id
 
 ROLES = {Role.MENTEE: N_("mentee"), Role.MENTOR: N_("mentor"), Role.COORDINATOR: N_("coordinator")}
 FILE_NAME = "tandem-my-data.json"
@@ -90,7 +89,7 @@ async def mydata_command(update: Update, ctx: TandemContext) -> None:
     assert update.effective_user is not None and update.effective_chat is not None
     tr = ctx.tr
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         document = None if person is None else await person_document(session, person)
     if document is None:
         await say(update, how_to_join(ctx))

@@ -46,7 +46,7 @@ from telegram.ext import (
 
 from conversations.kit.buttons import Button, keyboard, split_callback
 from conversations.kit.consent import CONSENT_VERSION, consent_text
-from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.context import LANGUAGE, TandemContext, known_person
 from conversations.kit.introductions import partner_line, partner_of
 from conversations.kit.joining import LANGUAGE_NAMES, how_to_join, offer_text
 from conversations.kit.menus import publish_coordinator_menu
@@ -67,7 +67,7 @@ from locales.translator import SUPPORTED_LANGUAGES, escape, translator
 from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role
-from storage.people import person_by_telegram_id, unfinished_membership
+from storage.people import unfinished_membership
 from storage.prompts import schedule_changed
 
 NAME = "onboarding"
@@ -98,7 +98,7 @@ async def locate(session: AsyncSession, update: Update, ctx: TandemContext) -> P
     user = update.effective_user
     assert user is not None
     data = _user_data(ctx)
-    person = await person_by_telegram_id(session, user.id)
+    person = await known_person(session, ctx, user.id)
     if person is None:
         if INVITE not in data:
             return None
@@ -180,7 +180,7 @@ async def start(update: Update, ctx: TandemContext) -> str | int:
         return await _start_with_code(update, ctx, code)
     async with ctx.db.session() as session:
         position = await locate(session, update, ctx)
-        person = await person_by_telegram_id(session, update.effective_user.id)  # type: ignore[union-attr]
+        person = await known_person(session, ctx, update.effective_user.id)  # type: ignore[union-attr]
     if position is not None:
         return await ask(update, ctx, position)
     if person is not None:
@@ -222,7 +222,7 @@ async def _start_with_code(update: Update, ctx: TandemContext, code: str) -> str
     joined: Reply | None = None
     async with ctx.db.session() as session:
         check = await check_invite(session, code[:64], ctx.now())
-        person = await person_by_telegram_id(session, user.id)
+        person = await known_person(session, ctx, user.id)
         if check.problem is None and person is not None:
             joined = await _join_another(session, update, ctx, person, code)
     if joined is not None:  # sent once the new membership is committed

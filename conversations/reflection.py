@@ -37,7 +37,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import engine
 from conversations.instruments import Instrument, InstrumentError, load_instrument
 from conversations.kit.buttons import Button, keyboard, parse_number
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.prompt import (
     render_prompt,
     take_typed,
@@ -55,7 +55,6 @@ from storage.models import (
     PromptKind,
     PromptStatus,
 )
-from storage.people import person_by_telegram_id
 from storage.programs import zone_of
 from storage.reflections import Entry, open_reflection_of, reflection_answers
 from storage.schedule import (
@@ -77,7 +76,7 @@ async def reflect_command(update: Update, ctx: TandemContext) -> None:
     """/reflect: the open reflection again, or a new one now."""
     assert update.effective_user is not None
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is None or person.id is None or person.status == PersonStatus.ONBOARDING:
             reply = Reply(notice=_not_taking_part(ctx.tr))
         else:
@@ -264,7 +263,7 @@ def _journal_message(tr: Translator, pages: list[str], page: int) -> OutgoingMes
 async def _journal(update: Update, ctx: TandemContext, page: int) -> OutgoingMessage:
     assert update.effective_user is not None
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
+        person = await known_person(session, ctx, update.effective_user.id)
         if person is None or person.id is None:
             return OutgoingMessage(_not_taking_part(ctx.tr), None)
         entries = await reflection_answers(session, person.id)

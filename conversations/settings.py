@@ -31,7 +31,7 @@ from telegram.ext import (
 )
 
 from conversations.kit.buttons import keyboard, split_callback
-from conversations.kit.context import LANGUAGE, TandemContext
+from conversations.kit.context import LANGUAGE, TandemContext, known_person
 from conversations.kit.joining import LANGUAGE_NAMES, how_to_join, is_joining, reprompt
 from conversations.kit.menus import ADMIN_COMMANDS, COORDINATOR_COMMANDS, publish_coordinator_menu
 from conversations.kit.profile import (
@@ -48,7 +48,7 @@ from conversations.kit.text import labelled
 from conversations.kit.unusable import describe_unusable
 from locales.translator import SUPPORTED_LANGUAGES, Html, Translator, translator
 from storage.models import Membership, Person, Program, Role
-from storage.people import coordinated_programs, memberships_of, person_by_telegram_id
+from storage.people import coordinated_programs, memberships_of
 from storage.prompts import invalidate_future
 
 PREFIX = "set"
@@ -77,14 +77,11 @@ def _admin_lines(tr: Translator) -> list[str]:
 async def show_help(update: Update, ctx: TandemContext) -> None:
     tr = ctx.tr
     async with ctx.db.session() as session:
-        person = await _person(session, update)
-        coordinator = person is not None and bool(
-            await coordinated_programs(session, person.id or 0)
-        )
-        participant = person is not None and any(
-            membership.role != Role.COORDINATOR
-            for membership in await memberships_of(session, person.id or 0)
-        )
+        person = await _person(session, update, ctx)
+        memberships = await memberships_of(session, person.id or 0) if person else []
+    roles = {membership.role for membership in memberships}
+    coordinator = Role.COORDINATOR in roles
+    participant = bool(roles - {Role.COORDINATOR})
     admin = update.effective_user is not None and (
         update.effective_user.id in ctx.services.settings.admin_telegram_ids
     )
@@ -134,7 +131,8 @@ async def show_help(update: Update, ctx: TandemContext) -> None:
         if admin:
             lines += ["", *_admin_lines(tr)]
         await say(update, "\n".join(lines))
-    await reprompt(update, ctx)
+    if person is None or any(membership.completed_at is None for membership in memberships):
+        await reprompt(update, ctx)  # only someone still joining has a question to see again
 
 
 # --- /language ------------------------------------------------------------------------------
@@ -155,7 +153,7 @@ async def set_language(update: Update, ctx: TandemContext) -> None:
         )
         return
     async with ctx.db.session() as session:
-        person = await _person(session, update)
+        person = await _person(session, update, ctx)
         if person is not None:
             person.locale = language
             session.add(person)
@@ -176,15 +174,15 @@ async def set_language(update: Update, ctx: TandemContext) -> None:
 # --- /settings ------------------------------------------------------------------------------
 
 
-async def _person(session: AsyncSession, update: Update) -> Person | None:
+async def _person(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | None:
     assert update.effective_user is not None
-    return await person_by_telegram_id(session, update.effective_user.id)
+    return await known_person(session, ctx, update.effective_user.id)
 
 
-async def _profile(session: AsyncSession, update: Update) -> Profile | None:
+async def _profile(session: AsyncSession, update: Update, ctx: TandemContext) -> Profile | None:
     """The participant's profile as /settings edits it: person-level answers, with the
     role and program of their first finished membership (for the program's default slot)."""
-    person = await _person(session, update)
+    person = await _person(session, update, ctx)
     if person is None:
         return None
     statement = (
@@ -202,7 +200,7 @@ async def _profile(session: AsyncSession, update: Update) -> Profile | None:
 
 async def open_settings(update: Update, ctx: TandemContext) -> str | int:
     async with ctx.db.session() as session:
-        profile = await _profile(session, update)
+        profile = await _profile(session, update, ctx)
     if profile is not None:
         await _show_menu(update, ctx, profile)
         return CHOOSING
@@ -256,7 +254,7 @@ async def on_menu(update: Update, ctx: TandemContext) -> str | int:
 
 async def _ask(update: Update, ctx: TandemContext, key: str) -> str:
     async with ctx.db.session() as session:
-        profile = await _profile(session, update)
+        profile = await _profile(session, update, ctx)
     assert profile is not None
     question = STEPS_BY_KEY[key].question(ctx.tr, profile, PREFIX)
     await say(update, question.text, keyboard(question.buttons) if question.buttons else None)
@@ -273,7 +271,7 @@ async def on_answer(update: Update, ctx: TandemContext) -> str | int:
     message = update.effective_message
     notice: str | None = None
     async with ctx.db.session() as session:
-        profile = await _profile(session, update)
+        profile = await _profile(session, update, ctx)
         if step is None or profile is None:
             return ConversationHandler.END
         try:

@@ -63,6 +63,23 @@ async def locked_prompt(session: AsyncSession, prompt_id: int) -> Prompt | None:
     return (await session.exec(statement)).first()
 
 
+async def locked_prompt_with_answers(
+    session: AsyncSession, prompt_id: int
+) -> tuple[Prompt, dict[str, str]] | None:
+    """`locked_prompt` and its `stored_answers`, in one round trip (a tap needs both)."""
+    statement = (
+        select(Prompt, Answer.question_key, Answer.value)
+        .outerjoin(Answer, col(Answer.prompt_id) == col(Prompt.id))
+        .where(Prompt.id == prompt_id)
+        .with_for_update(of=Prompt)  # type: ignore[arg-type]
+    )
+    rows = (await session.exec(statement)).all()
+    if not rows:
+        return None
+    answers = {key: value for _, key, value in rows if key is not None}
+    return rows[0][0], answers
+
+
 async def open_prompt(
     session: AsyncSession,
     person_id: int,

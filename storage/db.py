@@ -118,6 +118,20 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for one read that needs no transaction (it writes nothing): on
+        PostgreSQL it runs in autocommit, sparing the BEGIN and COMMIT round trips; on
+        SQLite, where they cost no round trip, it is `session()`."""
+        if self.is_sqlite:
+            async with self.session() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with self._sessions(bind=autocommit) as session:
+                yield session
+
     async def check_connection(self) -> None:
         """Open one connection, so a wrong URL fails at start-up rather than on first use."""
         async with self.engine.connect() as connection:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,26 +65,25 @@ async def active_match_of(session: AsyncSession, person_id: int, program_id: int
     return (await session.exec(statement)).first()
 
 
-async def note_contact(session: AsyncSession, telegram_id: int, now: datetime) -> bool:
+async def note_contact(session: AsyncSession, person: Person, now: datetime) -> bool:
     """The person wrote to the bot, so the bot can write to them: someone marked
     unreachable (they had blocked the bot, or their chat was not found) becomes active
     again, this period's check-ins that failed because of it are queued again and the
     schedule is materialised afresh. Returns whether they were unreachable.
 
-    One indexed read when nothing changes (the usual case, on every update); the
-    coordinator's "unreachable" flag stays for them to resolve.
+    No statement when nothing changes (the usual case, on every update: the caller has
+    read the person already); the coordinator's "unreachable" flag stays for them to
+    resolve.
     """
-    statement = select(Person.id).where(
-        Person.telegram_id == telegram_id, Person.status == PersonStatus.UNREACHABLE
-    )
-    person_id = (await session.exec(statement)).first()
-    if person_id is None:
+    if person.status != PersonStatus.UNREACHABLE:
         return False
+    person_id = person.id
     await session.exec(
         sa.update(Person)
         .where(col(Person.id) == person_id, col(Person.status) == PersonStatus.UNREACHABLE)
         .values(status=PersonStatus.ACTIVE)
     )
+    set_committed_value(person, "status", PersonStatus.ACTIVE)  # the row as now stored
     await session.exec(
         sa.update(Prompt)
         .where(

@@ -209,3 +209,24 @@ async def test_conflicts_are_logged_once_and_never_sent_to_admins(
         await asyncio.sleep(0)
     assert bots.api.visible(ADMIN_ID) == []
     assert caplog.text.count("409 Conflict") == 2  # one line from each path, once
+
+
+def test_start_up_leaves_the_one_command_libraries_unloaded(tmp_path: Path) -> None:
+    """matplotlib (/report, certificates), fpdf2 (certificates), qrcode (printed invites)
+    and openpyxl (exports) weigh tens of MiB; the bot imports them when a command needs
+    them, not to start."""
+    script = (
+        "import sys\n"
+        "from bot.app import build_application\n"
+        "from bot.config import Settings\n"
+        "from storage.db import Database\n"
+        f"url = 'sqlite+aiosqlite:///{tmp_path / 'tandem.db'}'\n"
+        f"settings = Settings(_env_file=None, telegram_bot_token={BOT_TOKEN!r}, database_url=url)\n"
+        "build_application(settings, Database(url))\n"
+        "heavy = ('matplotlib', 'fpdf', 'qrcode', 'openpyxl', 'PIL')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.strip() == "[]"

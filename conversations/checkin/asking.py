@@ -21,7 +21,7 @@ from conversations.checkin.pause import (
     typed_pause_date,
 )
 from conversations.kit.buttons import keyboard
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.profile import Invalid
 from conversations.kit.prompt import (
     RESUME,
@@ -56,7 +56,6 @@ from storage.models import (
     PromptKind,
     PromptStatus,
 )
-from storage.people import person_by_telegram_id
 
 STARTABLE = (
     PromptStatus.PENDING,
@@ -159,7 +158,7 @@ async def take_text(update: Update, ctx: TandemContext) -> bool:
     if user is None or message is None:
         return False
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
+        person = await known_person(session, ctx, user.id)
         if person is None or person.id is None:
             return False
         if awaiting_date(ctx):

@@ -123,6 +123,7 @@ class TapContext:
     ctx: TandemContext
     person: Person
     prompt: Prompt
+    answers: dict[str, str]  # the prompt's, as stored when the tap came
     tap: engine.Tap
     message_id: int | None
 
@@ -191,6 +192,7 @@ async def program_of(session: AsyncSession, prompt: Prompt) -> Program | None:
 async def participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
     return await participant_or(
         session,
+        ctx,
         update,
         ctx.tr.gettext(
             "Check-ins start once you have joined a program. Send /start to continue "

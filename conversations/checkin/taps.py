@@ -24,7 +24,7 @@ from conversations.instruments import (
     Instrument,
     Question,
 )
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.profile import Invalid
 from conversations.kit.prompt import (
     EDIT,
@@ -46,16 +46,11 @@ from conversations.kit.reply import (
     Reply,
     deliver,
 )
-from storage.answers import (
-    OPEN,
-    locked_prompt,
-    stored_answers,
-)
+from storage.answers import OPEN, locked_prompt_with_answers
 from storage.models import (
     Prompt,
     PromptStatus,
 )
-from storage.people import person_by_telegram_id
 
 
 async def on_tap(update: Update, ctx: TandemContext) -> None:
@@ -66,8 +61,9 @@ async def on_tap(update: Update, ctx: TandemContext) -> None:
     tap = engine.parse_callback(query.data)
     message_id = query.message.message_id if query.message else None
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, update.effective_user.id)
-        prompt = await locked_prompt(session, tap.prompt_id) if tap and person else None
+        person = await known_person(session, ctx, update.effective_user.id)
+        found = await locked_prompt_with_answers(session, tap.prompt_id) if tap and person else None
+        prompt, answers = found or (None, {})
         if tap is None or person is None:
             reply = Reply(notice=stale_button(ctx.tr))
         elif prompt is None:
@@ -78,7 +74,7 @@ async def on_tap(update: Update, ctx: TandemContext) -> None:
                 notice=ctx.tr.gettext("This button isn't for you, so nothing was changed.")
             )
         else:
-            state = TapContext(session, ctx, person, prompt, tap, message_id)
+            state = TapContext(session, ctx, person, prompt, answers, tap, message_id)
             reply = await CONTROLS.get(tap.key, _on_answer)(state)
     await deliver(update, ctx, reply)
 
@@ -93,7 +89,7 @@ async def _on_answer(state: TapContext) -> Reply:
         return await state.stale(stale_button(tr))
     if not state.is_open or prompt.status not in (*OPEN, PromptStatus.ANSWERED):
         return await state.stale(refusal(tr, prompt))
-    answers = await stored_answers(state.session, prompt.id or 0)
+    answers = state.answers
     if not _may_answer(instrument, answers, question, prompt):
         if question.key in answers:
             return await state.stale(tr.gettext("You've already answered that question."))
@@ -142,7 +138,7 @@ async def _on_resume(state: TapContext) -> Reply:
     instrument = await instrument_of(state.session, prompt)
     if prompt.status not in OPEN or not state.is_open or instrument is None:
         return Reply(notice=done_or_closed(tr, prompt))
-    answers = await stored_answers(state.session, prompt.id or 0)
+    answers = state.answers
     noted = await contact_from_logs(state.session, tr, prompt, state.person, instrument, answers)
     question = engine.next_question(instrument, answers)
     if question is None:

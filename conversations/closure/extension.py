@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from conversations.kit.buttons import parse_number, split_callback
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.lifecycle import (
     APPROVE,
     DECLINE,
@@ -33,7 +33,7 @@ from storage.closure import (
     latest_decision,
 )
 from storage.models import ExtensionStatus, Match, Person, Program
-from storage.people import coordinated_programs, person_by_telegram_id
+from storage.people import coordinated_programs
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
         return
     approve = action == APPROVE
     async with ctx.db.session() as session:
-        presser = await person_by_telegram_id(session, update.effective_user.id)
+        presser = await known_person(session, ctx, update.effective_user.id)
         match = await session.get(Match, match_id)
         programs = (
             {program.id for program in await coordinated_programs(session, presser.id)}

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from telegram import Update
 
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.joining import reprompt
 from conversations.kit.profile import slot_text, zone_label
 from conversations.kit.reply import say
 from conversations.kit.text import clip
 from locales.translator import Translator
 from storage.models import AuditEvent, Program
-from storage.people import person_by_telegram_id
 from storage.programs import NAME_LENGTH, ProgramError, ProgramProblem, create_program
 
 
@@ -68,7 +67,7 @@ async def new_program(update: Update, ctx: TandemContext) -> None:
                 track=None,
                 now=ctx.now(),
             )
-            person = await person_by_telegram_id(session, user.id)
+            person = await known_person(session, ctx, user.id)
             session.add(
                 AuditEvent(
                     actor_id=None if person is None else person.id,

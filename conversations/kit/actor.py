@@ -15,11 +15,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from locales.translator import Translator
 from storage.models import Membership, Person, Program, Role
 from storage.pairing import UNAVAILABLE
-from storage.people import person_by_telegram_id
 
 
 class Task(StrEnum):
@@ -54,7 +53,7 @@ class Actor:
 async def current_actor(session: AsyncSession, update: Update, ctx: TandemContext) -> Actor:
     user = update.effective_user
     assert user is not None
-    person = await person_by_telegram_id(session, user.id)
+    person = await known_person(session, ctx, user.id)
     coordinates: frozenset[int] = frozenset()
     if person is not None and person.status not in UNAVAILABLE:
         statement = select(Membership.program_id).where(

@@ -4,15 +4,14 @@ values (no database, no Telegram), so it is tested by reading its text back.
 fpdf2 embeds a subset of the DejaVu Sans font that matplotlib ships, so accented names
 ("Amélie Côté") and French text come out right in any PDF reader, and nothing is
 downloaded or installed for it. The page is US Letter, landscape, as printed in Canada.
+fpdf2 and matplotlib (about 45 MiB together) are imported when a certificate is made, not
+when the bot starts.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
-import matplotlib
-from fpdf import FPDF
 
 from conversations.kit.text import hours
 from locales.translator import N_, Html, Translator
@@ -27,6 +26,8 @@ INK, ACCENT = (40, 40, 40), (31, 78, 121)
 
 @cache
 def _font_files() -> tuple[Path, Path]:
+    import matplotlib
+
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     return fonts / "DejaVuSans.ttf", fonts / "DejaVuSans-Bold.ttf"
 
@@ -39,6 +40,8 @@ def file_name(tr: Translator, facts: CertificateFacts) -> str:
 
 def render_certificate(tr: Translator, facts: CertificateFacts) -> bytes:
     """The certificate as PDF bytes, every word in `tr`'s language."""
+    from fpdf import FPDF
+
     regular, bold = _font_files()
     pdf = FPDF(orientation="landscape", unit="mm", format="letter")
     pdf.set_auto_page_break(auto=False)

@@ -1,5 +1,11 @@
-"""The callback context every Tandem handler receives: PTB's, plus the services and the
-participant's language, resolved once per update.
+"""The callback context every Tandem handler receives: PTB's, plus the services, the
+person who sent the update and their language, each read once per update.
+
+PTB builds one context per update and hands it to every handler group in turn, so what
+the first group (bot/app.py's `arrive`) reads is there for the others: `remember_visitor`
+keeps the sender's `Person` on the context, and `known_person` gives it to each later
+session without a statement. The row is read at the update's start, as the handlers read
+it before; a handler that changes it changes the copy every later session gets.
 
 Settings reach dialogues here, as `ctx.services.settings`: bot/app.py puts its validated
 `bot.config.Settings` in `bot_data`, and dialogues see only the `DialogueSettings` they read,
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
@@ -21,6 +28,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from locales.translator import Translator, normalise_language, translator
 from storage.clock import Clock
 from storage.db import Database
+from storage.models import Person
 from storage.people import person_by_telegram_id
 
 SERVICES = "services"
@@ -86,6 +94,8 @@ class TandemContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any]
     ) -> None:
         super().__init__(application, chat_id, user_id)
         self.tr: Translator = translator(self.services.settings.default_locale)
+        self.visitor: Person | None = None  # the sender, once read (see `remember_visitor`)
+        self.visited = False  # whether the sender was looked up for this update
 
     @property
     def services(self) -> Services:
@@ -99,20 +109,53 @@ class TandemContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any]
         return self.services.clock()
 
 
+def remember_visitor(ctx: TandemContext, person: Person | None) -> None:
+    """The update's sender as read by the first handler group (None: not known yet)."""
+    ctx.visitor, ctx.visited = person, True
+
+
+async def known_person(
+    session: AsyncSession, ctx: TandemContext, telegram_id: int
+) -> Person | None:
+    """The person with this Telegram id, in `session`. The update's sender comes from the
+    context without a statement (merged into the session as the row read when the update
+    arrived, with whatever this update changed since); anyone else, a sender not known
+    then (they may have joined since) or a copy a failed transaction left unusable is read.
+    """
+    cached = ctx.visitor
+    state = sa.inspect(cached) if cached is not None else None
+    sender = state is not None and state.dict.get("telegram_id") == telegram_id
+    if state is not None and sender and not state.unloaded:  # a rollback unloads it
+        if state.session is session:
+            return cached
+        if not state.modified:
+            person = await session.merge(cached, load=False)
+            ctx.visitor = person
+            return person
+    found = await person_by_telegram_id(session, telegram_id)
+    if sender and found is not None:
+        ctx.visitor = found
+    return found
+
+
 async def resolve_language(update: object, ctx: TandemContext) -> None:
-    """Runs before every other handler, and in the error handler: the participant's
-    stored language, else the one chosen during onboarding, else Telegram's suggestion
-    (also when the database cannot be read), else the default."""
+    """Runs before the dialogues (and in the groups that answer earlier, and in the error
+    handler): the participant's stored language (as read when the update arrived), else
+    the one chosen during onboarding, else Telegram's suggestion (also when the database
+    cannot be read), else the default."""
     if not isinstance(update, Update) or update.effective_user is None:
         return
     user = update.effective_user
-    try:
-        async with ctx.db.session() as session:
-            person = await person_by_telegram_id(session, user.id)
-    except SQLAlchemyError:
-        # The database is out: answer in Telegram's language all the same (the failure
-        # itself is reported once, by the handler that needed the database).
-        person = None
+    if ctx.visited:
+        person = ctx.visitor
+    else:
+        try:
+            async with ctx.db.session() as session:
+                person = await person_by_telegram_id(session, user.id)
+        except SQLAlchemyError:
+            # The database is out: answer in Telegram's language all the same (the failure
+            # itself is reported once, by the handler that needed the database).
+            person = None
     default = ctx.services.settings.default_locale
     if person is not None:
         language = person.locale

@@ -27,7 +27,7 @@ from conversations.instruments import (
 )
 from conversations.kit import lifecycle
 from conversations.kit.buttons import Button, keyboard
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.goal_questions import instrument_with_goals
 from conversations.kit.profile import Invalid
 from conversations.kit.reply import (
@@ -59,7 +59,6 @@ from storage.models import (
     PromptStatus,
     Role,
 )
-from storage.people import person_by_telegram_id
 from storage.programs import zone_of
 
 SNOOZE, RESUME, EDIT, SUMMARY, SKIP = "_snooze", "_resume", "_edit", "summary_message", "_skip"
@@ -353,7 +352,7 @@ async def take_typed(update: Update, ctx: TandemContext, find: OpenFinder) -> bo
     if user is None or message is None or (message.text or "").startswith("/"):
         return False
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
+        person = await known_person(session, ctx, user.id)
         if person is None or person.id is None:
             return False
         found = await find(session, person.id, ctx.now())
@@ -406,11 +405,13 @@ def asked_since(ctx: TandemContext, prompt: Prompt) -> bool:
     return float(data.get("at", 0)) > sent
 
 
-async def participant_or(session: AsyncSession, update: Update, not_joined: str) -> Person | Reply:
+async def participant_or(
+    session: AsyncSession, ctx: TandemContext, update: Update, not_joined: str
+) -> Person | Reply:
     """The person behind a command or a tap, or the reply `not_joined` for someone not
     (yet) taking part."""
     assert update.effective_user is not None
-    person = await person_by_telegram_id(session, update.effective_user.id)
+    person = await known_person(session, ctx, update.effective_user.id)
     if person is None or person.id is None or person.status == PersonStatus.ONBOARDING:
         return Reply(notice=not_joined)
     return person

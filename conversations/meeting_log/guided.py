@@ -12,7 +12,7 @@ from telegram import Update
 from conversations import engine
 from conversations.instruments import Question, load_instrument
 from conversations.kit.buttons import keyboard
-from conversations.kit.context import TandemContext
+from conversations.kit.context import TandemContext, known_person
 from conversations.kit.meeting_record import INSTRUMENT
 from conversations.kit.profile import Invalid
 from conversations.kit.prompt import participant_or
@@ -52,12 +52,12 @@ from storage.meetings import (
     open_matches,
 )
 from storage.models import Person
-from storage.people import person_by_telegram_id
 
 
 async def participant(session: AsyncSession, update: Update, ctx: TandemContext) -> Person | Reply:
     return await participant_or(
         session,
+        ctx,
         update,
         ctx.tr.gettext(
             "Meeting logs start once you have joined a program. Send /start to continue "
@@ -209,7 +209,7 @@ async def take_text(update: Update, ctx: TandemContext) -> bool:
     if not _waiting(ctx, draft):
         return False
     async with ctx.db.session() as session:
-        person = await person_by_telegram_id(session, user.id)
+        person = await known_person(session, ctx, user.id)
         if person is None:
             return False
         outcome = await _typed(Logging(session, ctx, person, draft), update)
