@@ -7,6 +7,7 @@ two lists. Nothing here checks who is asking: the dialogue does (`owned_goal`).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -135,8 +136,16 @@ async def checkin_goals(
 ) -> list[Goal]:
     """The open goals a mentee's check-in for this match asks about: the oldest `limit`
     of their goals in the match's program. Empty for the mentor (one query either way)."""
+    return (await checkin_goals_of(session, [match_id], limit)).get((person_id, match_id), [])
+
+
+async def checkin_goals_of(
+    session: AsyncSession, match_ids: Sequence[int], limit: int = MAX_ASKED_GOALS
+) -> dict[tuple[int, int], list[Goal]]:
+    """`checkin_goals` of the mentee of each match, by (mentee id, match id), in one
+    query (the dispatcher words a batch of check-ins at once)."""
     statement = (
-        select(Goal)
+        select(Match.id, Membership.person_id, Goal)
         .join(Membership, col(Membership.id) == col(Goal.membership_id))
         .join(
             Match,
@@ -146,15 +155,18 @@ async def checkin_goals(
             ),
         )
         .where(
-            Match.id == match_id,
-            Membership.person_id == person_id,
+            col(Match.id).in_(list(match_ids)),
             Membership.role == Role.MENTEE,
             Goal.status == GoalStatus.OPEN,
         )
-        .order_by(col(Goal.position), col(Goal.created_at), col(Goal.id))
-        .limit(limit)
+        .order_by(col(Match.id), col(Goal.position), col(Goal.created_at), col(Goal.id))
     )
-    return list((await session.exec(statement)).all())
+    found: dict[tuple[int, int], list[Goal]] = defaultdict(list)
+    for match_id, person_id, goal in await session.exec(statement):
+        asked = found[(person_id, match_id)]
+        if len(asked) < limit:
+            asked.append(goal)
+    return dict(found)
 
 
 async def mentee_membership(session: AsyncSession, person_id: int) -> Membership | None:

@@ -462,7 +462,8 @@ async def test_stopping_ends_the_tick_and_gives_back_its_claims(
     report = await asyncio.wait_for(dispatcher.tick(), timeout=2)
     calls = len(api.calls_to("sendMessage"))
     assert calls in (5, 6) and report.sent == calls  # only the sends in flight finished
-    assert report.released == 10 - calls % 10
+    # The next batch is claimed while the first one sends, unless the stop came first.
+    assert report.released in (10 - calls, 20 - calls)
     rows = await prompts_of(database)
     assert sum(row.status == PromptStatus.SENT for row in rows) == calls
     waiting = [row for row in rows if row.status != PromptStatus.SENT]
