@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -31,12 +31,15 @@ class PromptFacts:
     """The facts of a batch of prompts. `partners` maps a person to the partner's name in
     each of their active matches, `roles` a (person, match) pair to the person's role
     there, `goals` a (mentee, match) pair to the goals the check-in asks about, and
-    `meetings` a match to its logs of the batch's weeks, newest first."""
+    `meetings` a match to its logs of the batch's weeks, newest first. `answers` collects
+    what the wording found already answered (a logged meeting is a contact), to be
+    stored for the whole batch in one statement (`storage.answers.store_answers`)."""
 
     partners: dict[int, dict[int, str | None]] = field(default_factory=dict)
     roles: dict[tuple[int, int], str] = field(default_factory=dict)
     goals: dict[tuple[int, int], list[Goal]] = field(default_factory=dict)
     meetings: dict[int, list[MeetingLog]] = field(default_factory=dict)
+    answers: list[tuple[int, str, str, datetime]] = field(default_factory=list)
 
     def partner_name(self, prompt: Prompt) -> str | None:
         """The match partner's name, when the person has several matches to tell apart."""

@@ -44,6 +44,7 @@ from storage.answers import (
     locked_prompt,
     role_in,
     store_answer,
+    store_answers,
     stored_answers,
 )
 from storage.meetings import meetings_between
@@ -204,15 +205,19 @@ def summary_message(
 async def render_prompt(session: AsyncSession, prompt: Prompt, person: Person) -> OutgoingMessage:
     """The check-in's first message, in the person's language: the week, a hello, the
     first question still to answer with its buttons, and "remind me later"."""
-    return await _render(session, prompt, person, await load_facts(session, [prompt]))
+    (rendered,) = await render_prompts(session, [(prompt, person)])
+    if isinstance(rendered, Exception):
+        raise rendered
+    return rendered
 
 
 async def render_prompts(
     session: AsyncSession, items: Sequence[tuple[Prompt, Person]]
 ) -> list[OutgoingMessage | Exception]:
     """`render_prompt` for a batch (the dispatcher's), with what the prompts read fetched
-    once for all of them (storage.prompt_facts). A prompt that cannot be worded gives its
-    exception in its place, so it fails alone."""
+    once for all of them and the answers found in meeting logs stored at once
+    (storage.prompt_facts). A prompt that cannot be worded gives its exception in its
+    place, so it fails alone."""
     facts = await load_facts(session, [prompt for prompt, _ in items])
     rendered: list[OutgoingMessage | Exception] = []
     for prompt, person in items:
@@ -220,6 +225,7 @@ async def render_prompts(
             rendered.append(await _render(session, prompt, person, facts))
         except Exception as error:  # one broken prompt (a lost instrument file, say)
             rendered.append(error)
+    await store_answers(session, facts.answers)
     return rendered
 
 
@@ -290,7 +296,11 @@ async def contact_from_logs(
     ranks = list(CONTACT_BY_MODE.values())
     meeting = min(usable, key=lambda m: ranks.index(CONTACT_BY_MODE[m.mode]))  # newest on ties
     value = CONTACT_BY_MODE[meeting.mode]
-    await store_answer(session, prompt.id, CONTACT, value, max(prompt.due_at, meeting.created_at))
+    when = max(prompt.due_at, meeting.created_at)
+    if facts is None:
+        await store_answer(session, prompt.id, CONTACT, value, when)
+    else:
+        facts.answers.append((prompt.id, CONTACT, value, when))
     answers[CONTACT] = value
     day = tr.date(meeting.met_on, "full")
     if meeting.author_id == person.id:
