@@ -258,6 +258,10 @@ async def seed(url: str, participants: int) -> None:
             for match in range(1, participants // 2 + 1, 4)
         ]
         await session.exec(sa.insert(MeetingLog), params=logs)
+    if not database.is_sqlite:  # the statistics autovacuum would have gathered by now
+        async with database.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("ANALYZE")
     await database.dispose()
 
 

@@ -142,30 +142,39 @@ async def checkin_goals(
 async def checkin_goals_of(
     session: AsyncSession, match_ids: Sequence[int], limit: int = MAX_ASKED_GOALS
 ) -> dict[tuple[int, int], list[Goal]]:
-    """`checkin_goals` of the mentee of each match, by (mentee id, match id), in one
-    query (the dispatcher words a batch of check-ins at once)."""
+    """`checkin_goals` of the mentee of each match, by (mentee id, match id), in two
+    queries (the dispatcher words a batch of check-ins at once).
+
+    The mentees' memberships are found from the matches' ids first, then their goals by
+    membership: each step is a primary-key or indexed lookup whatever the planner knows.
+    (As one join, PostgreSQL without fresh statistics planned it from every goal, with
+    an index scan of the program's matches for each: 17 s for a batch of 30 with 10,000
+    matches.)"""
+    owners = select(Match.id, Membership.id, Membership.person_id).join(
+        Membership,
+        sa.and_(
+            col(Membership.person_id) == col(Match.mentee_id),
+            col(Membership.program_id) == col(Match.program_id),
+            col(Membership.role) == Role.MENTEE,
+        ),
+    )
+    owners = owners.where(col(Match.id).in_(list(match_ids)))
+    by_membership: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for match_id, membership_id, person_id in await session.exec(owners):
+        by_membership[membership_id].append((person_id, match_id))
+    if not by_membership:
+        return {}
     statement = (
-        select(Match.id, Membership.person_id, Goal)
-        .join(Membership, col(Membership.id) == col(Goal.membership_id))
-        .join(
-            Match,
-            sa.and_(
-                col(Match.program_id) == col(Membership.program_id),
-                col(Match.mentee_id) == col(Membership.person_id),
-            ),
-        )
-        .where(
-            col(Match.id).in_(list(match_ids)),
-            Membership.role == Role.MENTEE,
-            Goal.status == GoalStatus.OPEN,
-        )
-        .order_by(col(Match.id), col(Goal.position), col(Goal.created_at), col(Goal.id))
+        select(Goal)
+        .where(col(Goal.membership_id).in_(list(by_membership)), Goal.status == GoalStatus.OPEN)
+        .order_by(col(Goal.position), col(Goal.created_at), col(Goal.id))
     )
     found: dict[tuple[int, int], list[Goal]] = defaultdict(list)
-    for match_id, person_id, goal in await session.exec(statement):
-        asked = found[(person_id, match_id)]
-        if len(asked) < limit:
-            asked.append(goal)
+    for goal in await session.exec(statement):
+        for key in by_membership[goal.membership_id]:
+            asked = found[key]
+            if len(asked) < limit:
+                asked.append(goal)
     return dict(found)
 
 
