@@ -112,6 +112,7 @@ from storage.prompts import (
     note_materialised,
     record_sent,
     recover_prompts,
+    refresh_statistics,
     release_for_retry,
     release_reminders,
 )
@@ -494,6 +495,7 @@ class Dispatcher:
         async with self.database.session() as session:
             created += await materialise_closure_prompts(session, now, self.horizon)
             await note_materialised(session, now, now + self.horizon)
+            await refresh_statistics(session, created)
         return created
 
     async def sweep(self, now: datetime) -> int:

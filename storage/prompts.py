@@ -60,6 +60,9 @@ LOOKBACK = WEEK + timedelta(days=1)
 DEFAULT_PROGRAM_WEEKS = 12
 # Matches per page when materialising: bounds the memory of the hourly full scan.
 PAGE_MATCHES = 5000
+# New prompts after which PostgreSQL's statistics of the queue are gathered at once
+# (`refresh_statistics`).
+ANALYZE_AFTER = 1000
 UNREACHABLE_RULE = "unreachable"
 UNREACHABLE_SEVERITY = "high"
 # The materialisation watermark, in stored_state.
@@ -456,7 +459,24 @@ async def materialise(session: AsyncSession, now: datetime, horizon: timedelta) 
     created = 0
     for page in run.pages:
         created += await materialise_page(session, run, page)
+    await refresh_statistics(session, created)
     return created
+
+
+async def refresh_statistics(
+    session: AsyncSession, created: int, threshold: int = ANALYZE_AFTER
+) -> bool:
+    """On PostgreSQL, once `threshold` prompts or more were just created, gather the
+    prompt table's statistics at once instead of waiting for autovacuum. Until then the
+    planner believes the queue holds the few rows it last saw, and plans each claim as
+    "fetch every pending row, sort them, keep 30" instead of reading the due-date index
+    for 30 rows: 300 ms instead of 0.5 ms per claim with 10,000 due, so a backlog took
+    quadratic time. True when it analysed."""
+    bind = session.bind
+    if created < threshold or bind is None or bind.dialect.name != "postgresql":
+        return False
+    await session.exec(sa.text(f"ANALYZE {_prompt.name}"))
+    return True
 
 
 async def materialisation_due(session: AsyncSession, now: datetime, refresh: timedelta) -> bool:

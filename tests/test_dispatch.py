@@ -56,6 +56,7 @@ from storage.prompts import (
     materialise,
     materialise_page,
     materialise_start,
+    refresh_statistics,
 )
 from tests.conftest import FakeClock
 from tests.fakebot import BOT_TOKEN, FakeBotApi
@@ -473,6 +474,25 @@ async def test_stopping_ends_the_tick_and_gives_back_its_claims(
     assert (await successor.tick()).sent == 40 - calls
     chats = [int(call.params["chat_id"]) for call in api.calls_to("sendMessage")]
     assert len(chats) == len(set(chats)) == 40
+
+
+async def test_a_large_materialisation_refreshes_the_queue_statistics_on_postgresql(
+    database: Database,
+) -> None:
+    if database.is_sqlite:
+        pytest.skip("planner statistics are PostgreSQL's")
+    for _ in range(3):
+        await add_pair(database)
+    async with database.session() as session:
+        created = await materialise(session, MONDAY_NINE_TORONTO, 2 * HOUR)
+        assert created == 6
+        assert not await refresh_statistics(session, created, threshold=7)
+        assert await refresh_statistics(session, created, threshold=6)
+    async with database.session() as session:
+        tuples = await session.exec(
+            sa.text("SELECT reltuples FROM pg_class WHERE relname = 'prompt'")
+        )
+        assert tuples.one()[0] == 6  # the planner knows the queue's size
 
 
 # --- outages ------------------------------------------------------------------------------
