@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from apscheduler.triggers.date import DateTrigger
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import ApplicationBuilder
+from telegram.ext import ApplicationBuilder, CallbackContext
 
 from bot.app import build_application
 from bot.config import Settings
@@ -31,6 +32,7 @@ from bot.dispatch import (
     TickReport,
     backoff,
     classify,
+    run_dispatcher,
     schedule_dispatcher,
 )
 from conversations import broadcast
@@ -989,6 +991,31 @@ async def test_one_repeating_job_whatever_the_number_of_participants(
         assert len(api.calls_to("sendMessage")) == 10
     finally:
         await bare.shutdown()
+
+
+async def test_a_tick_out_of_budget_with_messages_due_is_followed_at_once(
+    database: Database, settings: Settings, clock: FakeClock, api: FakeBotApi
+) -> None:
+    for _ in range(3):
+        await add_pair(database)
+    application = build_application(settings, database, request=api, clock=clock)
+    (job,) = application.job_queue.jobs()
+    dispatcher = job.data
+    assert isinstance(dispatcher, Dispatcher)
+    await application.initialize()
+    try:
+        dispatcher.budget = 0.0  # spent before the first batch
+        await run_dispatcher(CallbackContext.from_job(job, application))
+        assert api.calls_to("sendMessage") == []
+        repeating, following = application.job_queue.get_jobs_by_name(JOB_NAME)
+        assert (repeating, following.data) == (job, dispatcher)  # the next tick, at once
+        assert isinstance(following.job.trigger, DateTrigger)
+        dispatcher.budget = None
+        await run_dispatcher(CallbackContext.from_job(following, application))
+        assert len(api.calls_to("sendMessage")) == 6
+        assert len(application.job_queue.get_jobs_by_name(JOB_NAME)) == 2  # none more
+    finally:
+        await application.shutdown()
 
 
 def test_tick_report_reads_well() -> None:
