@@ -5,11 +5,15 @@ of instances that died, move matches along their lifecycle (`storage.closure`: a
 end reached starts closure, a closure whose surveys are settled or expired closes),
 materialise the prompts that will fall due (only when the schedule changed or the horizon
 runs low: check-ins, reflections and closure notices page by page, then the closure
-surveys and outcome follow-ups, `storage.closure_prompts`), claim due prompts in batches
-and send them concurrently through the bot (whose `AIORateLimiter` paces them), record what Telegram
-answered in bulk, then the same for reminders. No per-participant timer exists anywhere,
-so start-up does not grow with the number of participants, and the database alone says
-what was sent.
+surveys and outcome follow-ups, `storage.closure_prompts`), claim due prompts in batches,
+word each batch with one read (the renderer's ``render_prompts`` fetches what the batch
+needs once), send them concurrently in the bulk lane of the bot's rate limiter
+(`bot.limiter`: replies to people go first) while the next batch is claimed and worded,
+record what Telegram answered in bulk, then the same for reminders. A tick whose budget
+runs out with messages still due is followed by the next at once (`run_dispatcher`), so
+the rate limiter never idles while a backlog lasts. No per-participant timer exists
+anywhere, so start-up does not grow with the number of participants, and the database
+alone says what was sent.
 
 Coordinators' broadcasts (`storage.broadcasts`) go out the same way after the reminders:
 one delivery row per recipient, claimed, sent and recorded like a prompt.
