@@ -10,7 +10,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -25,6 +24,7 @@ from bot.cancel import CANCEL_GROUP, cancel_handler
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
+from bot.limiter import LaneRateLimiter
 from bot.telegram_bot import TandemBot
 from conversations import (
     alerts,
@@ -92,12 +92,13 @@ PROMPTS = PromptRouter(
 )
 
 
-def rate_limiter() -> AIORateLimiter:
-    """At most 30 messages in any second overall (the default limiter bursts to ~59 in
-    the first second), 20 a minute per group. A `RetryAfter` is never slept out inside
-    the limiter (that holds up every later call, every chat's): it reaches the caller,
-    and the dispatcher puts that chat's message back for the delay Telegram asked for."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=0)
+def rate_limiter() -> LaneRateLimiter:
+    """At most 30 messages in any second overall, 20 a minute per group, replies to
+    people ahead of the dispatcher's bulk sends (bot/limiter.py). A `RetryAfter` is never
+    slept out inside the limiter (that would hold up every later call, every chat's): it
+    reaches the caller, and the dispatcher puts that chat's message back for the delay
+    Telegram asked for."""
+    return LaneRateLimiter()
 
 
 def build_application(

@@ -5,11 +5,15 @@ of instances that died, move matches along their lifecycle (`storage.closure`: a
 end reached starts closure, a closure whose surveys are settled or expired closes),
 materialise the prompts that will fall due (only when the schedule changed or the horizon
 runs low: check-ins, reflections and closure notices page by page, then the closure
-surveys and outcome follow-ups, `storage.closure_prompts`), claim due prompts in batches
-and send them concurrently through the bot (whose `AIORateLimiter` paces them), record what Telegram
-answered in bulk, then the same for reminders. No per-participant timer exists anywhere,
-so start-up does not grow with the number of participants, and the database alone says
-what was sent.
+surveys and outcome follow-ups, `storage.closure_prompts`), claim due prompts in batches,
+word each batch with one read (the renderer's ``render_prompts`` fetches what the batch
+needs once), send them concurrently in the bulk lane of the bot's rate limiter
+(`bot.limiter`: replies to people go first) while the next batch is claimed and worded,
+record what Telegram answered in bulk, then the same for reminders. A tick whose budget
+runs out with messages still due is followed by the next at once (`run_dispatcher`), so
+the rate limiter never idles while a backlog lasts. No per-participant timer exists
+anywhere, so start-up does not grow with the number of participants, and the database
+alone says what was sent.
 
 Coordinators' broadcasts (`storage.broadcasts`) go out the same way after the reminders:
 one delivery row per recipient, claimed, sent and recorded like a prompt.
@@ -80,7 +84,9 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import ExtBot
 
+from bot.limiter import BULK
 from storage.broadcasts import (
     claim_deliveries,
     fail_deliveries,
@@ -110,6 +116,7 @@ from storage.prompts import (
     note_materialised,
     record_sent,
     recover_prompts,
+    refresh_statistics,
     release_for_retry,
     release_reminders,
 )
@@ -129,9 +136,10 @@ HORIZON = timedelta(hours=2)
 REFRESH = timedelta(hours=1)
 CONCURRENCY = 30  # sends in flight; the rate limiter holds them to 30 a second
 # Prompts per claim. A batch is claimed, sent and recorded as one: an instance killed
-# mid-batch leaves the whole batch uncertain. One batch is what is in flight at once, so
-# a crash makes no more sends uncertain than the ones already on their way (and a batch
-# still takes about a second at Telegram's 30 messages a second).
+# mid-batch leaves the whole batch uncertain. At most two batches are claimed at once —
+# one sending, the next claimed and worded while it does, its sends queued behind — so
+# the rate limiter never waits for the database, and a crash leaves at most two batches
+# uncertain (two batches take about two seconds at Telegram's 30 messages a second).
 BATCH_SIZE = CONCURRENCY
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=1)
@@ -171,7 +179,9 @@ class Rendered(Protocol):
 
 class PromptRenderer(Protocol):
     """Turns a prompt into the participant's message; conversations.kit.prompt_router
-    implements it, each kind rendered by its dialogue."""
+    implements it, each kind rendered by its dialogue. A renderer that also has
+    ``render_prompts(session, [(prompt, person), …])`` (a message or an exception for
+    each, in order) words a whole batch at once; that one is used when present."""
 
     async def render_prompt(
         self, session: AsyncSession, prompt: Prompt, person: Person
@@ -240,6 +250,7 @@ class TickReport:
     closing: int = 0
     ended: int = 0
     purged: int = 0
+    backlog: bool = False  # the budget ran out with messages still due
 
     def __bool__(self) -> bool:
         return any(getattr(self, item.name) for item in fields(self))
@@ -304,6 +315,7 @@ def classify(error: Exception) -> Outcome:
 
 Claim = Callable[[AsyncSession, datetime, int], Awaitable[Sequence[Claimed]]]
 Render = Callable[[AsyncSession, Any, Person], Awaitable[Rendered | None]]
+Ready = tuple[Claimed, int, Rendered, int | None]  # item, chat id, message, reply to
 Record = Callable[[AsyncSession, Sequence[Delivery], datetime, TickReport], Awaitable[None]]
 
 
@@ -311,7 +323,8 @@ Record = Callable[[AsyncSession, Sequence[Delivery], datetime, TickReport], Awai
 class Phase:
     """Prompts, reminders or broadcasts: how to claim them, what words them (a method of
     the prompt renderer, by name, or a function; None: the message cannot be sent, it
-    fails), how the outcomes are stored, and whether the message replies to the prompt
+    fails; `batch`: the renderer's method that words a whole batch, used when it has
+    one), how the outcomes are stored, and whether the message replies to the prompt
     it is about."""
 
     kind: Kind
@@ -319,6 +332,7 @@ class Phase:
     render: str | Render
     record: Record
     reply_to_prompt: bool
+    batch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -399,10 +413,23 @@ class Dispatcher:
         self.instance = instance or instance_name()
         self.stopping = False
         self._in_flight = asyncio.Semaphore(concurrency)
+        # One database step at a time (claiming and wording a batch, recording another):
+        # the sends of one batch overlap the next one's claim, never two transactions.
+        self._database_turn = asyncio.Lock()
+        self.running = False  # a tick is under way in this process
+        rate_limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
+        self._send_options = {"rate_limit_args": BULK} if rate_limited else {}
         leased = {"claimed_by": self.instance, "lease_for": lease}
         prompts = partial(self._record_messages, PROMPTS)
         self._phases = (
-            Phase(Kind.PROMPT, partial(claim_due, **leased), "render_prompt", prompts, False),
+            Phase(
+                Kind.PROMPT,
+                partial(claim_due, **leased),
+                "render_prompt",
+                prompts,
+                False,
+                batch="render_prompts",
+            ),
             Phase(Kind.REMINDER, claim_reminders, "render_reminder", self._record_reminders, True),
         )
         if broadcasts is not None:  # coordinators' broadcasts go out after the reminders
@@ -420,10 +447,20 @@ class Dispatcher:
         report = TickReport()
         if self.stopping:
             return report
+        self.running = True
+        try:
+            await self._tick(report)
+        finally:
+            self.running = False
+        if report:
+            log.info("dispatcher tick: %s", report)
+        return report
+
+    async def _tick(self, report: TickReport) -> None:
         async with self._exclusive() as allowed:
             if not allowed:
                 report.skipped = True
-                return report
+                return
             deadline = None if self.budget is None else monotonic() + self.budget
             now = self.clock()
             async with self.database.session() as session:
@@ -442,10 +479,9 @@ class Dispatcher:
             report.purged = await self.purge(now)
             report.digests = await self.digest(now)
             for phase in self._phases:
-                await self._drain(phase, report, deadline)
-        if report:
-            log.info("dispatcher tick: %s", report)
-        return report
+                report.backlog = await self._drain(phase, report, deadline)
+                if report.backlog:
+                    return
 
     async def materialise(self, now: datetime, *, force: bool = False) -> int:
         """Create the prompts due within the horizon, unless that was done recently and
@@ -461,6 +497,7 @@ class Dispatcher:
         async with self.database.session() as session:
             created += await materialise_closure_prompts(session, now, self.horizon)
             await note_materialised(session, now, now + self.horizon)
+            await refresh_statistics(session, created)
         return created
 
     async def sweep(self, now: datetime) -> int:
@@ -508,38 +545,66 @@ class Dispatcher:
                         text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY}
                     )
 
-    async def _drain(self, phase: Phase, report: TickReport, deadline: float | None) -> None:
-        """Claim, send and record batch after batch until nothing is due or time is up."""
-        while (deadline is None or monotonic() < deadline) and not self.stopping:
-            async with self.database.session() as session:
-                claimed = await phase.claim(session, self.clock(), self.batch_size)
-            if not claimed:
-                return
-            deliveries = await self._deliver(claimed, phase)
-            now = self.clock()
-            unreachable = report.unreachable
-            async with self.database.session() as session:
-                await phase.record(session, deliveries, now, report)
-            if report.unreachable > unreachable:
-                await self._alert_unreachable(deliveries, now)
-            if len(claimed) < self.batch_size:
-                return
+    async def _drain(self, phase: Phase, report: TickReport, deadline: float | None) -> bool:
+        """Claim, send and record batch after batch until nothing is due or time is up;
+        True when time ran out with work left. The next batch is claimed and worded while
+        the previous one is sending, and its sends queue right behind, so the rate
+        limiter always has work while a backlog lasts."""
+        sending: asyncio.Task[None] | None = None
+        try:
+            while not self.stopping:
+                if deadline is not None and monotonic() >= deadline:
+                    return True
+                async with self._database_turn:
+                    async with self.database.session() as session:
+                        claimed = await phase.claim(session, self.clock(), self.batch_size)
+                    if not claimed:
+                        return False
+                    ready, broken = await self._prepare(claimed, phase)
+                batch = asyncio.create_task(self._finish(phase, report, ready, broken))
+                if sending is not None:
+                    await sending
+                sending = batch
+                if len(claimed) < self.batch_size:
+                    return False
+            return False
+        finally:
+            if sending is not None:
+                await sending
 
-    async def _deliver(self, claimed: Sequence[Claimed], phase: Phase) -> list[Delivery]:
-        """Render the batch in one read, then send it with at most `concurrency` requests
-        in flight. No database session is open while Telegram is talking."""
-        ready: list[tuple[Claimed, int, Rendered, int | None]] = []
+    async def _finish(
+        self, phase: Phase, report: TickReport, ready: Sequence[Ready], broken: list[Delivery]
+    ) -> None:
+        """Send a worded batch, then record what Telegram answered (and tell the
+        coordinators about people who became unreachable)."""
+        sent = await asyncio.gather(*(self._send(*entry) for entry in ready))
+        deliveries = [*sent, *broken]
+        now = self.clock()
+        unreachable = report.unreachable
+        async with self._database_turn, self.database.session() as session:
+            await phase.record(session, deliveries, now, report)
+        if report.unreachable > unreachable:
+            await self._alert_unreachable(deliveries, now)
+
+    async def _prepare(
+        self, claimed: Sequence[Claimed], phase: Phase
+    ) -> tuple[list[Ready], list[Delivery]]:
+        """Word the batch in one read: the messages ready to send, and the deliveries
+        that fail at once (the person is gone, or the renderer failed). No database
+        session is open while Telegram is talking."""
+        ready: list[Ready] = []
         broken: list[Delivery] = []
         async with self.database.session() as session:
             ids = [item.person_id for item in claimed]
             found = await session.exec(select(Person).where(col(Person.id).in_(ids)))
             people = {person.id: person for person in found}
-            for item in claimed:
-                person = people.get(item.person_id)
-                message = (
-                    None if person is None else await self._render(session, item, person, phase)
-                )
-                if person is None or message is None:
+            items = [(item, people[item.person_id]) for item in claimed if item.person_id in people]
+            broken += [
+                Delivery(item, Outcome.FAILED) for item in claimed if item.person_id not in people
+            ]
+            messages = await self._render_all(session, items, phase)
+            for (item, person), message in zip(items, messages, strict=True):
+                if message is None:
                     broken.append(Delivery(item, Outcome.FAILED))
                     continue
                 reply = (
@@ -548,8 +613,32 @@ class Dispatcher:
                     else None
                 )
                 ready.append((item, person.chat_id or person.telegram_id, message, reply))
-        sent = await asyncio.gather(*(self._send(*entry) for entry in ready))
-        return [*sent, *broken]
+        return ready, broken
+
+    async def _render_all(
+        self, session: AsyncSession, items: Sequence[tuple[Claimed, Person]], phase: Phase
+    ) -> list[Rendered | None]:
+        """The batch's messages in order (None for one that cannot be worded), through
+        the renderer's batch method when it has one."""
+        batch = getattr(self.renderer, phase.batch, None) if phase.batch else None
+        if batch is None:
+            return [await self._render(session, item, person, phase) for item, person in items]
+        try:
+            results = await batch(session, items)
+        except Exception as error:
+            log.exception("cannot render a batch of %d (%s)", len(items), type(error).__name__)
+            return [None] * len(items)
+        messages: list[Rendered | None] = []
+        for (item, _), result in zip(items, results, strict=True):
+            if isinstance(result, Exception):
+                log.error(
+                    "cannot render %s %s (%s)", _kind(item), item.id, type(result).__name__,
+                    exc_info=result,
+                )  # fmt: skip
+                messages.append(None)
+            else:
+                messages.append(result)
+        return messages
 
     async def _render(
         self, session: AsyncSession, item: Claimed, person: Person, phase: Phase
@@ -583,6 +672,7 @@ class Dispatcher:
                     parse_mode=ParseMode.HTML,
                     reply_markup=message.markup,
                     reply_parameters=reply,
+                    **self._send_options,
                 )
             except Exception as error:
                 outcome = classify(error)
@@ -719,10 +809,17 @@ def stop_dispatchers(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """The JobQueue callback: one tick of the dispatcher in the job's data."""
+    """The JobQueue callback: one tick of the dispatcher in the job's data. A tick whose
+    budget ran out with messages still due is followed by the next one at once (not a
+    minute later), so the rate limiter does not idle while a backlog lasts; the repeating
+    job's own run does nothing while that chain is under way."""
     assert context.job is not None
     dispatcher: Dispatcher = context.job.data  # type: ignore[assignment]
-    await dispatcher.tick()
+    if dispatcher.running:
+        return
+    report = await dispatcher.tick()
+    if report.backlog and not dispatcher.stopping and context.job_queue is not None:
+        context.job_queue.run_once(run_dispatcher, 0, name=JOB_NAME, data=dispatcher)
 
 
 def schedule_dispatcher(

@@ -38,14 +38,25 @@ async def store_answer(
 ) -> None:
     """Insert or replace one answer: one row per (prompt, question), even when two taps
     race."""
-    statement = insert_for(session)(Answer).values(
-        prompt_id=prompt_id, question_key=key, value=value, answered_at=now
-    )
+    await store_answers(session, [(prompt_id, key, value, now)])
+
+
+async def store_answers(
+    session: AsyncSession, answers: Sequence[tuple[int, str, str, datetime]]
+) -> None:
+    """`store_answer` for many (prompt id, question key, value, when) in one statement."""
+    if not answers:
+        return
+    statement = insert_for(session)(Answer)
     statement = statement.on_conflict_do_update(
         index_elements=["prompt_id", "question_key"],
-        set_={"value": value, "answered_at": now},
+        set_={"value": statement.excluded.value, "answered_at": statement.excluded.answered_at},
     )
-    await session.exec(statement)
+    rows = [
+        {"prompt_id": prompt_id, "question_key": key, "value": value, "answered_at": when}
+        for prompt_id, key, value, when in answers
+    ]
+    await session.exec(statement, params=rows)
 
 
 async def drop_answers(session: AsyncSession, prompt_id: int, keys: Sequence[str]) -> None:

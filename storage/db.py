@@ -63,11 +63,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
+GENERATED = "tandem_generated_rows"
+"""An execution option (``statement.execution_options(**{GENERATED: True})``) for bulk
+rows the code builds from nothing anyone typed (the materialised prompts: ids, dates and
+fixed words): they skip the cleaning below, which would walk every value of 100,000 rows."""
+
+
 def _clean_parameters(
-    _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    _connection: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
 ) -> tuple[str, Any]:
     """Every text written to the database, whichever dialogue, the CLI or a job wrote it,
-    passes here: the one edge all stored text crosses."""
+    passes here: the one edge all stored text crosses (but `GENERATED` rows)."""
+    if context is not None and context.execution_options.get(GENERATED):
+        return statement, parameters
     return statement, _clean(parameters)
 
 

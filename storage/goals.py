@@ -7,6 +7,7 @@ two lists. Nothing here checks who is asking: the dialogue does (`owned_goal`).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -135,26 +136,46 @@ async def checkin_goals(
 ) -> list[Goal]:
     """The open goals a mentee's check-in for this match asks about: the oldest `limit`
     of their goals in the match's program. Empty for the mentor (one query either way)."""
+    return (await checkin_goals_of(session, [match_id], limit)).get((person_id, match_id), [])
+
+
+async def checkin_goals_of(
+    session: AsyncSession, match_ids: Sequence[int], limit: int = MAX_ASKED_GOALS
+) -> dict[tuple[int, int], list[Goal]]:
+    """`checkin_goals` of the mentee of each match, by (mentee id, match id), in two
+    queries (the dispatcher words a batch of check-ins at once).
+
+    The mentees' memberships are found from the matches' ids first, then their goals by
+    membership: each step is a primary-key or indexed lookup whatever the planner knows.
+    (As one join, PostgreSQL without fresh statistics planned it from every goal, with
+    an index scan of the program's matches for each: 17 s for a batch of 30 with 10,000
+    matches.)"""
+    owners = select(Match.id, Membership.id, Membership.person_id).join(
+        Membership,
+        sa.and_(
+            col(Membership.person_id) == col(Match.mentee_id),
+            col(Membership.program_id) == col(Match.program_id),
+            col(Membership.role) == Role.MENTEE,
+        ),
+    )
+    owners = owners.where(col(Match.id).in_(list(match_ids)))
+    by_membership: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for match_id, membership_id, person_id in await session.exec(owners):
+        by_membership[membership_id].append((person_id, match_id))
+    if not by_membership:
+        return {}
     statement = (
         select(Goal)
-        .join(Membership, col(Membership.id) == col(Goal.membership_id))
-        .join(
-            Match,
-            sa.and_(
-                col(Match.program_id) == col(Membership.program_id),
-                col(Match.mentee_id) == col(Membership.person_id),
-            ),
-        )
-        .where(
-            Match.id == match_id,
-            Membership.person_id == person_id,
-            Membership.role == Role.MENTEE,
-            Goal.status == GoalStatus.OPEN,
-        )
+        .where(col(Goal.membership_id).in_(list(by_membership)), Goal.status == GoalStatus.OPEN)
         .order_by(col(Goal.position), col(Goal.created_at), col(Goal.id))
-        .limit(limit)
     )
-    return list((await session.exec(statement)).all())
+    found: dict[tuple[int, int], list[Goal]] = defaultdict(list)
+    for goal in await session.exec(statement):
+        for key in by_membership[goal.membership_id]:
+            asked = found[key]
+            if len(asked) < limit:
+                asked.append(goal)
+    return dict(found)
 
 
 async def mentee_membership(session: AsyncSession, person_id: int) -> Membership | None:

@@ -3,6 +3,8 @@ never listed, counted or used to answer a check-in."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -64,14 +66,24 @@ async def meetings_between(
     session: AsyncSession, match_id: int, first: date, last: date
 ) -> list[MeetingLog]:
     """The match's meetings held from `first` to `last` (both included), newest first."""
+    return (await meetings_of(session, [match_id], first, last)).get(match_id, [])
+
+
+async def meetings_of(
+    session: AsyncSession, match_ids: Sequence[int], first: date, last: date
+) -> dict[int, list[MeetingLog]]:
+    """`meetings_between` for several matches in one query, by match."""
     statement = (
         select(MeetingLog)
         .where(
-            MeetingLog.match_id == match_id,
+            col(MeetingLog.match_id).in_(list(match_ids)),
             _kept(),
             col(MeetingLog.met_on) >= first,
             col(MeetingLog.met_on) <= last,
         )
         .order_by(col(MeetingLog.met_on).desc(), col(MeetingLog.id).desc())
     )
-    return list((await session.exec(statement)).all())
+    found: dict[int, list[MeetingLog]] = defaultdict(list)
+    for meeting in await session.exec(statement):
+        found[meeting.match_id].append(meeting)
+    return dict(found)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.claims import CLAIM_LEASE, claim_rows, lease, recover_expired
 from storage.closure_schedule import NOTICE_INSTRUMENT, closure_settings, notice_window
-from storage.db import upsert
+from storage.db import GENERATED, upsert
 from storage.models import (
     Flag,
     FlagStatus,
@@ -59,6 +60,9 @@ LOOKBACK = WEEK + timedelta(days=1)
 DEFAULT_PROGRAM_WEEKS = 12
 # Matches per page when materialising: bounds the memory of the hourly full scan.
 PAGE_MATCHES = 5000
+# New prompts after which PostgreSQL's statistics of the queue are gathered at once
+# (`refresh_statistics`).
+ANALYZE_AFTER = 1000
 UNREACHABLE_RULE = "unreachable"
 UNREACHABLE_SEVERITY = "high"
 # The materialisation watermark, in stored_state.
@@ -309,17 +313,21 @@ def planned_reflections(
     for someone in participants:
         if someone.slot is None:
             continue
-        slot = reflection_slot(someone.slot)
-        found = run.reflection_occurrences.get(slot)
-        if found is None:
-            found = run.reflection_occurrences[slot] = occurrences(slot, start, end)
-        planned = plan_reflections(
-            found,
-            someone.role,
-            run.settings.get(someone.program_id, {}),
-            run.weeks.get(someone.program_id, DEFAULT_PROGRAM_WEEKS),
-            someone.match_started_at or someone.starts_at,
-        )
+        started = someone.match_started_at or someone.starts_at
+        key = (someone.slot, someone.role, someone.program_id, started)
+        planned = run.reflections.get(key)
+        if planned is None:
+            found = run.reflection_occurrences.get(someone.slot)
+            if found is None:
+                slot = reflection_slot(someone.slot)
+                found = run.reflection_occurrences[someone.slot] = occurrences(slot, start, end)
+            planned = run.reflections[key] = plan_reflections(
+                found,
+                someone.role,
+                run.settings.get(someone.program_id, {}),
+                run.weeks.get(someone.program_id, DEFAULT_PROGRAM_WEEKS),
+                started,
+            )
         for item in planned:
             if receives(someone, item):
                 yield someone, item
@@ -376,7 +384,7 @@ def _prompt_rows(participants: Sequence[Participant], run: MaterialisePlan) -> l
     ]
     # One order for every writer, page after page, so two concurrent inserts on
     # PostgreSQL wait for each other on the unique key instead of deadlocking.
-    rows.sort(key=lambda row: (row["match_id"], row["person_id"], row["period"]))
+    rows.sort(key=itemgetter("match_id", "person_id", "period"))
     return rows
 
 
@@ -394,6 +402,7 @@ async def insert_prompts(session: AsyncSession, rows: Sequence[Mapping[str, Any]
         upsert(session, _prompt)
         .on_conflict_do_nothing(index_elements=["person_id", "match_id", "kind", "period"])
         .returning(_prompt.c.id)
+        .execution_options(**{GENERATED: True})  # nothing in them was typed by anyone
     )
     return len((await session.exec(statement, params=list(rows))).all())
 
@@ -409,7 +418,12 @@ class MaterialisePlan:
     settings: dict[int, Mapping[str, Any]]
     plans: dict[tuple[Slot, str, int], list[PlannedPrompt]] = field(default_factory=dict)
     weeks: dict[int, int] = field(default_factory=dict)
+    # By check-in slot: the occurrences of its reflection slot; by (check-in slot, role,
+    # program, match start): the reflections planned (matches started together share).
     reflection_occurrences: dict[Slot, list[Occurrence]] = field(default_factory=dict)
+    reflections: dict[tuple[Slot, str, int, datetime], list[PlannedPrompt]] = field(
+        default_factory=dict
+    )
 
 
 async def materialise_start(
@@ -445,7 +459,24 @@ async def materialise(session: AsyncSession, now: datetime, horizon: timedelta) 
     created = 0
     for page in run.pages:
         created += await materialise_page(session, run, page)
+    await refresh_statistics(session, created)
     return created
+
+
+async def refresh_statistics(
+    session: AsyncSession, created: int, threshold: int = ANALYZE_AFTER
+) -> bool:
+    """On PostgreSQL, once `threshold` prompts or more were just created, gather the
+    prompt table's statistics at once instead of waiting for autovacuum. Until then the
+    planner believes the queue holds the few rows it last saw, and plans each claim as
+    "fetch every pending row, sort them, keep 30" instead of reading the due-date index
+    for 30 rows: 300 ms instead of 0.5 ms per claim with 10,000 due, so a backlog took
+    quadratic time. True when it analysed."""
+    bind = session.bind
+    if created < threshold or bind is None or bind.dialect.name != "postgresql":
+        return False
+    await session.exec(sa.text(f"ANALYZE {_prompt.name}"))
+    return True
 
 
 async def materialisation_due(session: AsyncSession, now: datetime, refresh: timedelta) -> bool:

@@ -52,10 +52,18 @@ from conversations.checkin.pause import (
     skip_command,
 )
 from conversations.checkin.taps import on_tap
-from conversations.kit.prompt import render_prompt
+from conversations.kit.prompt import render_prompt, render_prompts
 
 # What bot/app.py, the dispatcher (the prompt renderer) and onboarding's catch-all use.
-__all__ = ["handlers", "parse_day", "pause_end", "render_prompt", "render_reminder", "take_text"]
+__all__ = [
+    "handlers",
+    "parse_day",
+    "pause_end",
+    "render_prompt",
+    "render_prompts",
+    "render_reminder",
+    "take_text",
+]
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

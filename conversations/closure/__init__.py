@@ -42,6 +42,7 @@ from conversations.kit.prompt import (
     RESUME,
     instrument_of,
     render_prompt,
+    render_prompts,
     take_typed,
 )
 from conversations.kit.reply import OutgoingMessage
@@ -51,7 +52,7 @@ from storage.models import Person, Prompt, PromptKind
 
 KINDS = (PromptKind.CLOSURE_NOTICE, PromptKind.CLOSURE, PromptKind.FOLLOWUP)
 
-__all__ = ["KINDS", "handlers", "render_prompt", "render_reminder", "take_text"]
+__all__ = ["KINDS", "handlers", "render_prompt", "render_prompts", "render_reminder", "take_text"]
 
 
 async def render_reminder(session: AsyncSession, prompt: Prompt, person: Person) -> OutgoingMessage:

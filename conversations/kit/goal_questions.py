@@ -54,13 +54,15 @@ def with_goals(instrument: Instrument, goals: list[Goal]) -> Instrument:
 
 
 async def instrument_with_goals(
-    session: AsyncSession, prompt: Prompt, instrument: Instrument
+    session: AsyncSession, prompt: Prompt, instrument: Instrument, goals: list[Goal] | None = None
 ) -> Instrument:
     """A mentee's weekly check-in asks about their open goals by name (the oldest three,
-    to stay under a minute); any other prompt is asked as its file says."""
+    to stay under a minute; `goals` when they were read already); any other prompt is
+    asked as its file says."""
     if prompt.kind != PromptKind.CHECKIN or instrument.question(PROGRESS) is None:
         return instrument
-    goals = await store.checkin_goals(session, prompt.person_id, prompt.match_id)
+    if goals is None:
+        goals = await store.checkin_goals(session, prompt.person_id, prompt.match_id)
     return with_goals(instrument, goals)
 
 

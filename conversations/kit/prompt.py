@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-import sqlalchemy as sa
 from babel.dates import format_skeleton
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
@@ -46,12 +44,12 @@ from storage.answers import (
     locked_prompt,
     role_in,
     store_answer,
+    store_answers,
     stored_answers,
 )
 from storage.meetings import meetings_between
 from storage.models import (
     Match,
-    MatchStatus,
     Person,
     PersonStatus,
     Prompt,
@@ -60,6 +58,7 @@ from storage.models import (
     Role,
 )
 from storage.programs import zone_of
+from storage.prompt_facts import MEETING_WEEK, PromptFacts, active_partners, load_facts
 
 SNOOZE, RESUME, EDIT, SUMMARY, SKIP = "_snooze", "_resume", "_edit", "summary_message", "_skip"
 WEEKLY = (PromptKind.CHECKIN, PromptKind.REFLECTION)  # headed by their week
@@ -92,35 +91,20 @@ def week_label(tr: Translator, prompt: Prompt) -> str:
     return format_skeleton("MMMMd", monday, locale=tr.locale)
 
 
-async def instrument_of(session: AsyncSession, prompt: Prompt) -> Instrument | None:
+async def instrument_of(
+    session: AsyncSession, prompt: Prompt, facts: PromptFacts | None = None
+) -> Instrument | None:
     """The prompt's questions: its instrument file, with a mentee's open goals asked by
-    name (conversations/kit/goal_questions.py); None when the file is gone."""
+    name (conversations/kit/goal_questions.py, read from `facts` when the batch's facts
+    were fetched); None when the file is gone."""
     try:
         instrument = load_instrument(prompt.instrument)
     except InstrumentError:
         return None
     if prompt.kind in lifecycle.WITH_FACTS:
         return instrument.given(await lifecycle.prompt_facts(session, prompt))
-    return await instrument_with_goals(session, prompt, instrument)
-
-
-async def _partner_name(session: AsyncSession, prompt: Prompt) -> str | None:
-    """The match partner's name, when the person has several matches to tell apart (one
-    query: the dispatcher renders thousands of these in a row)."""
-    person_id = prompt.person_id
-    partner = sa.case(
-        (col(Match.mentor_id) == person_id, col(Match.mentee_id)), else_=col(Match.mentor_id)
-    )
-    statement = (
-        select(Match.id, Person.name)
-        .join(Person, col(Person.id) == partner)
-        .where(
-            Match.status == MatchStatus.ACTIVE,
-            (col(Match.mentor_id) == person_id) | (col(Match.mentee_id) == person_id),
-        )
-    )
-    names = dict((await session.exec(statement)).all())
-    return names.get(prompt.match_id) if len(names) > 1 else None
+    goals = None if facts is None else facts.goals_of(prompt)
+    return await instrument_with_goals(session, prompt, instrument, goals)
 
 
 def _heading(tr: Translator, prompt: Prompt, instrument: Instrument) -> str:
@@ -136,10 +120,17 @@ async def prompt_header(
     session: AsyncSession, tr: Translator, prompt: Prompt, person: Person, instrument: Instrument
 ) -> str:
     """The top of a check-in's first message: which week, hello, and the intro."""
+    partners, _ = await active_partners(session, [prompt.person_id])
+    return header_with(tr, prompt, person, instrument, PromptFacts(partners).partner_name(prompt))
+
+
+def header_with(
+    tr: Translator, prompt: Prompt, person: Person, instrument: Instrument, partner: str | None
+) -> str:
+    """`prompt_header` with the partner's name (None: one match, no name needed)."""
     lines = [_heading(tr, prompt, instrument)]
     hello = tr.gettext("Hi {name}!", name=person.name) if person.name else tr.gettext("Hi!")
     lines.append(hello + " " + _opening(tr, prompt))
-    partner = await _partner_name(session, prompt)
     if partner:
         lines.append(tr.gettext("This one is about your match with {name}.", name=partner))
     if instrument.intro:
@@ -213,13 +204,40 @@ def summary_message(
 async def render_prompt(session: AsyncSession, prompt: Prompt, person: Person) -> OutgoingMessage:
     """The check-in's first message, in the person's language: the week, a hello, the
     first question still to answer with its buttons, and "remind me later"."""
+    (rendered,) = await render_prompts(session, [(prompt, person)])
+    if isinstance(rendered, Exception):
+        raise rendered
+    return rendered
+
+
+async def render_prompts(
+    session: AsyncSession, items: Sequence[tuple[Prompt, Person]]
+) -> list[OutgoingMessage | Exception]:
+    """`render_prompt` for a batch (the dispatcher's), with what the prompts read fetched
+    once for all of them and the answers found in meeting logs stored at once
+    (storage.prompt_facts). A prompt that cannot be worded gives its exception in its
+    place, so it fails alone."""
+    facts = await load_facts(session, [prompt for prompt, _ in items])
+    rendered: list[OutgoingMessage | Exception] = []
+    for prompt, person in items:
+        try:
+            rendered.append(await _render(session, prompt, person, facts))
+        except Exception as error:  # one broken prompt (a lost instrument file, say)
+            rendered.append(error)
+    await store_answers(session, facts.answers)
+    return rendered
+
+
+async def _render(
+    session: AsyncSession, prompt: Prompt, person: Person, facts: PromptFacts
+) -> OutgoingMessage:
     tr = translator(person.locale)
-    instrument = await instrument_of(session, prompt)
+    instrument = await instrument_of(session, prompt, facts)
     assert prompt.id is not None and instrument is not None
     # Nobody answers a check-in never sent: spare the dispatcher one query per prompt.
     answers = await stored_answers(session, prompt.id) if prompt.sent_at else {}
-    header = await prompt_header(session, tr, prompt, person, instrument)
-    noted = await contact_from_logs(session, tr, prompt, person, instrument, answers)
+    header = header_with(tr, prompt, person, instrument, facts.partner_name(prompt))
+    noted = await contact_from_logs(session, tr, prompt, person, instrument, answers, facts)
     question = engine.next_question(instrument, answers)
     if question is None:
         return summary_message(
@@ -254,29 +272,45 @@ async def contact_from_logs(
     person: Person,
     instrument: Instrument,
     answers: dict[str, str],
+    facts: PromptFacts | None = None,
 ) -> str | None:
     """Do not ask what the data already says: when the check-in is about to ask whether
     the pair were in touch and either of them logged a meeting in the week it covers (the
     7 days up to its due date), store the answer from the log (the richest contact of the
-    week) and return the line that says so; `answers` gets it too."""
+    week) and return the line that says so; `answers` gets it too. The logs and the
+    person's role come from `facts` when the batch's facts were fetched."""
     question = engine.next_question(instrument, answers)
     if question is None or question.key != CONTACT or prompt.id is None:
         return None
     due = prompt.due_at.astimezone(zone_of(person, None)).date()
-    logged = await meetings_between(session, prompt.match_id, due - timedelta(days=7), due)
+    first = due - MEETING_WEEK
+    logged = (
+        facts.meetings_between(prompt.match_id, first, due)
+        if facts is not None
+        else await meetings_between(session, prompt.match_id, first, due)
+    )
     usable = [m for m in logged if CONTACT_BY_MODE.get(m.mode) in (question.values or ())]
     if not usable:
         return None
     ranks = list(CONTACT_BY_MODE.values())
     meeting = min(usable, key=lambda m: ranks.index(CONTACT_BY_MODE[m.mode]))  # newest on ties
     value = CONTACT_BY_MODE[meeting.mode]
-    await store_answer(session, prompt.id, CONTACT, value, max(prompt.due_at, meeting.created_at))
+    when = max(prompt.due_at, meeting.created_at)
+    if facts is None:
+        await store_answer(session, prompt.id, CONTACT, value, when)
+    else:
+        facts.answers.append((prompt.id, CONTACT, value, when))
     answers[CONTACT] = value
     day = tr.date(meeting.met_on, "full")
-    match = await session.get(Match, prompt.match_id)
-    if meeting.author_id == person.id or match is None:
+    if meeting.author_id == person.id:
         return tr.gettext("You logged a meeting on {date}: I noted the contact.", date=day)
-    if role_in(match, person.id or 0) == Role.MENTEE:
+    role = None if facts is None else facts.roles.get((person.id or 0, prompt.match_id))
+    if role is None:
+        match = await session.get(Match, prompt.match_id)
+        if match is None:
+            return tr.gettext("You logged a meeting on {date}: I noted the contact.", date=day)
+        role = role_in(match, person.id or 0)
+    if role == Role.MENTEE:
         return tr.gettext("Your mentor logged a meeting on {date}: I noted the contact.", date=day)
     return tr.gettext("Your mentee logged a meeting on {date}: I noted the contact.", date=day)
 
