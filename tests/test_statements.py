@@ -44,8 +44,10 @@ async def test_a_check_in_tap_reads_the_person_once_and_stores_the_answer(
     tg: FakeTelegram, database: Database, ask: Ask
 ) -> None:
     """The tap: the person (once, for the language, reachability and the handler), the
-    prompt (locked) with its answers so far, the goals a mentee's check-in asks about, the
-    answer stored; the first tap also looks for a meeting logged this week."""
+    prompt (locked) with its answers so far, the goals a mentee's check-in asks about (the
+    mentee's membership by match, then its goals: storage.goals.checkin_goals_of, the
+    dispatcher's batch query, in two indexed steps so PostgreSQL plans it well without
+    statistics), the answer stored; the first tap also reads the partner's name."""
     alice = tg.user(ALICE, "Alice", last_name="Martin")
     prompt_id, _ = await ask.mentee()
     with statements(database) as first:
@@ -56,8 +58,8 @@ async def test_a_check_in_tap_reads_the_person_once_and_stores_the_answer(
     assert "progress towards your goals" in alice.last.text
     assert await stored(database, prompt_id) == {"contact": "call", "helpful": "4"}
     assert person_reads(first) == person_reads(second) == 1, show(first + second)
-    assert len(first) <= 5, show(first)
-    assert len(second) <= 4, show(second)
+    assert len(first) <= 6, show(first)
+    assert len(second) <= 5, show(second)
 
 
 async def test_help_and_start_for_someone_known(
