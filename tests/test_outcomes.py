@@ -27,8 +27,8 @@ from storage.models import (
     Answer,
     Match,
     MatchStatus,
-    Membership,
     Person,
+    PersonStatus,
     Program,
     Prompt,
     PromptKind,
@@ -273,7 +273,11 @@ async def test_the_figures_everywhere_match_the_answers(
     digest = [m.text for m in coordinator.messages if m.text.startswith("📬")][-1]
     assert outcome_part(digest) == expected
 
+    ana = cohort["ana"]  # a check-in this week, so that /report draws a chart
+    await builders.add_prompt(database, clock, ana.mentee, ana.match, "mentee_weekly",
+                              status=PromptStatus.ANSWERED, period="2026-W48")  # fmt: skip
     await coordinator.send("/report")
+    assert coordinator.last.kind == "photo"  # its caption, as the coordinator reads it
     assert outcome_part(coordinator.last.text) == expected
 
     async with database.session() as session:
@@ -315,4 +319,81 @@ async def test_the_figures_everywhere_match_the_answers(
     described = {(sheet_name, column) for sheet_name, column, note in guide if note}
     assert ("outcomes", None) in described and ("outcomes", "out_of") in described
     assert ("outcomes_by_mentee", "days_to_employment") in described
+    tg.assert_no_errors()
+
+
+async def dashboard_outcomes(user: FakeUser) -> list[str]:
+    await user.send("/dashboard")
+    return outcome_part(user.last.text)
+
+
+async def test_the_counting_rules(
+    tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
+) -> None:
+    """Ana's job began before her match did: an exit to employment, but not in the
+    median. Gil answered, then is erased: nothing changes. Hana left the program before
+    her follow-up was due and Ida did not answer hers yet: Ida is counted, Hana is not.
+    No closure survey reached anyone: no line for them. Before any match closed: nothing."""
+    await add_coordinator(database, program, clock, CORA, "Cora Lee")
+    cora = tg.user(CORA, "Cora")
+    summer = datetime(2026, 8, 10, 14, tzinfo=UTC)  # 3-month follow-ups due now
+    ida = await closed_match(database, program, clock, 1, "Ida", JAN_5, summer)
+    async with database.session() as session:
+        row = await session.get(Match, ida.match.id)
+        assert row is not None
+        row.status, row.closing_at, row.closed_at = MatchStatus.CLOSING, clock(), None
+        session.add(row)
+    assert await dashboard_outcomes(cora) == []  # nothing has closed: no section at all
+    assert "Outcomes" not in cora.last.text
+
+    async with database.session() as session:
+        row = await session.get(Match, ida.match.id)
+        assert row is not None
+        row.status, row.closed_at = MatchStatus.CLOSED, summer
+        session.add(row)
+    hana = await closed_match(database, program, clock, 2, "Hana", JAN_5, summer)
+    async with database.session() as session:
+        row = await session.get(Person, hana.mentee.id)
+        assert row is not None
+        row.status = PersonStatus.CLOSED  # she left the program
+        session.add(row)
+    spring = datetime(2026, 3, 30, 13, tzinfo=UTC)
+    ana = await closed_match(database, program, clock, 3, "Ana", JAN_5, spring)
+    gil = await closed_match(database, program, clock, 4, "Gil", JAN_5, spring)
+    m3 = datetime(2026, 7, 6, 13, tzinfo=UTC)
+    await survey(database, ana.mentee, ana.match, PromptKind.FOLLOWUP, "m3", m3,
+                 employment="employed_other", started="2025-11-03")  # fmt: skip
+    await survey(database, gil.mentee, gil.match, PromptKind.FOLLOWUP, "m3", m3,
+                 employment="employed_field", started="2026-05-01")  # fmt: skip
+    assert await dashboard_outcomes(cora) == [
+        "Outcomes of 4 closed matches:",
+        "Follow-ups answered: 100% (2 of 2) of the mentees they reached.",
+        "Exits to employment: 2 of 2 who answered (1 in their field); to school: 0.",
+        "Median time to employment: 116 days from the match's start (1 person).",
+    ]
+
+    await dispatcher_of(tg).tick()  # Ida's follow-up goes out; Hana gets none
+    assert "Follow-up" in tg.user(601, "Ida").last.text
+    assert tg.user(602, "Hana").messages == []
+    expected = [
+        "Outcomes of 4 closed matches:",
+        "Follow-ups answered: 67% (2 of 3) of the mentees they reached.",
+        "Exits to employment: 2 of 2 who answered (1 in their field); to school: 0.",
+        "Median time to employment: 116 days from the match's start (1 person).",
+    ]
+    assert await dashboard_outcomes(cora) == expected
+
+    async with database.session() as session:
+        row = await session.get(Person, gil.mentee.id)
+        assert row is not None
+        await erase_person(
+            session, row, Actor(None, "cli"), "asked", clock(), keeps=erasure_keeps()
+        )
+    assert await dashboard_outcomes(cora) == expected  # erasure keeps the figures
+    await cora.send("/report")  # nothing to chart: the sentence, then the outcomes
+    assert cora.last.text.startswith("Career Bridge Toronto: nothing to chart")
+    assert outcome_part(cora.last.text) == expected
+    async with database.session() as session:
+        found = await program_outcomes(session, program)
+    assert (found.closure_surveys.reached, found.median_days, found.timed) == (0, 116, 1)
     tg.assert_no_errors()
