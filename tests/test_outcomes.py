@@ -57,7 +57,7 @@ ENGLISH = [
     "Closure surveys answered: 67% (6 of 9).",
 ]
 FRENCH = [
-    "Résultats de 5 jumelages terminés\xa0:",
+    "Résultats (5 jumelages terminés)\xa0:",
     "Réponses aux suivis après le programme\xa0: 80\xa0% (4 sur 5) des personnes mentorées "
     "jointes.",
     "Sorties vers l’emploi\xa0: 2 sur 4 personnes ayant répondu (2 dans leur domaine); vers "
