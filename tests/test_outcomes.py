@@ -18,7 +18,6 @@ import openpyxl
 import pytest
 from sqlmodel import col, select
 
-from bot.dispatch import JOB_NAME, Dispatcher
 from conversations.kit.erasure import erasure_keeps
 from storage.closure import Actor
 from storage.db import Database
@@ -40,6 +39,7 @@ from tests import builders
 from tests.builders import add_coordinator, add_participant
 from tests.conftest import Bots, FakeClock
 from tests.harness import FakeTelegram, FakeUser
+from tests.test_closure_dialogue import dispatcher_of
 
 CORA, CLAUDE = 401, 402  # coordinators, English and French
 BEA = 603  # the mentee who answers in the chat, in French
@@ -65,6 +65,17 @@ FRENCH = [
     "Délai médian avant l’emploi\xa0: 197 jours depuis le début du jumelage (2 personnes).",
     "Sondages de fin de jumelage remplis\xa0: 67\xa0% (6 sur 9).",
 ]
+
+
+async def change(database: Database, model: type[Any], row_id: int | None, **values: Any) -> Any:
+    """Set columns of one stored row; returns it."""
+    async with database.session() as session:
+        row = await session.get(model, row_id)
+        assert row is not None
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+    return row
 
 
 @dataclass
@@ -180,21 +191,12 @@ async def cohort(database: Database, program: Program, clock: FakeClock) -> dict
     await closure_surveys(database, dev, answered, PromptStatus.EXPIRED)
     await closure_surveys(database, emma, missed, PromptStatus.FAILED)
     closing = await closed_match(database, program, clock, 7, "Fern", JAN_5, spring)
-    async with database.session() as session:
-        row = await session.get(Match, closing.match.id)
-        assert row is not None
-        row.status, row.closing_at, row.closed_at = MatchStatus.CLOSING, clock(), None
-        session.add(row)
-        closing.match = row
+    still = {"status": MatchStatus.CLOSING, "closing_at": clock(), "closed_at": None}
+    closing.match = await change(database, Match, closing.match.id, **still)
     await closure_surveys(database, closing, answered, PromptStatus.SENT)
     await add_coordinator(database, program, clock, CORA, "Cora Lee")
     await add_coordinator(database, program, clock, CLAUDE, "Claude Roy", "fr")
     return {"ana": ana, "bea": bea, "chen": chen, "dev": dev, "emma": emma}
-
-
-def dispatcher_of(tg: FakeTelegram) -> Dispatcher:
-    (job,) = tg.application.job_queue.get_jobs_by_name(JOB_NAME)
-    return job.data  # type: ignore[no-any-return]
 
 
 async def bea_answers_in_the_chat(tg: FakeTelegram, database: Database) -> None:
@@ -280,11 +282,7 @@ async def test_the_figures_everywhere_match_the_answers(
     assert coordinator.last.kind == "photo"  # its caption, as the coordinator reads it
     assert outcome_part(coordinator.last.text) == expected
 
-    async with database.session() as session:
-        row = await session.get(Program, program.id)
-        assert row is not None
-        row.default_locale = language
-        session.add(row)
+    await change(database, Program, program.id, default_locale=language)
     await coordinator.send("/export")
     await coordinator.tap("Excel (.xlsx)")
     (content,) = documents(bots)
@@ -338,25 +336,14 @@ async def test_the_counting_rules(
     cora = tg.user(CORA, "Cora")
     summer = datetime(2026, 8, 10, 14, tzinfo=UTC)  # 3-month follow-ups due now
     ida = await closed_match(database, program, clock, 1, "Ida", JAN_5, summer)
-    async with database.session() as session:
-        row = await session.get(Match, ida.match.id)
-        assert row is not None
-        row.status, row.closing_at, row.closed_at = MatchStatus.CLOSING, clock(), None
-        session.add(row)
+    await change(database, Match, ida.match.id, status=MatchStatus.CLOSING, closing_at=clock(),
+                 closed_at=None)  # fmt: skip
     assert await dashboard_outcomes(cora) == []  # nothing has closed: no section at all
     assert "Outcomes" not in cora.last.text
 
-    async with database.session() as session:
-        row = await session.get(Match, ida.match.id)
-        assert row is not None
-        row.status, row.closed_at = MatchStatus.CLOSED, summer
-        session.add(row)
+    await change(database, Match, ida.match.id, status=MatchStatus.CLOSED, closed_at=summer)
     hana = await closed_match(database, program, clock, 2, "Hana", JAN_5, summer)
-    async with database.session() as session:
-        row = await session.get(Person, hana.mentee.id)
-        assert row is not None
-        row.status = PersonStatus.CLOSED  # she left the program
-        session.add(row)
+    await change(database, Person, hana.mentee.id, status=PersonStatus.CLOSED)  # she left
     spring = datetime(2026, 3, 30, 13, tzinfo=UTC)
     ana = await closed_match(database, program, clock, 3, "Ana", JAN_5, spring)
     gil = await closed_match(database, program, clock, 4, "Gil", JAN_5, spring)
