@@ -302,7 +302,7 @@ async def mentee_outcomes(session: AsyncSession, program: Program) -> Sequence[M
             answered=int(row.answered),
             match_id=row.match_id,
             period=row.period,
-            answered_at=_aware(row.answered_at),
+            answered_at=row.answered_at,
             employment=row.employment,
             started=_day(row.started),
             match_started_at=row.started_at,
@@ -315,10 +315,3 @@ async def mentee_outcomes(session: AsyncSession, program: Program) -> Sequence[M
         )
         for row in rows.all()
     ]
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A moment read through a subquery skips the column type: SQLite gives it naive."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -317,6 +317,11 @@ async def test_the_figures_everywhere_match_the_answers(
     described = {(sheet_name, column) for sheet_name, column, note in guide if note}
     assert ("outcomes", None) in described and ("outcomes", "out_of") in described
     assert ("outcomes_by_mentee", "days_to_employment") in described
+    new_sheets = [row for row in guide if str(row[0]).startswith("outcomes")]
+    assert len(new_sheets) == 2 + 5 + 16 and all(note for _, _, note in new_sheets)
+    assert isinstance(ana["answered_at"], datetime) and ana["answered_at_utc"] == datetime(
+        2026, 10, 12, 16
+    )  # the 6-month follow-up, answered three hours after it was due
     tg.assert_no_errors()
 
 
