@@ -119,77 +119,59 @@ def _counted(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _latest(program_id: int) -> sa.Subquery:
-    """Each mentee's latest answered follow-up in the program's closed matches, with its
-    employment answer and start date: (person_id, match_id, prompt_id, period,
-    answered_at, employment, started)."""
+def _by_mentee(program_id: int) -> sa.Subquery:
+    """One row per mentee a follow-up reached in the program's closed matches: how many
+    reached them and how many they answered, and their latest answered follow-up (its
+    match, period, time, employment answer and start date; NULL when they answered
+    none). One pass of window functions over the follow-ups."""
+    person = col(Prompt.person_id)
+    is_answered = sa.case((col(Prompt.status) == PromptStatus.ANSWERED, 1), else_=0)
     ranked = (
         select(
             col(Prompt.id).label("prompt_id"),
-            col(Prompt.person_id).label("person_id"),
+            person.label("person_id"),
             col(Prompt.match_id).label("match_id"),
             col(Prompt.period).label("period"),
             col(Prompt.answered_at).label("answered_at"),
+            col(Prompt.status).label("status"),
+            sa.func.sum(sa.case((col(Prompt.status).in_(REACHED), 1), else_=0))
+            .over(partition_by=person)
+            .label("reached"),
+            sa.func.sum(is_answered).over(partition_by=person).label("answered"),
             sa.func.row_number()
             .over(
-                partition_by=col(Prompt.person_id),
-                order_by=(col(Prompt.due_at).desc(), col(Prompt.id).desc()),
+                partition_by=person,
+                order_by=(is_answered.desc(), col(Prompt.due_at).desc(), col(Prompt.id).desc()),
             )
             .label("rank"),
         )
         .join(Match, col(Match.id) == col(Prompt.match_id))
-        .where(
-            *_closed_in(program_id),
-            col(Prompt.kind) == PromptKind.FOLLOWUP,
-            col(Prompt.status) == PromptStatus.ANSWERED,
-        )
+        .where(*_closed_in(program_id), col(Prompt.kind) == PromptKind.FOLLOWUP)
         .subquery()
     )
+    latest = ranked.c.status == PromptStatus.ANSWERED  # the rank-1 row is an answer
     employment, started = aliased(Answer), aliased(Answer)
+
+    def answer(alias: type[Answer], key: str) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            latest, col(alias.prompt_id) == ranked.c.prompt_id, col(alias.question_key) == key
+        )
+
     return (
         select(
             ranked.c.person_id,
-            ranked.c.match_id,
-            ranked.c.prompt_id,
-            ranked.c.period,
-            ranked.c.answered_at,
+            ranked.c.reached,
+            ranked.c.answered,
+            sa.case((latest, ranked.c.match_id)).label("match_id"),
+            sa.case((latest, ranked.c.period)).label("period"),
+            sa.case((latest, ranked.c.answered_at)).label("answered_at"),
             col(employment.value).label("employment"),
             col(started.value).label("started"),
         )
         .select_from(ranked)
-        .outerjoin(
-            employment,
-            sa.and_(
-                col(employment.prompt_id) == ranked.c.prompt_id,
-                col(employment.question_key) == EMPLOYMENT_KEY,
-            ),
-        )
-        .outerjoin(
-            started,
-            sa.and_(
-                col(started.prompt_id) == ranked.c.prompt_id,
-                col(started.question_key) == STARTED_KEY,
-            ),
-        )
-        .where(ranked.c.rank == 1)
-        .subquery()
-    )
-
-
-def _reached_by_person(program_id: int) -> sa.Subquery:
-    """(person_id, reached, answered): each mentee's follow-ups that reached them and
-    those they answered, in the program's closed matches; only mentees one reached."""
-    reached = col(Prompt.status).in_(REACHED)
-    return (
-        select(
-            col(Prompt.person_id).label("person_id"),
-            _counted(reached).label("reached"),
-            _counted(col(Prompt.status) == PromptStatus.ANSWERED).label("answered"),
-        )
-        .join(Match, col(Match.id) == col(Prompt.match_id))
-        .where(*_closed_in(program_id), col(Prompt.kind) == PromptKind.FOLLOWUP)
-        .group_by(col(Prompt.person_id))
-        .having(_counted(reached) > 0)
+        .outerjoin(employment, answer(employment, EMPLOYMENT_KEY))
+        .outerjoin(started, answer(started, STARTED_KEY))
+        .where(ranked.c.rank == 1, ranked.c.reached > 0)
         .subquery()
     )
 
@@ -213,8 +195,8 @@ def days_between(began: datetime, started: str | None, zone: tzinfo) -> int | No
 
 
 async def program_outcomes(session: AsyncSession, program: Program) -> Outcomes:
-    """The program's outcome figures: four aggregate queries, and the start dates of the
-    exits to employment for the median."""
+    """The program's outcome figures: three aggregate queries, and the start dates of
+    the exits to employment for the median."""
     assert program.id is not None
     closed = (
         await session.exec(select(sa.func.count(col(Match.id))).where(*_closed_in(program.id)))
@@ -229,26 +211,22 @@ async def program_outcomes(session: AsyncSession, program: Program) -> Outcomes:
             .where(*_closed_in(program.id), col(Prompt.kind) == PromptKind.CLOSURE)
         )
     ).one()
-    people = _reached_by_person(program.id)
-    reached, responded = (
-        await session.exec(
-            select(sa.func.count(), _counted(people.c.answered > 0)).select_from(people)
-        )
-    ).one()
-    latest = _latest(program.id)
-    employed, in_field, studying = (
+    mentees = _by_mentee(program.id)
+    reached, responded, employed, in_field, studying = (
         await session.exec(
             select(
-                _counted(latest.c.employment.in_(EMPLOYED)),
-                _counted(latest.c.employment == IN_FIELD),
-                _counted(latest.c.employment == STUDYING),
-            ).select_from(latest)
+                sa.func.count(),
+                _counted(mentees.c.answered > 0),
+                _counted(mentees.c.employment.in_(EMPLOYED)),
+                _counted(mentees.c.employment == IN_FIELD),
+                _counted(mentees.c.employment == STUDYING),
+            ).select_from(mentees)
         )
     ).one()
     starts = await session.exec(
-        select(latest.c.started, Match.started_at)
-        .join(Match, col(Match.id) == latest.c.match_id)
-        .where(latest.c.employment.in_(EMPLOYED))
+        select(mentees.c.started, Match.started_at)
+        .join(Match, col(Match.id) == mentees.c.match_id)
+        .where(mentees.c.employment.in_(EMPLOYED))
     )
     zone = program_zone(program)
     days = [
@@ -272,26 +250,12 @@ async def mentee_outcomes(session: AsyncSession, program: Program) -> Sequence[M
     """One row per mentee a follow-up reached in the program's closed matches, with their
     latest answer (exports). One query."""
     assert program.id is not None
-    people, latest = _reached_by_person(program.id), _latest(program.id)
+    mentees = _by_mentee(program.id)
     rows = await session.exec(
-        select(
-            people.c.person_id,
-            Person.name,
-            people.c.reached,
-            people.c.answered,
-            latest.c.match_id,
-            latest.c.period,
-            latest.c.answered_at,
-            latest.c.employment,
-            latest.c.started,
-            Match.started_at,
-            Match.closed_at,
-        )
-        .select_from(people)
-        .join(Person, col(Person.id) == people.c.person_id)
-        .outerjoin(latest, latest.c.person_id == people.c.person_id)
-        .outerjoin(Match, col(Match.id) == latest.c.match_id)
-        .order_by(people.c.person_id)
+        select(mentees, Person.name, Match.started_at, Match.closed_at)
+        .join(Person, col(Person.id) == mentees.c.person_id)
+        .outerjoin(Match, col(Match.id) == mentees.c.match_id)
+        .order_by(mentees.c.person_id)
     )
     zone = program_zone(program)
     return [
