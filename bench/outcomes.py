@@ -137,6 +137,8 @@ async def run(matches: int, url: str | None) -> None:
         await upgrade(database)
         start = clock.perf_counter()
         program = await seed(database, matches)
+        async with database.session() as session:
+            await session.exec(sa.text("ANALYZE"))  # as autovacuum would have by then
         print(
             f"seeded {matches:,} closed matches ({matches * 4:,} surveys and follow-ups) on "
             f"{database.engine.dialect.name} in {clock.perf_counter() - start:.1f} s"
