@@ -7,7 +7,7 @@ Counting rules:
 
 - **Which matches.** The program's `closed` matches only: a closing match's surveys are
   still open. With no closed match there are no outcomes (`Outcomes.closed_matches` is 0)
-  and the views say so in a line instead of showing zeros.
+  and the views show none at all rather than zeros.
 - **Closure surveys answered**: the closure surveys of the closed matches (one per person
   and match, mentors and mentees) answered, over those that reached people (answered,
   missed or not delivered, as `storage.metrics.REACHED` counts a check-in). A survey the
