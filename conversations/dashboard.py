@@ -1,7 +1,7 @@
 """/dashboard: a program's figures at a glance, for its coordinators only — active matches,
 this week's check-in response rate against last week's, meetings and hours this month,
 open flags by severity, people waiting for a match (`storage.summary` says how each is
-counted).
+counted), and once a match has closed, its outcomes (`storage.outcomes`).
 
 ```mermaid
 stateDiagram-v2
@@ -39,11 +39,13 @@ from conversations.kit.buttons import CHOICES_PER_PAGE, Button, page_buttons, pa
 from conversations.kit.charts import percent
 from conversations.kit.context import TandemContext
 from conversations.kit.joining import reprompt
+from conversations.kit.outcome_text import with_outcomes
 from conversations.kit.program_picker import PAGE, PICK, data, parse, program_for, refuse, show
 from conversations.kit.text import NAME_CLIP, answered, clip, flags_line, hours
 from conversations.kit.unusable import describe_unusable
 from locales.translator import Translator
 from storage.models import MatchStatus, Program, Role
+from storage.outcomes import program_outcomes
 from storage.summary import Dashboard, dashboard
 
 PREFIX = "dash"
@@ -124,6 +126,16 @@ def _program_line(tr: Translator, board: Dashboard) -> str:
     )
 
 
+# --- outcomes -------------------------------------------------------------------------------
+
+
+async def _with_outcomes(ctx: TandemContext, board: Dashboard) -> str:
+    """A program's figures, then its outcomes once a match has closed (`storage.outcomes`)."""
+    async with ctx.db.session() as session:
+        outcomes = await program_outcomes(session, board.program)
+    return with_outcomes(ctx.tr, program_text(ctx.tr, board), outcomes)
+
+
 # --- the screens ------------------------------------------------------------------------------
 
 
@@ -153,7 +165,7 @@ async def _list(update: Update, ctx: TandemContext, page: int) -> None:
         return
     if len(programs) == 1:
         (board,) = await _boards(ctx, programs)
-        await show(update, program_text(tr, board), [])
+        await show(update, await _with_outcomes(ctx, board), [])
         return
     shown, page, pages = page_of(programs, page, CHOICES_PER_PAGE)
     lines = [tr.gettext("📊 <b>Your programs</b>"), ""]
@@ -175,7 +187,7 @@ async def _one(update: Update, ctx: TandemContext, program_id: int) -> None:
         return
     several = len(actor.coordinates) > 1
     rows = [[(tr.gettext("‹ All programs"), data(PREFIX, PAGE, 0, 0))]] if several else []
-    await show(update, program_text(tr, board), rows)
+    await show(update, await _with_outcomes(ctx, board), rows)
 
 
 async def dashboard_command(update: Update, ctx: TandemContext) -> None:

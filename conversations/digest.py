@@ -2,7 +2,8 @@
 one message, in their language, summarising each program they coordinate over the last
 complete ISO week — open flags (by severity, the most severe few by name and match), the
 check-ins answered against the week before, the meetings logged and hours together, and
-the active matches with no contact at all.
+the active matches with no contact at all; and once a match has closed, the program's
+outcomes (`storage.outcomes`).
 
 ```mermaid
 stateDiagram-v2
@@ -32,7 +33,7 @@ any other failure is logged by its class name and that week's digest is not sent
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +41,7 @@ from telegram import Bot
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
+from conversations.kit.outcome_text import outcome_lines
 from conversations.kit.text import (
     RULE_TITLES,
     answered,
@@ -51,6 +53,7 @@ from conversations.kit.text import (
 from locales.translator import Translator, translator
 from storage.db import Database
 from storage.flags import Severity, period_monday
+from storage.outcomes import Outcomes, program_outcomes
 from storage.summary import (
     DueDigest,
     FlagLine,
@@ -115,16 +118,24 @@ def review_text(tr: Translator, review: Review) -> str:
     return "\n".join(lines)
 
 
-def digest_texts(tr: Translator, week: str, reviews: Sequence[Review]) -> list[str]:
+def digest_texts(
+    tr: Translator,
+    week: str,
+    reviews: Sequence[Review],
+    outcomes: Mapping[int, Outcomes] | None = None,
+) -> list[str]:
     """The digest: one message, or several when it would exceed Telegram's limit (split
-    between programs)."""
+    between programs). Each program's block ends with its outcomes, once a match of it
+    has closed (`outcomes`, by program id)."""
     monday = period_monday(week)
     assert monday is not None, week
     head = tr.gettext("📬 <b>Your weekly digest</b> · week of {date}", date=tr.date(monday, "long"))
     foot = tr.gettext("/flags lists every open flag; /dashboard shows this week's figures.")
     messages: list[str] = []
     current = head
-    for block in (review_text(tr, review) for review in reviews):
+    for review in reviews:
+        found = (outcomes or {}).get(review.program.id or 0, Outcomes())
+        block = "\n".join([review_text(tr, review), *outcome_lines(tr, found)])
         if telegram_length(current) + telegram_length(block) + 2 > MessageLimit.MAX_TEXT_LENGTH:
             messages.append(current)
             current = block
@@ -143,7 +154,10 @@ async def render(session: AsyncSession, digest: DueDigest, now: datetime) -> lis
     reviews = [
         await week_in_review(session, program, digest.week, now) for program in digest.programs
     ]
-    return digest_texts(tr, digest.week, reviews)
+    outcomes = {
+        program.id or 0: await program_outcomes(session, program) for program in digest.programs
+    }
+    return digest_texts(tr, digest.week, reviews, outcomes)
 
 
 # --- sending ----------------------------------------------------------------------------------

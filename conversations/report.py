@@ -1,6 +1,7 @@
 """/report: a chart of a program's last weeks (check-ins answered, ratings, contact hours
 against the expected) as a photo, with its figures in words in the caption, for the
-program's coordinators only.
+program's coordinators only; once a match has closed, the program's outcomes follow the
+figures in words.
 
 ```mermaid
 stateDiagram-v2
@@ -33,12 +34,14 @@ from conversations.kit.buttons import Button, keyboard
 from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
 from conversations.kit.context import TandemContext
 from conversations.kit.day_month import day_month_span
+from conversations.kit.outcome_text import with_outcomes
 from conversations.kit.program_picker import PAGE, PICK, choose, data, parse, program_for, refuse
 from conversations.kit.reply import say
 from conversations.kit.unusable import describe_unusable
 from locales.translator import Translator
 from storage.exports import slug
 from storage.models import Program
+from storage.outcomes import program_outcomes
 from storage.programs import zone_or_none
 
 PREFIX = "rep"
@@ -124,6 +127,7 @@ async def _send_report(update: Update, ctx: TandemContext, program_id: int, week
             return
         today = ctx.now().astimezone(zone_or_none(program.timezone) or UTC).date()
         data = await report_data(session, program, today, weeks)
+        outcomes = await program_outcomes(session, program)  # in words only: not weekly
         name = program.name
     if query is not None:
         await query.answer(tr.gettext("Drawing your chart…"))
@@ -137,14 +141,14 @@ async def _send_report(update: Update, ctx: TandemContext, program_id: int, week
             weeks,
             program=name,
         )
-        await say(update, text, buttons)
+        await say(update, with_outcomes(tr, text, outcomes), buttons)
     else:
         image = await asyncio.to_thread(render_report, data, tr, name)
         await ctx.bot.send_photo(
             update.effective_chat.id,
             photo=image,
             filename=f"tandem-{slug(name)}-{weeks}w-{today.isoformat()}.png",
-            caption=caption(tr, name, data),
+            caption=with_outcomes(tr, caption(tr, name, data), outcomes),
             parse_mode=ParseMode.HTML,
             reply_markup=buttons,
         )

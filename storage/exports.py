@@ -4,11 +4,12 @@
 The file opens with a column guide (`columns`, a sheet named in the program's language),
 then the participants and matches, one wide sheet per questionnaire (one row per
 check-in, one column per question: export_answers), and the long tables (one row per
-answer, meeting log, goal, flag, audit event). Timestamps are in the program's time zone
-with a `_utc` twin beside each; ratings and numbers are numbers; an option's key has its
-label beside it. Words (labels, the guide) are in the program's default language
-(`Program.default_locale`), even when the program speaks several. Soft-deleted meeting
-logs are left out.
+answer, meeting log, goal, flag, audit event), with the outcome figures and the mentees'
+latest follow-up answers beside the closure and follow-up answers (export_outcomes).
+Timestamps are in the program's time zone with a `_utc` twin beside each; ratings and
+numbers are numbers; an option's key has its label beside it. Words (labels, the guide)
+are in the program's default language (`Program.default_locale`), even when the program
+speaks several. Soft-deleted meeting logs are left out.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from storage.export_answers import (
 )
 from storage.export_files import write_csv_zip, write_xlsx
 from storage.export_guide import GUIDE, guide_table
+from storage.export_outcomes import outcome_tables
 from storage.export_table import ExportTable, Stamp, timed
 from storage.models import (
     Answer,
@@ -64,6 +66,8 @@ TABLES = (
     "meeting_logs",
     "reflections",
     "closure_followup_answers",
+    "outcomes",
+    "outcomes_by_mentee",
     "goals",
     "flags",
     "audit_events",
@@ -298,6 +302,7 @@ async def export_tables(
     tables["closure_followup_answers"] = long_table(
         source, (PromptKind.CLOSURE, PromptKind.FOLLOWUP)
     )
+    tables |= await outcome_tables(session, program, labels, stamp)
     mentee_memberships = {
         membership.id: person
         for membership, person in memberships
