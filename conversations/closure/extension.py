@@ -29,12 +29,12 @@ def _outcome(tr: Translator, approved: bool, by: Person, planned_end: date) -> s
     if approved:
         return tr.gettext(
             "✅ Approved by {name}: the mentorship now ends on {date}.",
-            name=person_name(by),
+            name=person_name(tr, by),
             date=day,
         )
     return tr.gettext(
         "✖️ Declined by {name}: the mentorship ends on {date} as planned.",
-        name=person_name(by),
+        name=person_name(tr, by),
         date=day,
     )
 

@@ -158,8 +158,8 @@ def extension_request(
         "<b>{program}</b>: {mentor} and {mentee} (match #{match}) would both like to extend "
         "their mentorship by {weeks} weeks, past {date}. Approve?",
         program=program.name,
-        mentor=person_name(mentor),
-        mentee=person_name(mentee),
+        mentor=person_name(tr, mentor),
+        mentee=person_name(tr, mentee),
         match=extension.match_id,
         weeks=extension.weeks,
         date=Html(tr.date(extension.planned_end)),
