@@ -25,6 +25,7 @@ from bot.cancel import CANCEL_GROUP, cancel_handler
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
+from bot.forget import FORGET_GROUP, forget_handler
 from bot.telegram_bot import TandemBot
 from conversations import (
     alerts,
@@ -165,6 +166,9 @@ async def note_contact_handler(update: Update, ctx: TandemContext) -> None:
 
 
 def register_handlers(application: TandemApplication) -> None:
+    # Someone erased outside this process (the command line, the purge) is a stranger:
+    # what the bot still held for them goes before any handler can use it.
+    application.add_handler(forget_handler(), group=FORGET_GROUP)
     application.add_handler(TypeHandler(Update, note_contact_handler), group=CONTACT_GROUP)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED, refuse_edit), group=EDITS_GROUP

@@ -81,6 +81,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.forget import forget_erased
 from storage.broadcasts import (
     claim_deliveries,
     fail_deliveries,
@@ -725,6 +726,9 @@ async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
     assert context.job is not None
     dispatcher: Dispatcher = context.job.data  # type: ignore[assignment]
     await dispatcher.tick()
+    # People erased outside the process (the command line, the tick's own purge) who do
+    # not write again: what the application still holds for them goes too.
+    await forget_erased(context.application, dispatcher.database)
 
 
 def schedule_dispatcher(
