@@ -51,13 +51,26 @@ def forget(application: Application[Any, Any, Any, Any, Any, Any], telegram_id: 
             del handler._conversations[key]
 
 
+def _holds(update: Update, application: Application[Any, Any, Any, Any, Any, Any]) -> bool:
+    """Whether the bot holds anything for this user beyond the mark itself: user_data, or
+    a conversation state in this chat."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None
+    if set(application.user_data.get(user.id) or {}) - {PERSON_ID}:
+        return True
+    return chat is not None and any(
+        (chat.id, user.id) in handler._conversations for handler in _conversations(application)
+    )
+
+
 async def forget_if_erased(update: Update, ctx: TandemContext) -> None:
-    """An update from someone the bot holds something for, who was erased since."""
+    """An update from someone the bot holds something for, who was erased since. Only
+    then is the database asked: most updates come from people with nothing held."""
     user = update.effective_user
     if user is None:
         return
     known = (ctx.application.user_data.get(user.id) or {}).get(PERSON_ID)
-    if known is None:
+    if known is None or not _holds(update, ctx.application):
         return
     services: Services = ctx.bot_data[SERVICES]
     async with services.database.session() as session:
