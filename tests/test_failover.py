@@ -113,7 +113,13 @@ async def test_a_standby_takes_over_after_kill_9_and_nothing_is_lost(
             took = await until(lambda: bool(api.of("b", "getUpdates")), 30, "b takes over")
             assert took < 30
             await until(lambda: len(api.of("b", "sendMessage")) >= 2 * PAIRS, 90, "all sent")
+            # The fake API counts a send when it arrives; b records it once answered.
             done = await statuses(database)
+            for _ in range(50):
+                if done == {PromptStatus.SENT: 2 * PAIRS}:
+                    break
+                await asyncio.sleep(0.2)
+                done = await statuses(database)
             assert done == {PromptStatus.SENT: 2 * PAIRS}, done
 
             copies = Counter(
