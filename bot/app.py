@@ -24,6 +24,7 @@ from bot.cancel import CANCEL_GROUP, cancel_handler
 from bot.config import Settings
 from bot.dispatch import schedule_dispatcher
 from bot.errors import on_error
+from bot.forget import forget_if_erased
 from bot.limiter import LaneRateLimiter
 from bot.telegram_bot import TandemBot
 from conversations import (
@@ -150,7 +151,8 @@ def build_application(
 
 async def arrive(update: Update, ctx: TandemContext) -> None:
     """Before everything: the one read of the person who sent the update, kept on the
-    context for the language and every handler after (`known_person`). Anything a person
+    context for the language and every handler after (`known_person`); what the bot held
+    for someone erased meanwhile is dropped (bot/forget.py). Anything a person
     sends (a message, a tap, unblocking the bot) makes them reachable again; blocking the
     bot or leaving does not."""
     user = update.effective_user
@@ -170,6 +172,9 @@ async def arrive(update: Update, ctx: TandemContext) -> None:
         # The database is out: the handler that answers reports the failure once; the
         # person becomes reachable with their next update.
         return
+    # Someone erased outside this process (the command line, the purge) is a stranger:
+    # what the bot still held for them goes before any handler can use it.
+    await forget_if_erased(ctx.application, user.id, person)
     remember_visitor(ctx, person)
 
 

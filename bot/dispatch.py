@@ -86,6 +86,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot.forget import forget_erased
 from bot.limiter import BULK
 from storage.broadcasts import (
     claim_deliveries,
@@ -820,6 +821,9 @@ async def run_dispatcher(context: CallbackContext[Any, Any, Any, Any]) -> None:
     report = await dispatcher.tick()
     if report.backlog and not dispatcher.stopping and context.job_queue is not None:
         context.job_queue.run_once(run_dispatcher, 0, name=JOB_NAME, data=dispatcher)
+    # People erased outside the process (the command line, the tick's own purge) who do
+    # not write again: what the application still holds for them goes too.
+    await forget_erased(context.application, dispatcher.database)
 
 
 def schedule_dispatcher(

@@ -34,7 +34,7 @@ from conversations.kit.buttons import BUTTON_CLIP, Button, keyboard, parse_numbe
 from conversations.kit.context import TandemContext, known_person
 from conversations.kit.lifecycle import send_certificate
 from conversations.kit.reply import say
-from conversations.kit.text import clip, person_name
+from conversations.kit.text import clip, member_name, person_name
 from conversations.kit.unusable import describe_unusable
 from locales.translator import Html, Translator, translator
 from storage.certificates import (
@@ -82,7 +82,7 @@ async def certificate_command(update: Update, ctx: TandemContext) -> None:
         return
     rows = [[(_own_label(tr, program), _data(OWN, match.id))] for match, program in own]
     rows += [
-        [(_match_label(closed_match), _data(MATCH, closed_match.match.id))]
+        [(_match_label(tr, closed_match), _data(MATCH, closed_match.match.id))]
         for closed_match in closed
     ]
     if rows:
@@ -103,8 +103,10 @@ def _own_label(tr: Translator, program: Program) -> str:
     return tr.gettext("Mine: {program}", program=Html(clip(program.name, BUTTON_CLIP)))
 
 
-def _match_label(closed: ClosedMatch) -> str:
-    names = (clip(person_name(person), BUTTON_CLIP) for person in (closed.mentor, closed.mentee))
+def _match_label(tr: Translator, closed: ClosedMatch) -> str:
+    names = (
+        clip(person_name(tr, person), BUTTON_CLIP) for person in (closed.mentor, closed.mentee)
+    )
     return f"#{closed.match.id} · {' & '.join(names)}"
 
 
@@ -156,9 +158,9 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
 
 async def _whom(update: Update, tr: Translator, closed: ClosedMatch) -> None:
     rows: list[list[Button]] = [
-        [(tr.gettext("Mentor: {name}", name=Html(clip(person_name(closed.mentor), BUTTON_CLIP))),
+        [(tr.gettext("Mentor: {name}", name=Html(member_name(tr, closed.mentor, BUTTON_CLIP))),
           _data(SEND, closed.match.id, closed.mentor.id))],
-        [(tr.gettext("Mentee: {name}", name=Html(clip(person_name(closed.mentee), BUTTON_CLIP))),
+        [(tr.gettext("Mentee: {name}", name=Html(member_name(tr, closed.mentee, BUTTON_CLIP))),
           _data(SEND, closed.match.id, closed.mentee.id))],
     ]  # fmt: skip
     text = tr.gettext(
@@ -183,7 +185,7 @@ async def _send(
     if recipient is None:
         await query.answer(_stale(tr))
         return
-    name = person_name(recipient)
+    name = person_name(tr, recipient)
     if recipient.chat_id is None or recipient.status == PersonStatus.ERASED:
         await query.answer()
         await say(update, tr.gettext("{name} can no longer be reached by the bot.", name=name))

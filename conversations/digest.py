@@ -80,8 +80,8 @@ def _flag_line(tr: Translator, line: FlagLine) -> str:
         "{icon} {rule} · {mentor} ↔ {mentee} (match {id})",
         icon=icon,
         rule=rule,
-        mentor=person_name(line.mentor),
-        mentee=person_name(line.mentee),
+        mentor=person_name(tr, line.mentor),
+        mentee=person_name(tr, line.mentee),
         id=line.flag.match_id,
     )
 

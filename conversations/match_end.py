@@ -158,7 +158,7 @@ async def _already_ended(session: AsyncSession, tr: Translator, match: Match) ->
         )
     return tr.gettext(
         "{name} has already ended this match ({reason}).",
-        name=person_name(by),
+        name=person_name(tr, by),
         reason=reason_label(tr, reason),
     )
 
@@ -181,7 +181,8 @@ async def _letters(
             continue
         if not ended and person.id not in asked:
             continue
-        tr, name = translator(person.locale), person_name(partner)
+        tr = translator(person.locale)
+        name = person_name(tr, partner)
         letters.append((person.chat_id, told_ended(tr, name) if ended else told_kept(tr, name)))
     return letters
 
@@ -273,8 +274,8 @@ async def _on_timeline(
     mentee = await session.get(Person, match.mentee_id)
     pair = tr.gettext(
         "{mentor} ↔ {mentee} (match {id})",
-        mentor=person_name(mentor),
-        mentee=person_name(mentee),
+        mentor=person_name(tr, mentor),
+        mentee=person_name(tr, mentee),
         id=match.id,
     )
     cancel = [(tr.gettext("Cancel"), match_end(TIMELINE_CANCEL, match_id))]

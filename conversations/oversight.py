@@ -85,6 +85,7 @@ from conversations.kit.text import (
     clip,
     duration_text,
     labelled,
+    member_name,
     person_name,
     telegram_length,
 )
@@ -161,8 +162,8 @@ def _short_date(tr: Translator, day: date) -> str:
 def _pair(tr: Translator, match: Match, mentor: Person | None, mentee: Person | None) -> str:
     return tr.gettext(
         "{mentor} ↔ {mentee} (match {id})",
-        mentor=clip(person_name(mentor), NAME_CLIP),
-        mentee=clip(person_name(mentee), NAME_CLIP),
+        mentor=clip(person_name(tr, mentor), NAME_CLIP),
+        mentee=clip(person_name(tr, mentee), NAME_CLIP),
         id=match.id,
     )
 
@@ -314,7 +315,7 @@ def _flag_status(
     tr: Translator, flag: Flag, handler: Person | None, now: datetime, zone: tzinfo | None
 ) -> str:
     if flag.status == FlagStatus.ACKNOWLEDGED:
-        return tr.gettext("👀 acknowledged by {name}", name=person_name(handler))
+        return tr.gettext("👀 acknowledged by {name}", name=person_name(tr, handler))
     if snoozed(flag, now) and flag.snoozed_until is not None:
         return tr.gettext(
             "💤 snoozed until {date}",
@@ -426,10 +427,10 @@ def _match_block(tr: Translator, health: Health, now: datetime, several: bool) -
     return "\n".join(lines)
 
 
-def _match_button(health: Health, back: tuple[str, int, int]) -> Button:
+def _match_button(tr: Translator, health: Health, back: tuple[str, int, int]) -> Button:
     icon = MARK_ICONS[health.mark] if health.mark else CLOSED_ICON
-    mentor = clip(person_name(health.mentor), BUTTON_CLIP // 2 + 4)
-    mentee = clip(person_name(health.mentee), BUTTON_CLIP // 2 + 4)
+    mentor = clip(person_name(tr, health.mentor), BUTTON_CLIP // 2 + 4)
+    mentee = clip(person_name(tr, health.mentee), BUTTON_CLIP // 2 + 4)
     label = f"{icon} {health.match.id} · {mentor} ↔ {mentee}"
     return label, _data("m", health.match.id, 0, *back)
 
@@ -515,7 +516,9 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
         lines += ["", "\n\n".join(pages[page])]
     start = sum(len(earlier) for earlier in pages[:page])
     back = (chosen, program_id, page)
-    rows = [[_match_button(health, back)] for health in listed[start : start + len(pages[page])]]
+    rows = [
+        [_match_button(tr, health, back)] for health in listed[start : start + len(pages[page])]
+    ]
     rows.append(page_buttons(tr, page, len(pages), partial(_data, "ms", chosen, program_id)))
     return View("\n".join(lines), [*rows, *_filter_rows(tr, look, chosen, program_id)])
 
@@ -546,7 +549,7 @@ class Timeline:
         self.events.append(Event(at, order, "\n".join([first, *(f"   {item}" for item in more)])))
 
     def name(self, person_id: int | None) -> str:
-        return clip(person_name(self.people.get(person_id or 0)), NAME_CLIP)
+        return member_name(self.tr, self.people.get(person_id or 0))
 
 
 def _answer_lines(
@@ -645,7 +648,9 @@ async def _flag_events(timeline: Timeline, session: AsyncSession) -> None:
         )
     ).all()
     timeline.people |= await _people(session, {event.actor_id for event in events})
-    people = People(timeline.people.get(match.mentor_id), timeline.people.get(match.mentee_id))
+    people = People(
+        timeline.tr, timeline.people.get(match.mentor_id), timeline.people.get(match.mentee_id)
+    )
     for flag in flags.values():
         lines = evidence_lines(tr, flag, people, timeline.zone)
         if len(lines) > EVIDENCE_LINES:
@@ -739,8 +744,8 @@ async def timeline_view(look: Look, match_id: int, page: int, back: tuple[str, i
     head = [
         tr.gettext(
             "<b>{mentor} ↔ {mentee}</b> · {program} (match {id})",
-            mentor=person_name(health.mentor),
-            mentee=person_name(health.mentee),
+            mentor=person_name(tr, health.mentor),
+            mentee=person_name(tr, health.mentee),
             program=program.name,
             id=match.id,
         )

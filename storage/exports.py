@@ -49,11 +49,13 @@ from storage.models import (
     MeetingLog,
     Membership,
     Person,
+    PersonStatus,
     Program,
     Prompt,
     PromptKind,
     Role,
 )
+from storage.pairing import ERASED_NAME
 from storage.programs import zone_or_none
 from storage.schedule import instrument_for
 
@@ -173,9 +175,14 @@ async def export_tables(
     named |= {log.author_id for log in logs} | {flag.handled_by or 0 for flag in flags}
     people = await _people(session, named)
 
+    def named(person: Person) -> str | None:
+        """The name column: "Erased participant" (in the export's language) once erased."""
+        erased = person.status == PersonStatus.ERASED
+        return labels.tr.gettext(ERASED_NAME) if erased else person.name
+
     def name_of(person_id: int | None) -> str | None:
         person = people.get(person_id or 0)
-        return None if person is None else person.name
+        return None if person is None else named(person)
 
     mode_question = labels.question(MEETING_INSTRUMENT, "mode")
     tables: dict[str, ExportTable] = {}
@@ -200,7 +207,7 @@ async def export_tables(
         [
             [
                 person.id,
-                person.name,
+                named(person),
                 person.username,
                 membership.role,
                 person.status,
@@ -329,7 +336,7 @@ async def export_tables(
             [
                 goal.id,
                 mentee_memberships[goal.membership_id].id,
-                mentee_memberships[goal.membership_id].name,
+                named(mentee_memberships[goal.membership_id]),
                 goal.text,
                 goal.status,
                 goal.position,

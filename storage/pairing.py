@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from locales.translator import N_
 from storage.closure import waiting_for_rematch
 from storage.models import (
     AuditEvent,
@@ -36,6 +37,11 @@ MAX_TELEGRAM_ID = 2**63 - 1  # BIGINT
 # People in these states cannot be matched, suggested or listed as waiting.
 UNAVAILABLE = (PersonStatus.CLOSED, PersonStatus.ERASED)
 ROLE_ORDER: dict[str, int] = {Role.COORDINATOR: 0, Role.MENTOR: 1, Role.MENTEE: 2}
+
+
+# How views name an erased person (conversations.kit.text, the exports), in the reader's
+# language: their name and username are gone, and a bare "#12" reads as a glitch.
+ERASED_NAME = N_("Erased participant")
 
 
 def person_label(person: Person) -> str:
@@ -222,16 +228,19 @@ class ParticipantRow:
         return None if self.partner is None else person_label(self.partner)
 
 
-async def participants(session: AsyncSession, program_id: int) -> list[ParticipantRow]:
-    """Everyone in the program (erased people left out), coordinators first, then mentors
-    and mentees, each by name."""
-    members = (
-        await session.exec(
-            select(Membership, Person)
-            .join(Person, col(Person.id) == col(Membership.person_id))
-            .where(Membership.program_id == program_id, Person.status != PersonStatus.ERASED)
-        )
-    ).all()
+async def participants(
+    session: AsyncSession, program_id: int, *, erased: bool = False
+) -> list[ParticipantRow]:
+    """Everyone in the program, coordinators first, then mentors and mentees, each by
+    name; erased people are left out, or with `erased` listed last in their role."""
+    statement = (
+        select(Membership, Person)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(Membership.program_id == program_id)
+    )
+    if not erased:
+        statement = statement.where(Person.status != PersonStatus.ERASED)
+    members = (await session.exec(statement)).all()
     matches = (
         await session.exec(
             select(Match).where(Match.program_id == program_id, Match.status != MatchStatus.CLOSED)
@@ -255,6 +264,7 @@ async def participants(session: AsyncSession, program_id: int) -> list[Participa
     rows.sort(
         key=lambda row: (
             ROLE_ORDER.get(row.membership.role, len(ROLE_ORDER)),
+            row.person.status == PersonStatus.ERASED,
             person_label(row.person).casefold(),
             row.person.id or 0,
         )

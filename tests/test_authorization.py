@@ -139,7 +139,14 @@ PREFIXES: dict[str, tuple[tuple[str, set[str]], ...]] = {
         ("mx:ty:{match}:no_time", A_COORD),
     ),
     "ov": (("ov:mt:{match}", A_COORD), ("ov:f:{flag}", A_COORD)),
-    "co": (("co:pick:0:pair:{program}", A_COORD),),
+    "co": (
+        ("co:pick:0:pair:{program}", A_COORD),
+        # Erasing someone from /people: the choice, the terms, the wait for the reason
+        # (the erasure itself needs the reason typed next, by the same coordinator).
+        ("co:erl:{program}:0", A_COORD),
+        ("co:era:{program}:{mentee_person}", A_COORD),
+        ("co:erq:{program}:{mentee_person}", A_COORD),
+    ),
     "bc": (("bc:prog:{program}:x", A_COORD),),
     "dash": (("dash:pick:{program}", A_COORD),),
     "rep": (("rep:{program}:12", A_COORD),),
@@ -278,7 +285,7 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
         )
         ids = {
             "program": a, "match": match.id or 0, "goal": goal.id or 0, "log": log.id or 0,
-            "flag": flag.id or 0, "open_flag": open_flag.id or 0,
+            "flag": flag.id or 0, "open_flag": open_flag.id or 0, "mentee_person": mentee.id or 0,
         }  # fmt: skip
     users = {role: tg.user(IDS[role], role.split()[0].title()) for role in IDS}
     users[ADMIN] = tg.user(ADMIN_ID, "Admin")

@@ -468,7 +468,7 @@ async def test_people_lists_everyone_by_role(
     assert "Mentors\n• Léa · joining · not matched yet\n• Robert Tremblay · active" in text
     assert "Robert Tremblay · active · with Alice Martin" in text
     assert "Mentees\n• Alice Martin · active · with Robert Tremblay" in text
-    assert coordinator.last.labels == []
+    assert coordinator.last.labels == ["Erase someone's data…"]
 
 
 async def _code(database: Database, coordinator: FakeUser) -> str:

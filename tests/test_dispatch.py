@@ -986,7 +986,7 @@ async def test_one_repeating_job_whatever_the_number_of_participants(
     await bare.initialize()
     try:
         assert job.callback is not None
-        context: Any = type("Context", (), {"job": job})()
+        context: Any = type("Context", (), {"job": job, "application": bare})()
         await job.callback(context)
         assert len(api.calls_to("sendMessage")) == 10
     finally:

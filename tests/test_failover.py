@@ -2,7 +2,9 @@
 standby waits quietly (no getUpdates, no webhook calls, nothing sent) while the other is
 active; when the active one is killed with -9 in the middle of a batch, the standby takes
 over within 30 s, sends what was never claimed, recovers the dead one's leased check-ins
-once their lease runs out and re-sends each at most once; then SIGTERM stops it."""
+once their lease runs out and re-sends each at most once; then SIGTERM stops it. And an
+active instance whose lock connection dies (its backend terminated) stops with status 3,
+saying so in one log line, so that its supervisor restarts it as a standby."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import select
 
+from bot.leader import LEADER_KEY, WATCH_EVERY
+from bot.runner import LOST_LEADERSHIP
 from storage.db import Database
 from storage.migrate import alembic_config
 from storage.models import Prompt, PromptStatus
@@ -108,7 +113,13 @@ async def test_a_standby_takes_over_after_kill_9_and_nothing_is_lost(
             took = await until(lambda: bool(api.of("b", "getUpdates")), 30, "b takes over")
             assert took < 30
             await until(lambda: len(api.of("b", "sendMessage")) >= 2 * PAIRS, 90, "all sent")
+            # The fake API counts a send when it arrives; b records it once answered.
             done = await statuses(database)
+            for _ in range(50):
+                if done == {PromptStatus.SENT: 2 * PAIRS}:
+                    break
+                await asyncio.sleep(0.2)
+                done = await statuses(database)
             assert done == {PromptStatus.SENT: 2 * PAIRS}, done
 
             copies = Counter(
@@ -128,3 +139,49 @@ async def test_a_standby_takes_over_after_kill_9_and_nothing_is_lost(
                 if process.poll() is None:
                     process.kill()
                     process.wait(10)
+
+
+async def lock_holders(database: Database) -> list[int]:
+    """The backends holding Tandem's leader lock (advisory locks are per database)."""
+    async with database.session() as session:
+        rows = await session.exec(
+            text(  # type: ignore[call-overload]
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND ((classid::bigint << 32) | objid::bigint) = :key"
+            ),
+            params={"key": LEADER_KEY},
+        )
+        return [int(pid) for pid in rows.scalars()]
+
+
+async def test_the_active_instance_stops_with_status_3_when_its_lock_connection_dies(
+    tmp_path: Path, database: Database, database_url: str
+) -> None:
+    if database.is_sqlite:
+        pytest.skip("the leader lock exists on PostgreSQL only")
+    async with database.engine.begin() as connection:
+        await connection.run_sync(stamp_head)
+    with HttpBotApi() as api:
+        active = start(tmp_path, "a", api, database_url)
+        try:
+            await until(lambda: bool(api.of("a", "getUpdates")), 60, "a is active")
+            holders = await lock_holders(database)
+            assert len(holders) == 1, holders
+            async with database.session() as session:
+                await session.exec(
+                    text("SELECT pg_terminate_backend(:pid)"),  # type: ignore[call-overload]
+                    params={"pid": holders[0]},
+                )
+            # The watch looks at its connection every WATCH_EVERY seconds.
+            await until(lambda: active.poll() is not None, WATCH_EVERY + 20, "a stops")
+            assert active.returncode == LOST_LEADERSHIP
+        finally:
+            if active.poll() is None:
+                active.kill()
+                active.wait(10)
+    log = (tmp_path / "a.log").read_text()
+    lost = [line for line in log.splitlines() if "lost the database connection" in line]
+    assert len(lost) == 1, log
+    assert "Traceback" not in log, log
+    assert await lock_holders(database) == []

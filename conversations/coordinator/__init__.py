@@ -8,11 +8,14 @@ stateDiagram-v2
     Choice --> Choice: co:pick:0:<task>:<page>
     Choice --> Waiting: co:inv / co:pair / co:ppl:<program>
     Waiting --> Waiting: a button (invitations, pairing, people), or text explained
+    Waiting --> Reason: co:erq (erasing someone: the reason is typed next)
+    Reason --> [*]: the reason (the person is erased)
     Waiting --> [*]: a step that waits for nothing, /cancel, or onboarding takes the text
 ```
 
 Each sub-flow is its own module: invitations (/invite), pairing (/pair), people
-(/people), programs (/newprogram). This one checks who presses and dispatches.
+(/people) and erasing someone from it (erasing), programs (/newprogram). This one checks
+who presses and dispatches.
 
 Buttons carry everything a step needs, as `co:<action>:<program id>[:<argument>…]`, so a
 restart or a lost conversation state loses nothing. Callback data is therefore never
@@ -38,6 +41,15 @@ from telegram.ext import (
     filters,
 )
 
+from conversations.coordinator.erasing import (
+    REASON,
+    ask_reason,
+    erase_choice,
+    erase_terms,
+    forget_erasing,
+    not_a_reason,
+    take_reason,
+)
 from conversations.coordinator.invitations import invite_menu, make_invites
 from conversations.coordinator.pairing import (
     cancel_pair,
@@ -104,6 +116,9 @@ ACTIONS: dict[str, tuple[Task, Action]] = {
     "yes": (Task.PAIR, make_pair),
     "no": (Task.PAIR, cancel_pair),
     "ppl": (Task.PEOPLE, people_page),
+    "erl": (Task.PEOPLE, erase_choice),
+    "era": (Task.PEOPLE, erase_terms),
+    "erq": (Task.PEOPLE, ask_reason),
 }
 
 
@@ -132,6 +147,8 @@ async def on_button(update: Update, ctx: TandemContext) -> str | int | None:
     query = update.callback_query
     assert query is not None
     press = parse_press(query.data)
+    if press is None or press.action != "erq":
+        forget_erasing(ctx)  # another button: no reason is awaited any more
     try:
         if press is None:
             raise Refused(describe_unusable(ctx.tr, update, expects_text=False))
@@ -152,6 +169,11 @@ async def _command(update: Update, ctx: TandemContext, task: Task) -> str | int 
         await reprompt(update, ctx)
         return None
     return await show(update, ctx, screen)
+
+
+async def _cancel(update: Update, ctx: TandemContext) -> int:
+    forget_erasing(ctx)
+    return await cancel(update, ctx)
 
 
 async def invite(update: Update, ctx: TandemContext) -> str | int | None:
@@ -178,8 +200,15 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
                 CommandHandler("people", people, private),
                 buttons,
             ],
-            states={WAITING: [buttons, MessageHandler(private & ~filters.COMMAND, not_a_tap)]},
-            fallbacks=[CommandHandler("cancel", cancel, private)],
+            states={
+                WAITING: [buttons, MessageHandler(private & ~filters.COMMAND, not_a_tap)],
+                REASON: [
+                    buttons,
+                    MessageHandler(private & filters.TEXT & ~filters.COMMAND, take_reason),
+                    MessageHandler(private & ~filters.COMMAND, not_a_reason),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", _cancel, private)],
             name=NAME,
             persistent=True,
             allow_reentry=True,

@@ -72,15 +72,18 @@ def _reason(tr: Translator, reason: MatchReason) -> str:
 def _suggestion_line(tr: Translator, index: int, suggestion: Suggestion) -> str:
     reasons = ", ".join(_reason(tr, reason) for reason in suggestion.reasons)
     why = reasons or tr.gettext("nothing obvious in common")
-    mentor, mentee = escape(member_name(suggestion.mentor)), escape(member_name(suggestion.mentee))
+    mentor, mentee = (
+        escape(member_name(tr, suggestion.mentor)),
+        escape(member_name(tr, suggestion.mentee)),
+    )
     pair = f"<b>{mentor}</b> ↔ <b>{mentee}</b>"
     line = f"{index}. {labelled(tr, Html(pair), why)}"
     return f"{line} · {rematch_mark(tr)}" if suggestion.rematch else line
 
 
-def _pair_label(suggestion: Suggestion) -> str:
+def _pair_label(tr: Translator, suggestion: Suggestion) -> str:
     mentor, mentee = suggestion.mentor, suggestion.mentee
-    label = f"{member_name(mentor, BUTTON_CLIP)} ↔ {member_name(mentee, BUTTON_CLIP)}"
+    label = f"{member_name(tr, mentor, BUTTON_CLIP)} ↔ {member_name(tr, mentee, BUTTON_CLIP)}"
     return f"{REMATCH_ICON} {label}" if suggestion.rematch else label
 
 
@@ -117,7 +120,7 @@ async def pair_menu(turn: Turn) -> Screen:
     rows = [
         [
             (
-                _pair_label(item),
+                _pair_label(tr, item),
                 data("ask", program_id, item.mentor.id, item.mentee.id),
             )
         ]
@@ -147,7 +150,7 @@ async def _members(
 
 
 def _member_line(tr: Translator, person: Person, membership: Membership) -> str:
-    name = Html(f"<b>{escape(member_name(person))}</b>")
+    name = Html(f"<b>{escape(member_name(tr, person))}</b>")
     if not membership.field:
         return f"• {name}"
     return f"• {labelled(tr, name, clip(membership.field, NAME_CLIP))}"
@@ -161,7 +164,7 @@ async def _choice_list(
     shown, page, pages = page_of(waiting, page, CHOICES_PER_PAGE)
     members = await _members(turn.session, turn.program_id, role, [p.id or 0 for p in shown])
     lines = [_member_line(turn.tr, *members[person.id or 0]) for person in shown]
-    rows = [[(member_name(person, BUTTON_CLIP), pick(person))] for person in shown]
+    rows = [[(member_name(turn.tr, person, BUTTON_CLIP), pick(person))] for person in shown]
     rows += [page_buttons(turn.tr, page, pages, to), _cancel_row(turn)]
     return lines, rows
 
@@ -216,7 +219,7 @@ async def choose_mentee(turn: Turn) -> Screen:
     title = turn.tr.gettext(
         "<b>{program}</b>: which mentee for <b>{mentor}</b>?",
         program=turn.program.name,
-        mentor=member_name(mentor),
+        mentor=member_name(turn.tr, mentor),
     )
     return Screen("\n".join([title, "", *lines]), rows, waiting=True)
 
@@ -234,14 +237,14 @@ async def confirm_pair(turn: Turn) -> Screen:
     lines = [
         tr.gettext(
             "Pair <b>{mentor}</b> with <b>{mentee}</b>?",
-            mentor=member_name(mentor),
-            mentee=member_name(mentee),
+            mentor=member_name(tr, mentor),
+            mentee=member_name(tr, mentee),
         ),
         "",
-        tr.gettext("<b>Mentor:</b> {name}", name=member_name(mentor)),
+        tr.gettext("<b>Mentor:</b> {name}", name=member_name(tr, mentor)),
         *profile_lines(tr, mentorship, Role.MENTOR),
         "",
-        tr.gettext("<b>Mentee:</b> {name}", name=member_name(mentee)),
+        tr.gettext("<b>Mentee:</b> {name}", name=member_name(tr, mentee)),
         *profile_lines(tr, menteeship, Role.MENTEE),
         "",
         tr.gettext("Both will get an introduction to each other from me."),
@@ -254,7 +257,7 @@ async def confirm_pair(turn: Turn) -> Screen:
 
 
 def _pairing_problem(tr: Translator, error: PairingError) -> str:
-    name, program = member_name(error.person), error.program.name
+    name, program = member_name(tr, error.person), error.program.name
     match error.reason:
         case PairingProblem.ALREADY_MATCHED:
             text = tr.gettext(
@@ -299,8 +302,8 @@ async def make_pair(turn: Turn) -> Screen:
 def _paired(tr: Translator, program: Program, mentor: Person, mentee: Person, match: Match) -> str:
     return tr.gettext(
         "✅ <b>{mentor}</b> and <b>{mentee}</b> are now paired in {program}, until {date}.",
-        mentor=member_name(mentor),
-        mentee=member_name(mentee),
+        mentor=member_name(tr, mentor),
+        mentee=member_name(tr, mentee),
         program=program.name,
         date=tr.date(match.planned_end) if match.planned_end else "—",
     )

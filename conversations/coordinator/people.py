@@ -1,12 +1,14 @@
 """/people: everyone in a coordinator's program by role (coordinators, mentors, mentees)
 with their status, their partner and, for mentees, the goals achieved and whether they
-asked at closure for a new match (🔁, as in /pair); paged so that
-each page fits one message.
+asked at closure for a new match (🔁, as in /pair); paged so that each page fits one
+message. Erased people keep a line, "Erased participant", and nothing more; a button
+leads to erasing someone (erasing.py).
 
 ```mermaid
 stateDiagram-v2
     [*] --> Page: /people (after the program choice, for several)
     Page --> Page: co:ppl:<program>:<page>
+    Page --> Erasing: co:erl:<program>:0 (see erasing.py)
     Page --> [*]
 ```
 """
@@ -48,13 +50,15 @@ def _person_line(
     tr: Translator, row: ParticipantRow, achieved: int = 0, rematch: bool = False
 ) -> str:
     person = row.person
-    who = f"<b>{escape(member_name(person))}</b>"
+    who = f"<b>{escape(member_name(tr, person))}</b>"
+    if person.status == PersonStatus.ERASED:
+        return f"• {who}"  # nothing else is known about them
     if person.username and person.name and person.name.strip():
         who += f" @{escape(person.username)}"
     parts = [who, escape(_status(tr, row))]
     if row.membership.role != Role.COORDINATOR:
         if row.partner is not None:
-            parts.append(tr.gettext("with {name}", name=member_name(row.partner)))
+            parts.append(tr.gettext("with {name}", name=member_name(tr, row.partner)))
         else:
             parts.append(tr.gettext("not matched yet"))
         if rematch:
@@ -101,7 +105,7 @@ def _people_text(
 
 async def people_page(turn: Turn) -> Screen:
     tr = turn.tr
-    everyone = await participants(turn.session, turn.program_id)
+    everyone = await participants(turn.session, turn.program_id, erased=True)
     mentees = [row.membership.id for row in everyone if row.membership.role == Role.MENTEE]
     achieved = await achieved_counts(turn.session, [i for i in mentees if i is not None])
     asked = {m.id for m in await waiting_for_rematch(turn.session, turn.program_id)}
@@ -123,4 +127,7 @@ async def people_page(turn: Turn) -> Screen:
     text = _people_text(tr, turn.program, pages[page], page, len(pages))
     if all(row.membership.role == Role.COORDINATOR for row in everyone):
         text += "\n\n" + tr.gettext("No mentors or mentees yet: send /invite to invite them.")
-    return Screen(text, [page_buttons(tr, page, len(pages), partial(data, "ppl", turn.program_id))])
+    rows = [page_buttons(tr, page, len(pages), partial(data, "ppl", turn.program_id))]
+    if any(row.membership.role != Role.COORDINATOR for row in everyone):
+        rows.append([(tr.gettext("Erase someone's data…"), data("erl", turn.program_id, 0))])
+    return Screen(text, rows)

@@ -52,11 +52,12 @@ def question_label(tr: Translator, key: str) -> str:
 class People:
     """The match's two people by id, for naming them in evidence."""
 
-    def __init__(self, mentor: Person | None, mentee: Person | None) -> None:
+    def __init__(self, tr: Translator, mentor: Person | None, mentee: Person | None) -> None:
+        self.tr = tr
         self.by_id = {p.id: p for p in (mentor, mentee) if p is not None}
 
     def name(self, person_id: Any) -> str:
-        return person_name(self.by_id.get(person_id))
+        return person_name(self.tr, self.by_id.get(person_id))
 
 
 def evidence_lines(
@@ -231,7 +232,7 @@ def _since(tr: Translator, value: Any, zone: tzinfo | None = None) -> str:
 def _status_line(
     tr: Translator, flag: Flag, handler: Person | None, zone: tzinfo | None
 ) -> str | None:
-    name = person_name(handler)
+    name = person_name(tr, handler)
     match flag.status:
         case FlagStatus.OPEN if flag.snoozed_until is not None:
             return tr.gettext(
@@ -281,13 +282,13 @@ def alert_text(
         head,
         tr.gettext(
             "{mentor} ↔ {mentee} · {program} (match {id})",
-            mentor=person_name(mentor),
-            mentee=person_name(mentee),
+            mentor=person_name(tr, mentor),
+            mentee=person_name(tr, mentee),
             program=program.name,
             id=flag.match_id,
         ),
         "",
-        *evidence_lines(tr, flag, People(mentor, mentee), zone),
+        *evidence_lines(tr, flag, People(tr, mentor, mentee), zone),
     ]
     status = _status_line(tr, flag, handler, zone)
     if status:

@@ -41,11 +41,11 @@ def decision_line(
 ) -> str:
     """What was decided about an end request, and by whom, as its alert says it."""
     if decision == Decision.KEPT:
-        return tr.gettext("▶️ Kept going by {name}.", name=person_name(by))
+        return tr.gettext("▶️ Kept going by {name}.", name=person_name(tr, by))
     if by is None:
         return tr.gettext("🏁 The match ended: {reason}.", reason=reason_label(tr, reason))
     return tr.gettext(
-        "🏁 Ended by {name}: {reason}.", name=person_name(by), reason=reason_label(tr, reason)
+        "🏁 Ended by {name}: {reason}.", name=person_name(tr, by), reason=reason_label(tr, reason)
     )
 
 

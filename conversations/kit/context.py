@@ -33,6 +33,10 @@ from storage.people import person_by_telegram_id
 
 SERVICES = "services"
 LANGUAGE = "language"  # user_data key: the language chosen before a Person exists
+# user_data key: the person this Telegram user was when last seen. Finding nobody (or
+# someone else) under their Telegram id later means they were erased meanwhile, so what
+# the bot holds for them is dropped (bot/forget.py).
+PERSON_ID = "person_id"
 
 
 class DialogueSettings(Protocol):
@@ -158,6 +162,8 @@ async def resolve_language(update: object, ctx: TandemContext) -> None:
             person = None
     default = ctx.services.settings.default_locale
     if person is not None:
+        if ctx.user_data is not None and ctx.user_data.get(PERSON_ID) != person.id:
+            ctx.user_data[PERSON_ID] = person.id
         language = person.locale
     elif ctx.user_data and LANGUAGE in ctx.user_data:
         language = ctx.user_data[LANGUAGE]

@@ -28,29 +28,48 @@ ERASE_PREFIX = "del"  # the buttons of the erase question (answered by conversat
 ERASE_YES, ERASE_NO = f"{ERASE_PREFIX}:yes", f"{ERASE_PREFIX}:no"
 
 
-def erase_question(tr: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    """Exactly what erasure removes and what it keeps, and the two buttons to confirm or
-    not: asked by /deleteme and when someone declines a new consent wording."""
-    text = "\n".join(
-        [
-            tr.gettext("<b>Erase your data?</b>"),
-            "",
+def erasure_terms(tr: Translator, *, own: bool) -> list[str]:
+    """Exactly what `erase` removes and what it keeps, and what follows: told to the
+    person themself (`own`: /deleteme, a declined consent wording) or to a coordinator
+    erasing someone at their request (/people). One statement of the terms for both."""
+    if not own:
+        return [
             tr.gettext(
-                "<b>Erased:</b> your name, username and Telegram account, your profile, "
-                "everything you typed (check-in notes, meeting notes, goals, reflections, "
-                "reasons you gave) and the messages still waiting to be sent to you."
+                "<b>Erased:</b> their name, username and Telegram account, their profile, "
+                "everything they typed (check-in notes, meeting notes, goals, reflections, "
+                "reasons they gave) and the messages still waiting to be sent to them."
             ),
             tr.gettext(
-                "<b>Kept, without your name:</b> dates, counts and the answers you tapped "
-                "or rated, which your program needs for its evaluation."
+                "<b>Kept, without their name:</b> dates, counts and the answers they tapped "
+                "or rated, which the program needs for its evaluation."
             ),
             tr.gettext(
-                "Your matches end; your partner and your coordinator are told that you "
-                "left, without any reason. This cannot be undone. To see your data "
-                "first, send /mydata."
+                "Their matches end; their partner and the program's other coordinators are "
+                "told that they left, without any reason. This cannot be undone."
             ),
         ]
-    )
+    return [
+        tr.gettext(
+            "<b>Erased:</b> your name, username and Telegram account, your profile, "
+            "everything you typed (check-in notes, meeting notes, goals, reflections, "
+            "reasons you gave) and the messages still waiting to be sent to you."
+        ),
+        tr.gettext(
+            "<b>Kept, without your name:</b> dates, counts and the answers you tapped "
+            "or rated, which your program needs for its evaluation."
+        ),
+        tr.gettext(
+            "Your matches end; your partner and your coordinator are told that you "
+            "left, without any reason. This cannot be undone. To see your data "
+            "first, send /mydata."
+        ),
+    ]
+
+
+def erase_question(tr: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    """What erasure removes and keeps, and the two buttons to confirm or not: asked by
+    /deleteme and when someone declines a new consent wording."""
+    text = "\n".join([tr.gettext("<b>Erase your data?</b>"), "", *erasure_terms(tr, own=True)])
     buttons = [
         [(tr.gettext("Yes, erase my data"), ERASE_YES)],
         [(tr.gettext("No, keep my data"), ERASE_NO)],

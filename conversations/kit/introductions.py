@@ -54,14 +54,14 @@ def introduction(
         head = tr.gettext(
             "🎉 <b>Meet your mentor!</b> Your coordinator has paired you with <b>{name}</b> "
             "in {program}.",
-            name=member_name(partner),
+            name=member_name(tr, partner),
             program=program.name,
         )
     else:
         head = tr.gettext(
             "🎉 <b>Meet your mentee!</b> Your coordinator has paired you with <b>{name}</b> "
             "in {program}.",
-            name=member_name(partner),
+            name=member_name(tr, partner),
             program=program.name,
         )
     closing = tr.gettext("Your coordinator will help you get in touch for a first meeting.")
@@ -94,7 +94,7 @@ async def introductions(session: AsyncSession, match: Match) -> list[Letter]:
     ):
         assert membership is not None
         text = introduction(translator(person.locale), program, partner, membership, role)
-        letters.append(Letter(person.chat_id, text, member_name(person)))
+        letters.append(Letter(person.chat_id, text, member_name(translator(person.locale), person)))
     return letters
 
 

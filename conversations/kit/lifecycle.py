@@ -166,8 +166,8 @@ def extension_request(
         "<b>{program}</b>: {mentor} and {mentee} (match #{match}) would both like to extend "
         "their mentorship by {weeks} weeks, past {date}. Approve?",
         program=program.name,
-        mentor=person_name(mentor),
-        mentee=person_name(mentee),
+        mentor=person_name(tr, mentor),
+        mentee=person_name(tr, mentee),
         match=extension.match_id,
         weeks=extension.weeks,
         date=Html(tr.date(extension.planned_end)),
@@ -183,12 +183,12 @@ def extension_outcome(tr: Translator, extension: MatchExtension, by: Person | No
     if approved:
         return tr.gettext(
             "✅ Approved by {name}: the mentorship now ends on {date}.",
-            name=person_name(by),
+            name=person_name(tr, by),
             date=day,
         )
     return tr.gettext(
         "✖️ Declined by {name}: the mentorship ends on {date} as planned.",
-        name=person_name(by),
+        name=person_name(tr, by),
         date=day,
     )
 

@@ -33,11 +33,13 @@ LINES_BUDGET = 2900
 @dataclass
 class Screen:
     """What one step shows: the text (Telegram HTML) and buttons that replace the message
-    whose button was pressed, a pop-up answer to the press, letters to others."""
+    whose button was pressed, a pop-up answer to the press, letters to others. `waiting`
+    for a tap, or `awaits` another state of the dialogue (typed text it asked for)."""
 
     text: str
     rows: list[list[Button]] = field(default_factory=list)
     waiting: bool = False
+    awaits: str | None = None
     notice: str | None = None
     letters: list[Letter] = field(default_factory=list)
 
@@ -87,6 +89,8 @@ async def show(update: Update, ctx: TandemContext, screen: Screen) -> str | int:
     query = update.callback_query
     if query is None or not await edit_in_place(query, text, markup, screen.notice):
         await say(update, text, markup)
+    if screen.awaits is not None:
+        return screen.awaits
     return WAITING if screen.waiting else ConversationHandler.END
 
 

@@ -11,8 +11,8 @@ from conversations.kit.charts import decimal, percent
 from locales.translator import N_, Html, Translator
 from storage.flags import SEVERITY_ORDER, Rule, Severity
 from storage.metrics import Rate
-from storage.models import Match, Person, Role
-from storage.pairing import person_label
+from storage.models import Match, Person, PersonStatus, Role
+from storage.pairing import ERASED_NAME
 from storage.programs import zone_or_none
 from storage.summary import FlagCounts
 
@@ -98,18 +98,21 @@ def rematch_mark(tr: Translator) -> str:
     return tr.gettext("🔁 asked for a new match")
 
 
-def person_name(person: Person | None) -> str:
+def person_name(tr: Translator, person: Person | None) -> str:
+    """A person as others read them: name, else @username, else #id; "Erased
+    participant" in the reader's language once they are erased."""
     if person is None:
         return "?"
+    if person.status == PersonStatus.ERASED:
+        return tr.gettext(ERASED_NAME)
     if person.name and person.name.strip():
         return " ".join(person.name.split())[:60]
     return f"@{person.username}" if person.username else f"#{person.id}"
 
 
-def member_name(person: Person, limit: int = NAME_CLIP) -> str:
-    """A participant as coordinators and partners read them: name, else @username, else
-    #id, clipped to `limit`."""
-    return clip(person_label(person), limit)
+def member_name(tr: Translator, person: Person | None, limit: int = NAME_CLIP) -> str:
+    """`person_name` clipped to `limit` (a list line, a button)."""
+    return clip(person_name(tr, person), limit)
 
 
 def answered(tr: Translator, rate: Rate) -> str:
