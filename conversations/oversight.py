@@ -45,7 +45,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from functools import partial
 
-from babel.dates import format_skeleton
 from babel.numbers import format_percent
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -153,7 +152,7 @@ PROMPT_ICONS = {"answered": "✅", "missed": "❌", "skipped": "⏭", "expired":
 
 def _short_date(tr: Translator, day: date) -> str:
     """Nov 16, 16 nov."""
-    return format_skeleton("MMMd", day, locale=tr.locale)
+    return tr.day_month(day, "MMMd")
 
 
 def _pair(tr: Translator, match: Match, mentor: Person | None, mentee: Person | None) -> str:

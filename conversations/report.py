@@ -77,8 +77,8 @@ def caption(tr: Translator, program_name: str, data: ReportData) -> str:
     else:
         lines.append(
             tr.ngettext(
-                "Check-ins answered: {rate} ({answered} of the {n} that reached people).",
-                "Check-ins answered: {rate} ({answered} of the {n} that reached people).",
+                "Check-ins answered: {rate} ({answered} of {n} check-in delivered).",
+                "Check-ins answered: {rate} ({answered} of {n} check-ins delivered).",
                 response.reached,
                 rate=percent(tr, response.value),
                 answered=response.answered,

@@ -117,16 +117,21 @@ def fr_time(text: str) -> Iterator[str]:
 # (pattern, what to write instead). Kept in step with the glossary in locales/STYLE.md.
 FRENCH_AVOID: tuple[tuple[str, str], ...] = (
     (r"\bcoordonnat(?:eur|rice)s?\b", "« l’équipe de coordination »"),
-    (r"(?<!équipe de )(?<!Équipe de )\bcoordination\b", "« l’équipe de coordination »"),
+    (r"(?<!équipe de )\bcoordination\b", "« l’équipe de coordination »"),
     (r"\bmentores?\b", "« mentor » (épicène)"),
     (r"(?<!personne )(?<!personnes )\bmentoré(?:e|es|s)?\b", "« personne mentorée »"),
-    (r"\bnon livrés?\b", "« non remis »"),
-    (r"\ble bot\b|\bdu bot\b", "« Tandem »"),
+    (r"\bnon livrée?s?\b", "« non remis »"),
+    (r"\b(?:le|du|au) bot\b", "« Tandem »"),
+    (r"\bgravité (?:élevée|moyenne|faible)\b", "urgent, important, modéré, mineur"),
+    (r"\bsondages? de (?:fin et de )?suivi\b|\bpost-jumelage\b", "« sondage post-programme »"),
     (r"\bs[’']applique\b", "« qui vous concerne » (calque de « apply »)"),
-    (r"\bprogrès vers\b", "« progrès dans l’atteinte de » / « avancement »"),
-    (r"\baider pour\b", "« aider à » / « aider en »"),
+    (r"\bprogrès vers\b", "« progrès dans l’atteinte de »"),
+    (r"\baider pour\b", "« aider en » / « aider à »"),
     (r"\bc[’']est correct\b", "« c’est normal » (registre)"),
-    (r"\bsuivis? répondus?\b", "« suivi auquel on a répondu » (répondre à)"),
+    (
+        r"\b(?:suivi|réflexion|sondage|questionnaire)s? répondue?s?\b",
+        "« rempli » / « auquel on a répondu » (répondre à)",
+    ),
 )
 _FRENCH_AVOID = tuple((re.compile(pattern, re.IGNORECASE), use) for pattern, use in FRENCH_AVOID)
 

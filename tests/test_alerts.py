@@ -494,7 +494,7 @@ async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
     cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude")
     (english,) = cora.messages
     assert english.text.splitlines()[:2] == [
-        "🚨 Urgent · Safety words",
+        "🚨 Urgent · Worrying words in a message",
         "Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)",
     ]
     assert (
@@ -595,7 +595,7 @@ async def test_resolve_without_a_note_and_show_match(
     timeline = cora.last.text.splitlines()
     assert cora.messages[0].text == alert.text and len(cora.messages) == 3
     assert timeline[0] == "Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)"
-    assert "✅ Nov 16 · Cora Lee resolved “Safety words”." in timeline
+    assert "✅ Nov 16 · Cora Lee resolved “Worrying words in a message”." in timeline
     assert "✅ Nov 16 · Check-in, Alice Martin: answered" in timeline
 
 
@@ -676,7 +676,7 @@ async def test_unreachable_flag_is_sent(
     assert (
         await unreachable_alerts(tg.application.bot, database, [people["mentor"].id], clock()) == 2
     )
-    assert "Robert Tremblay blocked the bot" in tg.user(CORA, "Cora").last.text
+    assert "Robert Tremblay blocked Tandem" in tg.user(CORA, "Cora").last.text
 
 
 async def test_the_daily_sweep_runs_once_a_day(
@@ -713,7 +713,7 @@ async def test_the_benchmark_alert_in_english_and_french(
     await contact_log(database, clock, people["match"], 35)  # month 1 (the other: month 2)
     await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
     (english,) = tg.user(CORA, "Cora").messages
-    assert english.text.splitlines()[0] == "⚠️ Contact behind the benchmark"
+    assert english.text.splitlines()[0] == "⚠️ Less contact than expected"
     assert (
         "Month 1 of the match (October 7, 2026 to November 6, 2026): 1 day of contact, "
         "2 expected." in english.text
@@ -753,7 +753,7 @@ async def test_a_snooze_that_ends_alerts_again(
     assert (flag.status, flag.handled_by) == ("open", people["cora"].id)
     snoozed, again = cora.messages
     assert "💤 Snoozed by Cora Lee" in snoozed.text  # the earlier copy, as it was
-    assert again.text.splitlines()[0] == "🚨 Urgent · Safety words"
+    assert again.text.splitlines()[0] == "🚨 Urgent · Worrying words in a message"
     assert again.text.endswith(
         "⏰ Snoozed by Cora Lee until November 23, 2026: the snooze is over, this needs "
         "attention again."
@@ -826,7 +826,7 @@ async def test_a_meeting_log_alerts_at_once(
     await alice.send("I felt unsafe at his office.")
     assert alice.last.text.startswith("✅ Meeting updated")
     (alert,) = tg.user(CORA, "Cora").messages
-    assert alert.text.splitlines()[0] == "🚨 Urgent · Safety words"
+    assert alert.text.splitlines()[0] == "🚨 Urgent · Worrying words in a message"
     assert "“unsafe” in a meeting log note by Alice Martin." in alert.text
     assert "office" not in alert.text
     async with database.session() as session:  # the pair's other meeting is gone too

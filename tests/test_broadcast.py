@@ -154,7 +154,7 @@ async def test_preview_send_and_delivery_in_each_language(
     claire = world[CLAIRE]
     await claire.send("/broadcast")
     assert claire.last.text.startswith("Career Bridge Toronto: who should receive your message?")
-    assert "1 person who blocked the bot is left out." in claire.last.text
+    assert "1 person who blocked Tandem is left out." in claire.last.text
     assert claire.buttons == ["Everyone (3)", "Mentors (1)", "Mentees (2)", "Cancel"]
 
     await claire.tap("Mentees (2)")
@@ -168,7 +168,7 @@ async def test_preview_send_and_delivery_in_each_language(
             f"{HEADER_EN}\n\n{TEXT}",
             "2 people will receive it: 1 in English, 1 in French.",
             "Each of them reads the first line in their own language.",
-            "1 person who blocked the bot is left out.",
+            "1 person who blocked Tandem is left out.",
         ]
     )
     assert claire.buttons == ["Send to 2 people", "Edit text", "Cancel"]
@@ -471,7 +471,7 @@ async def test_a_blocked_participant_is_marked_unreachable_and_the_tally_says_so
         "Last message (November 17, 2026, Mentees): sent to 2 of 3 people, 1 not delivered."
         in claire.last.text
     )
-    assert "1 person who blocked the bot is left out." in claire.last.text
+    assert "1 person who blocked Tandem is left out." in claire.last.text
     assert "Mentees (2)" in claire.buttons
 
 

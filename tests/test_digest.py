@@ -119,7 +119,7 @@ ENGLISH = [
     "",
     "Career Bridge Toronto",
     "Open flags: 3 (1 urgent, 1 high, 1 medium). 1 more is snoozed.",
-    "🚨 Safety words · Robert Tremblay ↔ Alice Martin (match 1)",
+    "🚨 Worrying words in a message · Robert Tremblay ↔ Alice Martin (match 1)",
     "• Asked for the coordinator · Mona ↔ Nadia (match 2)",
     "• Missed check-ins · Mona ↔ Nadia (match 2)",
     "Check-ins answered: 75% (3 of 4); the week before: 33% (1 of 3).",

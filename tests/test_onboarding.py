@@ -175,7 +175,7 @@ async def test_declining_consent_stores_nothing(
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        ("unknown", "I don't recognise this invitation link."),
+        ("unknown", "I don't recognize this invitation link."),
         ("expired", "This invitation link has expired."),
         ("used", "This invitation link has already been used."),
     ],

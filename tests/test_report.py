@@ -185,7 +185,7 @@ async def test_coordinator_gets_the_chart_and_its_figures_in_words(
     assert coordinator.last.text.splitlines() == [
         "Career Bridge Toronto, last 12 weeks (Aug 31–Nov 22, 2026; the last one is still "
         "under way).",
-        "Check-ins answered: 67% (4 of the 6 that reached people).",
+        "Check-ins answered: 67% (4 of 6 check-ins delivered).",
         "Average ratings out of 5: mentees 3.0 (how helpful), mentors 4.0 (how it's going).",
         # 150 minutes against 17 match-weeks (the closed match ran from August 18) at
         # 4 hours a month: 941.5 minutes.
@@ -261,7 +261,7 @@ async def test_coordinator_of_two_programs_picks_one(
     await coordinator.send("/report")
     await coordinator.tap("Career Bridge Toronto")
     ((_, caption),) = photos(bots)
-    assert "(4 of the 6 that reached people)" in caption
+    assert "(4 of 6 check-ins delivered)" in caption
 
 
 async def test_participants_are_refused(

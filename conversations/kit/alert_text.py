@@ -169,7 +169,7 @@ def evidence_lines(
         case Rule.UNREACHABLE:
             lines.append(
                 tr.gettext(
-                    "{name} blocked the bot or can no longer be reached (since {date}).",
+                    "{name} blocked Tandem or can no longer be reached (since {date}).",
                     name=people.name(evidence.get("person_id")),
                     date=_since(tr, evidence.get("since"), zone),
                 )

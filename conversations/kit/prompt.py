@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from babel.dates import format_skeleton
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
@@ -90,7 +89,7 @@ def period_monday(period: str) -> date | None:
 def week_label(tr: Translator, prompt: Prompt) -> str:
     """The Monday of the prompt's week as people write it: November 16, 16 novembre."""
     monday = period_monday(prompt.period) or prompt.due_at.date()
-    return format_skeleton("MMMMd", monday, locale=tr.locale)
+    return tr.day_month(monday, "MMMMd")
 
 
 async def instrument_of(session: AsyncSession, prompt: Prompt) -> Instrument | None:
