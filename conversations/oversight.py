@@ -59,6 +59,7 @@ from conversations.kit.alert_text import (
     alert_buttons,
     alert_text,
     evidence_lines,
+    flag_goals,
     question_label,
 )
 from conversations.kit.alert_text import local_date as _local_day
@@ -83,6 +84,7 @@ from conversations.kit.text import (
     duration_text,
     labelled,
     person_name,
+    quoted,
     telegram_length,
 )
 from conversations.kit.unusable import describe_unusable
@@ -187,8 +189,7 @@ def _closed(tr: Translator) -> str:
 
 def _quoted(tr: Translator, text: str) -> Html:
     """A participant's words, clipped and quoted as the language quotes."""
-    # Translators: someone's own words quoted, e.g. “I need help with my résumé”.
-    return Html(tr.gettext("“{text}”", text=clip(text, NOTE_CLIP)))
+    return quoted(tr, clip(text, NOTE_CLIP))
 
 
 def _mark(tr: Translator, mark: Mark) -> str:
@@ -398,6 +399,7 @@ async def flag_view(look: Look, flag_id: int) -> View:
         people.get(match.mentor_id),
         people.get(match.mentee_id),
         people.get(flag.handled_by or 0),
+        await flag_goals(look.session, [flag]),
     )
     return View(text, alert_buttons(look.tr, flag), new=True)
 
@@ -642,7 +644,10 @@ async def _flag_events(timeline: Timeline, session: AsyncSession) -> None:
         )
     ).all()
     timeline.people |= await _people(session, {event.actor_id for event in events})
-    people = People(timeline.people.get(match.mentor_id), timeline.people.get(match.mentee_id))
+    goals = await flag_goals(session, flags.values())
+    people = People(
+        timeline.people.get(match.mentor_id), timeline.people.get(match.mentee_id), goals
+    )
     for flag in flags.values():
         lines = evidence_lines(tr, flag, people, timeline.zone)
         if len(lines) > EVIDENCE_LINES:

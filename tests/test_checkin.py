@@ -95,7 +95,7 @@ async def test_mentee_answers_in_english_answer_by_answer(
     assert not first.has_buttons
     assert alice.answers[-1] == ""
     assert "How helpful was your time with your mentor?" in alice.last.text
-    assert alice.last.labels == ["1 · Not really", "2", "3", "4", "5 · Very"]
+    assert alice.last.labels == ["1 · Not really", "2", "3", "4", "5 · Very helpful"]
 
     await alice.tap("4")
     assert await answers(database, prompt_id) == {"contact": "call", "helpful": "4"}
@@ -424,7 +424,7 @@ async def test_snooze_sets_the_reminder(
     other = await add_prompt(database, clock, mentor, match, "mentor_weekly")
     await deliver_prompt(tg, database, other)
     await robert.tap("⏰ Demain")
-    assert robert.answers[-1] == "D’accord, je vous le rappellerai demain à 9 h 00."
+    assert robert.answers[-1] == "D’accord, je vous le rappellerai demain à 9 h."
 
     clock.advance(days=6, hours=20)  # the period closes in 4 hours
     await alice.tap("⏰ Tomorrow")

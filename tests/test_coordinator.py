@@ -220,14 +220,14 @@ async def test_french_coordinator_invites_in_french(
     assert "qui invitez-vous" in josee.last.text
     assert josee.buttons == [
         "Personne mentorée",
-        "Mentor ou mentore",
-        "Coordination",
+        "Mentor",
+        "Équipe de coordination",
         "5 liens pour personnes mentorées",
         "5 liens pour mentors",
     ]
-    await josee.tap("Coordination")
+    await josee.tap("Équipe de coordination")
     text = josee.last.text
-    assert "Lien d’invitation pour Career Bridge Toronto (Coordination)" in text
+    assert "Lien d’invitation pour Career Bridge Toronto (Équipe de coordination)" in text
     assert "Il fonctionne une seule fois, jusqu’au 16 décembre 2026." in text
     async with database.session() as session:
         made = (await session.exec(select(Invite).where(Invite.code == code_in(text)))).one()

@@ -174,7 +174,7 @@ async def test_in_french_with_french_numbers(claude: FakeUser, history: History)
         "(2 sur 3).",
         "Ce mois-ci : 2 rencontres consignées, 2,5 h ensemble (consignées, ou estimées par "
         "le mentor ou la mentore).",
-        "Signalements ouverts : 2 (1 urgent, 1 de gravité élevée). 1 autre est reporté.",
+        "Signalements ouverts : 2 (1 urgent, 1 important). 1 autre est reporté.",
     ]
 
 

@@ -122,7 +122,7 @@ async def test_a_mentor_asks_in_french_without_a_reason(
     await robert.send("/endmatch")
     assert robert.last.text.startswith(
         "Demander de mettre fin plus tôt à votre jumelage avec Alice Martin?\n\n"
-        "Il arrive qu’un jumelage ne fonctionne pas, et c’est correct."
+        "Il arrive qu’un jumelage ne fonctionne pas, et c’est tout à fait normal."
     )
     assert robert.last.labels == ["Oui, aviser la coordination", "Non, on continue"]
     await robert.tap("Oui, aviser la coordination")

@@ -71,7 +71,7 @@ async def test_first_week_from_invitation_to_answered_check_in(
     assert "Bonjour Robert!" in bob.last.text
 
     await alice.tap("Yes, in person")
-    await alice.tap("5 · Very")
+    await alice.tap("5 · Very helpful")
     await alice.tap("4")
     await alice.tap("Skip")
     await alice.tap("No")

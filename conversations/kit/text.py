@@ -46,6 +46,12 @@ def labelled(tr: Translator, label: Html, value: str) -> str:
     return tr.gettext("{label}: {value}", label=label, value=value)
 
 
+def quoted(tr: Translator, text: str) -> Html:
+    """Someone's own words (escaped), quoted as the language quotes: “…”, « … »."""
+    # Translators: someone's own words quoted, e.g. “I need help with my résumé”.
+    return Html(tr.gettext("“{text}”", text=text))
+
+
 def bold_labelled(tr: Translator, label: str, value: Html) -> str:
     """`<b>label:</b> value` (the value already HTML), the colon as each language
     writes it: never glue a translated label to ":" in code."""
