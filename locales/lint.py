@@ -46,8 +46,8 @@ _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 def visible(text: str) -> str:
-    """The text as a reader sees it: tags removed, each placeholder a word ("x")."""
-    return _PLACEHOLDER.sub("x", _TAG.sub("", text))
+    """The text as a reader sees it: tags removed, each placeholder a word ("{…}")."""
+    return _PLACEHOLDER.sub("{…}", _TAG.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -239,10 +239,14 @@ def _starts_with_colon(node: ast.AST | None) -> bool:
     )
 
 
-def joined_labels(source: str, filename: str = "<code>") -> Iterator[tuple[int, str]]:
+def joined_labels(source: str, filename: str = "<code>") -> list[tuple[int, str]]:
     """(line, what) for every translated text followed by a ":" in code: an f-string
     `f"{tr.gettext('Name')}: {name}"`, or `tr.gettext("Name") + ": " + name`."""
-    for node in ast.walk(ast.parse(source, filename)):
+    return sorted(_joined_labels(ast.parse(source, filename)))
+
+
+def _joined_labels(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             parts = node.values
             for here, after in itertools.pairwise(parts):

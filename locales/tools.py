@@ -540,12 +540,18 @@ def _python_sources(source_root: Path, mapping_file: Path) -> list[Path]:
     """The Python files the mapping file extracts messages from."""
     with mapping_file.open(encoding="utf-8") as config:
         method_map, _options = parse_mapping_cfg(config, str(mapping_file))
-    patterns = [pattern for pattern, method in method_map if method == "python"]
-    return [
-        path
-        for path in sorted(source_root.rglob("*.py"))
-        if any(pathmatch(pattern, path.relative_to(source_root).as_posix()) for pattern in patterns)
-    ]
+    found: set[Path] = set()
+    for pattern, method in method_map:
+        if method != "python":
+            continue
+        # Walk only the folder the pattern starts in ("bot/**.py": bot/), not .venv.
+        top = source_root.joinpath(*pattern.split("*", 1)[0].split("/")[:-1])
+        found |= {
+            path
+            for path in top.rglob("*.py")
+            if pathmatch(pattern, path.relative_to(source_root).as_posix())
+        }
+    return sorted(found)
 
 
 def report(problems: Sequence[Problem]) -> str:

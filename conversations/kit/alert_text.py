@@ -13,10 +13,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from conversations.kit.buttons import Button, match_timeline
-from conversations.kit.goal_questions import GOAL_KEY
 from conversations.kit.text import RULE_TITLES, clip, person_name, quoted
 from locales.translator import N_, Html, Translator
-from storage.flags import Rule, Severity, period_monday
+from storage.flags import GOAL_PREFIX, Rule, Severity, period_monday
 from storage.models import Flag, FlagStatus, Goal, Person, Program, PromptKind
 from storage.programs import zone_or_none
 
@@ -88,7 +87,7 @@ class People:
 
     def goal(self, key: str) -> str | None:
         """The text of the goal a question key (`goal_<id>`) asks about, if it exists."""
-        number = key.removeprefix(GOAL_KEY)
+        number = key.removeprefix(GOAL_PREFIX)
         if key == number or not number.isdigit():
             return None
         text = self.goals.get(int(number))
@@ -99,7 +98,7 @@ def _goal_ids(flags: Iterable[Flag]) -> set[int]:
     ids = set()
     for flag in flags:
         for hit in (flag.evidence or {}).get("answers", []):
-            number = str(hit.get("key", "")).removeprefix(GOAL_KEY)
+            number = str(hit.get("key", "")).removeprefix(GOAL_PREFIX)
             if number != hit.get("key") and number.isdigit():
                 ids.add(int(number))
     return ids
