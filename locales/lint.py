@@ -124,6 +124,8 @@ FRENCH_AVOID: tuple[tuple[str, str], ...] = (
     (r"\b(?:le|du|au) bot\b", "« Tandem »"),
     (r"\bgravité (?:élevée|moyenne|faible)\b", "urgent, important, modéré, mineur"),
     (r"\bsondages? de (?:fin et de )?suivi\b|\bpost-jumelage\b", "« sondage post-programme »"),
+    (r"\bsaut(?:er|ez|e|é|ée|és)\b", "« passer » (skip)"),
+    (r"\bn°", "« no » (numéro)"),
     (r"\bs[’']applique\b", "« qui vous concerne » (calque de « apply »)"),
     (r"\bprogrès vers\b", "« progrès dans l’atteinte de »"),
     (r"\baider pour\b", "« aider en » / « aider à »"),

@@ -654,7 +654,7 @@ async def test_skip_before_the_check_in_exists_and_after_answering(
     await robert.send("/skip")
     (prompt,) = await prompts_of(database, mentor)
     assert (prompt.period, prompt.status) == (PERIOD, PromptStatus.SKIPPED)
-    assert "D’accord, on saute le suivi de cette semaine." in robert.last.text
+    assert "D’accord, vous passez le suivi de cette semaine." in robert.last.text
 
     alice = tg.user(ALICE, "Alice")
     prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")

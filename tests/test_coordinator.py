@@ -33,8 +33,8 @@ Invite_ = Callable[..., Awaitable[str]]
 REFUSAL = "This command is for program coordinators."
 NOT_YOURS = "Only this program's coordinators can do that."
 STALE = "That button belongs to an earlier question, so it no longer works."
-REFUSAL_FR = "Cette commande est réservée aux personnes qui coordonnent un programme."
-NOT_YOURS_FR = "Seules les personnes qui coordonnent ce programme peuvent faire cela."
+REFUSAL_FR = "Cette commande est réservée à l’équipe de coordination d’un programme."
+NOT_YOURS_FR = "Seule l’équipe de coordination de ce programme peut faire cela."
 EASTERN = 4  # index of America/Toronto among the time zone buttons
 
 

@@ -132,8 +132,7 @@ FRENCH = [
     "📬 Votre bilan hebdomadaire · semaine du 16 novembre 2026",
     "",
     "Career Bridge Toronto",
-    "Signalements ouverts : 3 (1 urgent, 1 important, 1 modéré). "
-    "1 autre est reporté.",
+    "Signalements ouverts : 3 (1 urgent, 1 important, 1 modéré). 1 autre est reporté.",
     "🚨 Mots d’alerte · Robert Tremblay ↔ Alice Martin (jumelage 1)",
     "• Demande à parler à la coordination · Mona ↔ Nadia (jumelage 2)",
     "• Suivis manqués · Mona ↔ Nadia (jumelage 2)",

@@ -81,6 +81,8 @@ def test_every_glossary_variant_is_refused() -> None:
         "et c’est correct",
         "un suivi répondu",
         "Réflexions répondues",
+        "Sauter cette semaine",
+        "jumelage n° 12",
     ):
         assert "fr-glossary" in _rules_hit(text, lint.FRENCH_RULES), text
 

@@ -662,7 +662,7 @@ async def test_refusal_in_french(
         person.locale = "fr"
         session.add(person)
     (reply,) = await alice.send("/matches")
-    assert reply.text == "Cette commande est réservée aux personnes qui coordonnent un programme."
+    assert reply.text == "Cette commande est réservée à l’équipe de coordination d’un programme."
 
 
 async def test_closed_matches_are_listed_apart(
