@@ -125,6 +125,7 @@ FRENCH_AVOID: tuple[tuple[str, str], ...] = (
     (r"\bgravité (?:élevée|moyenne|faible)\b", "urgent, important, modéré, mineur"),
     (r"\bsondages? de (?:fin et de )?suivi\b|\bpost-jumelage\b", "« sondage post-programme »"),
     (r"\bsaut(?:er|ez|e|é|ée|és)\b", "« passer » (skip)"),
+    (r"\w(?:\((?:e|es|ne|nes)\)|·(?:e|es|ne|nes)\b)", "a rewording, or « inscrit ou inscrite »"),
     (r"\bn°", "« no » (numéro)"),
     (r"\bs[’']applique\b", "« qui vous concerne » (calque de « apply »)"),
     (r"\bprogrès vers\b", "« progrès dans l’atteinte de »"),

@@ -83,6 +83,8 @@ def test_every_glossary_variant_is_refused() -> None:
         "Réflexions répondues",
         "Sauter cette semaine",
         "jumelage n° 12",
+        "Vous êtes inscrit(e).",
+        "les participant·es",
     ):
         assert "fr-glossary" in _rules_hit(text, lint.FRENCH_RULES), text
 
