@@ -108,7 +108,7 @@ def main() -> None:
 # --- shared plumbing -------------------------------------------------------------------
 
 
-def count(n: int, singular: str, plural: str | None = None) -> str:
+def counted(n: int, singular: str, plural: str | None = None) -> str:
     """'1 row', '3 rows', '2 people': the CLI speaks English, with real plurals."""
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
@@ -251,7 +251,7 @@ def db_upgrade() -> None:
     if not applied:
         typer.echo(f"Database {where} is already up to date (revision {head_revision()}).")
         return
-    typer.echo(f"Applied {count(len(applied), 'migration')} to {where}:")
+    typer.echo(f"Applied {counted(len(applied), 'migration')} to {where}:")
     for migration in applied:
         typer.echo(f"  {migration.revision}  {migration.message}")
     typer.echo(f"The database is now at revision {applied[-1].revision}.")
@@ -405,7 +405,7 @@ def program_configure(
     ]
     typer.echo(table(("SETTING", "VALUE", "SET BY"), rows))
     typer.echo(
-        f"{count(len(changes), 'setting')} changed in {found.name} (program {found.id})."
+        f"{counted(len(changes), 'setting')} changed in {found.name} (program {found.id})."
         if changes
         else f"Settings in force in {found.name} (program {found.id}); change one with "
         f"`tandem program configure {found.id} KEY=VALUE`.",
@@ -557,7 +557,7 @@ def invite(
         typer.echo(link)
     uses = "single use" if max_uses == 1 else f"up to {max_uses} uses each"
     typer.echo(
-        f"{count(len(invites), f'{chosen_role} invite')} for {found.name} (program {found.id}), "
+        f"{counted(len(invites), f'{chosen_role} invite')} for {found.name} (program {found.id}), "
         f"{uses}, expiring {invites[0].expires_at:%Y-%m-%d %H:%M} UTC.",
         err=True,
     )
@@ -720,7 +720,7 @@ def _told(failed: int | None) -> None:
             err=True,
         )
     elif failed:
-        typer.echo(f"{count(failed, 'notice')} could not be delivered.", err=True)
+        typer.echo(f"{counted(failed, 'notice')} could not be delivered.", err=True)
 
 
 @person_app.command("erase")
@@ -796,7 +796,7 @@ def purge(
         return
     typer.echo(table(("ID", "NAME", "PROGRAM", "LAST CLOSED", "KEPT UNTIL"), rows))
     done = "would be anonymized (dry run)" if dry_run else "anonymized"
-    typer.echo(f"{count(len(rows), 'person', 'people')} {done}.", err=True)
+    typer.echo(f"{counted(len(rows), 'person', 'people')} {done}.", err=True)
 
 
 # --- exports --------------------------------------------------------------------------
@@ -847,7 +847,7 @@ def export(
     target, counts = run_with_database(work)
     typer.echo(target)
     for name, rows in counts.items():
-        typer.echo(f"{name}: {count(rows, 'row')}", err=True)
+        typer.echo(f"{name}: {counted(rows, 'row')}", err=True)
 
 
 # --- schedule preview -----------------------------------------------------------------
@@ -956,4 +956,4 @@ def schedule(
     if waiting:
         typer.echo("")
         typer.echo(table(("NOT PROMPTED NOW", "ROLE", "WHY"), waiting))
-    typer.echo(f"{count(len(rows), 'check-in')} in {found.name} from {span}.", err=True)
+    typer.echo(f"{counted(len(rows), 'check-in')} in {found.name} from {span}.", err=True)

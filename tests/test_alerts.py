@@ -504,7 +504,7 @@ async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
     assert "lui" not in english.text
     assert english.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
     (french,) = claude.messages
-    assert french.text.splitlines()[0] == "🚨 Urgent · Mots d’alerte"
+    assert french.text.splitlines()[0] == "🚨 Urgent · Mots préoccupants dans un message"
     expected = "dans une note de suivi écrite par Alice Martin (semaine du 16 novembre 2026)"
     assert expected in french.text
     assert french.labels == FRENCH_BUTTONS

@@ -224,7 +224,7 @@ async def test_french_coordinator_sees_everything_in_french(
     await claude.send("/broadcast")
     assert claude.last.text.startswith("Career Bridge Toronto : qui doit recevoir votre message?")
     assert claude.buttons == [
-        "Tout le monde (4)", "Mentors et mentores (1)", "Personnes mentorées (3)", "Annuler",
+        "Tout le monde (4)", "Mentors (1)", "Personnes mentorées (3)", "Annuler",
     ]  # fmt: skip
     await claude.tap("Tout le monde (4)")
     assert "jusqu’à 3\xa0500 caractères" in claude.last.text

@@ -161,7 +161,7 @@ async def test_mentor_answers_in_french_with_a_multiple_choice(
 ) -> None:
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     prompt_id, first = await ask.mentor()
-    assert first.text.startswith("Suivi hebdomadaire · semaine du 16 novembre\nBonjour Robert")
+    assert first.text.startswith("Suivi hebdomadaire · semaine du 16 novembre\nBonjour, Robert")
     assert "Avez-vous été en contact avec votre personne mentorée cette semaine?" in first.text
     assert "⏰ Demain" in first.labels
 
@@ -208,8 +208,8 @@ async def test_mentor_answers_in_french_with_a_multiple_choice(
     assert (await prompt_row(database, prompt_id)).status == PromptStatus.ANSWERED
     summary = robert.last.text
     assert "Merci! Votre suivi est enregistré." in summary
-    assert "• Préoccupations : Trouver un moment, Autre chose" in summary
-    assert "• Contact avec l’équipe de coordination : Oui" in summary
+    assert "• Préoccupations : Trouver un moment, Autre chose" in summary
+    assert "• Contact avec l’équipe de coordination : Oui" in summary
     assert robert.last.labels == ["✏️ Modifier une réponse"]
 
 
@@ -446,7 +446,7 @@ async def test_other_peoples_and_forged_buttons_change_nothing(
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/resume")  # gives Robert a message to press on
     await robert.press(f"ci:{prompt_id}:contact:call")
-    assert robert.answers[-1] == "Ce bouton ne vous est pas destiné : rien n’a été modifié."
+    assert robert.answers[-1] == "Ce bouton ne vous est pas destiné : rien n’a été modifié."
     await robert.press(f"ci:{prompt_id}:_snooze:3h")
     await robert.press(f"ci:{prompt_id}:_edit:")
     mallory = tg.user(MALLORY, "Mallory")  # not a participant at all

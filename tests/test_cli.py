@@ -592,8 +592,7 @@ async def test_pair_introduces_both_partners_in_their_own_language(
     assert result.stderr == "Introduced Mark and Zoe to each other.\n"
     (to_zoe,) = api.visible(5_000_000_004)
     assert to_zoe.text.startswith(
-        "🎉 Voici votre mentor ou mentore! Vous faites maintenant équipe avec Mark dans le "
-        "programme Career."
+        "🎉 Voici votre mentor! Vous faites maintenant équipe avec Mark dans le programme Career."
     )
     (to_mark,) = api.visible(5_000_000_002)
     assert to_mark.text.startswith(

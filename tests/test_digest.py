@@ -132,16 +132,15 @@ FRENCH = [
     "📬 Votre bilan hebdomadaire · semaine du 16 novembre 2026",
     "",
     "Career Bridge Toronto",
-    "Signalements ouverts : 3 (1 urgent, 1 important, 1 modéré). 1 autre est reporté.",
-    "🚨 Mots d’alerte · Robert Tremblay ↔ Alice Martin (jumelage 1)",
-    "• Demande à parler à la coordination · Mona ↔ Nadia (jumelage 2)",
+    "Signalements ouverts : 3 (1 urgent, 1 important, 1 modéré). 1 autre est reporté.",
+    "🚨 Mots préoccupants dans un message · Robert Tremblay ↔ Alice Martin (jumelage 1)",
+    "• Demande à parler à l’équipe de coordination · Mona ↔ Nadia (jumelage 2)",
     "• Suivis manqués · Mona ↔ Nadia (jumelage 2)",
-    "Réponses aux suivis : 75\xa0% (3 sur 4); la semaine précédente : 33\xa0% (1 sur 3).",
-    "Rencontres consignées : 1, 1,5 h ensemble (consignées, ou estimées par le mentor ou la "
-    "mentore).",
-    "Aucun contact : 1 sur 2 jumelages actifs.",
+    "Réponses aux suivis : 75\xa0% (3 sur 4); la semaine précédente : 33\xa0% (1 sur 3).",
+    "Rencontres consignées : 1, 1,5 h ensemble (consignées, ou estimées par le mentor).",
+    "Aucun contact : 1 sur 2 jumelages actifs.",
     "",
-    "/flags : tous les signalements ouverts; /dashboard : les chiffres de cette semaine.",
+    "/flags : tous les signalements ouverts; /dashboard : les chiffres de cette semaine.",
 ]
 
 

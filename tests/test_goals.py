@@ -213,7 +213,7 @@ async def test_checkin_goal_questions_in_french(
     await ask(tg, database, clock, mentee, match)
     await alice.tap("Pas cette semaine")
     text = alice.last.text
-    assert "Où en êtes-vous avec « Trouver un emploi en comptabilité » cette semaine?" in text
+    assert "Où en êtes-vous avec « Trouver un emploi en comptabilité » cette semaine?" in text
     assert alice.last.labels == ["1 · Pas du tout", "2", "3", "4", "5 · Beaucoup"]
     assert "How far" not in text
 

@@ -219,9 +219,9 @@ async def test_french_coordinator_gets_a_french_chart(
     assert josee.last.text.splitlines() == [
         "Career Bridge Toronto, les 12 dernières semaines (31 août\u2009–\u200922 nov. 2026; la "
         "dernière est encore en cours).",
-        "Réponses aux suivis : 67\xa0% (4 sur les 6 suivis reçus).",
-        "Notes moyennes sur 5 : personnes mentorées 3,0 (utilité), mentors 4,0 (déroulement).",
-        "Temps de contact : 2,5 h consignées ou estimées, sur 17 h prévues (15\xa0%).",
+        "Suivis remplis : 67\xa0% (4 sur 6 suivis remis).",
+        "Notes moyennes sur 5 : personnes mentorées 3,0 (utilité), mentors 4,0 (déroulement).",
+        "Temps de contact : 2,5 h consignées ou estimées, sur 17 h prévues (15\xa0%).",
     ]
     assert josee.buttons == ["4 semaines", "26 semaines"]
 
