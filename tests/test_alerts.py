@@ -13,7 +13,9 @@ from sqlmodel import col, select
 
 from bot.dispatch import Dispatcher
 from conversations.kit import alerting as alerts
+from conversations.kit.alert_text import alert_text, flag_goals
 from conversations.kit.alerting import evaluate_and_notify, notify
+from locales.translator import translator
 from storage.db import Database
 from storage.flags import evaluate_matches
 from storage.models import (
@@ -22,9 +24,11 @@ from storage.models import (
     AuditEvent,
     Flag,
     FlagStatus,
+    Goal,
     Match,
     MatchStatus,
     MeetingLog,
+    Membership,
     Person,
     Program,
     PromptStatus,
@@ -505,11 +509,57 @@ async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
     assert english.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
     (french,) = claude.messages
     assert french.text.splitlines()[0] == "🚨 Urgent · Mots préoccupants dans un message"
-    expected = "dans une note de suivi écrite par Alice Martin (semaine du 16 novembre 2026)"
+    expected = (
+        "«\u00a0pas en sécurité\u00a0» dans une note de suivi écrite par Alice Martin "
+        "(semaine du 16 novembre 2026)"
+    )
     assert expected in french.text
     assert french.labels == FRENCH_BUTTONS
     for outsider in (OTTO, ALICE, ROBERT):
         assert tg.user(outsider, "x").messages == []
+
+
+async def test_a_low_goal_rating_names_the_goal_in_both_languages(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    """Not "Progress on a goal": the coordinator sees which goal, in the mentee's words
+    (escaped), and a goal that no longer exists is not named."""
+    async with database.session() as session:
+        membership = (
+            await session.exec(
+                select(Membership).where(Membership.person_id == people["mentee"].id)
+            )
+        ).one()
+        goal = Goal(
+            membership_id=membership.id or 0, text="Land a job <in> R&D", created_at=clock()
+        )
+        session.add(goal)
+        await session.flush()
+        goal_id = goal.id
+    await week(database, clock, people["mentee"], people["match"], 0, **{f"goal_{goal_id}": "1"})
+    await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
+    (english,) = tg.user(CORA, "Cora").messages
+    assert (
+        "Alice Martin rated their progress on the goal “Land a job <in> R&D” 1 out of 5 "
+        "(week of November 16, 2026)." in english.text
+    )
+    assert "Land a job &lt;in&gt; R&amp;D" in english.raw
+    (french,) = tg.user(CLAUDE, "Claude").messages
+    assert (
+        "Alice Martin a évalué à 1 sur 5 ses progrès dans l’atteinte de l’objectif "
+        "«\u00a0Land a job <in> R&D\u00a0» (semaine du 16 novembre 2026)." in french.text
+    )
+    async with database.session() as session:
+        await session.delete(await session.get(Goal, goal_id))
+        flag = (await session.exec(select(Flag))).one()
+        parts = await alerts.flag_parts(session, flag)
+        assert parts is not None
+        _match, program, mentor, mentee = parts
+        goals = await flag_goals(session, [flag])
+    text = alert_text(translator("en"), flag, program, mentor, mentee, goals=goals)
+    assert goals == {}
+    assert "Land a job" not in text
+    assert "rated “Progress on a goal” 1 out of 5" in text
 
 
 async def test_no_alert_for_an_old_flag(
