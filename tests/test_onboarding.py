@@ -118,6 +118,9 @@ async def test_mentor_joins_in_french_and_meets_their_mentee(
     assert "À quelle heure, le mercredi" in bob.last.text
     await bob.send("18 h 30")
     assert "mercredi à 18 h 30" in bob.last.text
+    summary = bob.last.text.splitlines()
+    assert "Nom\u00a0: Robert Tremblay" in summary  # the colon as French writes it
+    assert "Peut vous aider en\u00a0: CV, entrevues, réseautage" in summary
 
     # The coordinator pairs them before Robert confirms his summary.
     mentee, mentor = await person_of(database, alice), await person_of(database, bob)
