@@ -3,7 +3,7 @@
 Run from the project root::
 
     python -m locales.tools update            # re-extract messages.pot, merge en/fr .po files
-    python -m locales.tools check             # fail (exit 1) on any catalog problem
+    python -m locales.tools check             # fail (exit 1) on any catalog or style problem
     python -m locales.tools fill FILE.json…   # merge French translations from JSON files
     python -m locales.tools todo > todo.json  # the untranslated French entries, as JSON
 
@@ -494,7 +494,8 @@ def check(
     languages: Sequence[str] = LANGUAGES,
 ) -> list[Problem]:
     """Every problem with the catalogs: stale .pot, missing, extra, untranslated or fuzzy
-    entries, and placeholders that differ from the msgid's. Empty when all is well."""
+    entries, placeholders that differ from the msgid's, and the style guide's rules
+    (`style_problems`). Empty when all is well."""
     template, problems = _check_pot(locales_dir, mapping_file, source_root)
     for language in languages:
         problems += _check_language(
