@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 from datetime import UTC, timedelta
 
-from babel.dates import format_interval
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -68,7 +67,7 @@ def caption(tr: Translator, program_name: str, data: ReportData) -> str:
             "<b>{program}</b>, last {n} weeks ({dates}; the last one is still under way).",
             weeks,
             program=program_name,
-            dates=format_interval(first, last, "yMMMd", locale=tr.locale),
+            dates=tr.date_range(first, last),
         )
     ]
     response = data.response

@@ -18,7 +18,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton, format_time, get_day_names
+from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -35,6 +35,7 @@ REGIONAL_LOCALE = {"en": "en_CA", "fr": "fr_CA"}
 TIME_FORMATS = {"en": "short", "fr": "H 'h' mm"}
 ON_THE_HOUR_FORMATS = {"en": "short", "fr": "H 'h'"}
 # French writes the first of the month as an ordinal, « 1er décembre »; CLDR writes « 1 ».
+_LONE_ONE = re.compile(r"(?<!\d)1(?!\d)")
 _FIRST_DAY = re.compile(r"(?<!\d)1(?=[ \u00a0][^\W\d])")
 
 
@@ -109,6 +110,12 @@ class Translator:
         """Day and month without the year ("Dec 1", « 1er déc. »): a CLDR skeleton such
         as MMMd or MMMMd."""
         return self._ordinal(value, format_skeleton(skeleton, value, locale=self.locale))
+
+    def date_range(self, first: date, last: date, skeleton: str = "yMMMd") -> str:
+        """Two dates as one span ("Dec 1–7, 2026", « 1er–7 déc. 2026 »)."""
+        text = format_interval(first, last, skeleton, locale=self.locale)
+        # In a French span every lone 1 is a day of the month.
+        return _LONE_ONE.sub("1er", text) if self.language == "fr" else text
 
     def _ordinal(self, value: date, text: str) -> str:
         if self.language == "fr" and value.day == 1:

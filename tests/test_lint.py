@@ -161,6 +161,10 @@ def test_french_dates_write_the_first_of_the_month_as_1er() -> None:
     assert fr.date(date(2026, 12, 21)) == "21 décembre 2026"
     assert en.date(first) == "December 1, 2026"
     assert en.day_month(first, "MMMd") == "Dec 1"
+    assert fr.date_range(first, date(2026, 12, 7)) == "1er–7 déc. 2026"
+    assert fr.date_range(date(2026, 11, 24), first) == "24 nov.\u2009–\u20091er déc. 2026"
+    assert fr.date_range(date(2026, 11, 11), date(2026, 11, 21)) == "11–21 nov. 2026"
+    assert en.date_range(first, date(2026, 12, 7)) == "Dec 1–7, 2026"
 
 
 def test_french_times_on_the_hour_drop_the_minutes() -> None:
