@@ -606,7 +606,7 @@ async def test_resolve_with_a_note(
     await claude.send("Appel fait avec Alice, suivi prévu.")
     flag = await flag_row(database, flag_id)
     assert (flag.status, flag.note) == ("resolved", "Appel fait avec Alice, suivi prévu.")
-    assert "✅ Réglé par Claude Roy : Appel fait avec Alice, suivi prévu." in claude.last.text
+    assert "✅ Réglé par Claude Roy : Appel fait avec Alice, suivi prévu." in claude.last.text
     assert claude.last.labels == ["Voir le jumelage"]
     async with database.session() as session:
         event = (await session.exec(select(AuditEvent))).one()
@@ -771,8 +771,8 @@ async def test_the_benchmark_alert_in_english_and_french(
     (french,) = tg.user(CLAUDE, "Claude").messages
     assert french.text.splitlines()[0] == "⚠️ Moins de contacts que prévu"
     assert (
-        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact "
-        "(prévu : 2)." in french.text
+        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact "
+        "(prévu : 2)." in french.text
     )
 
 
@@ -810,7 +810,7 @@ async def test_a_snooze_that_ends_alerts_again(
     )
     assert again.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
     assert claude.last.text.endswith(
-        "⏰ Reporté par Cora Lee jusqu’au 23 novembre 2026 : le report est terminé, ce "
+        "⏰ Reporté par Cora Lee jusqu’au 23 novembre 2026 : le report est terminé, ce "
         "signalement demande de nouveau votre attention."
     )
     async with database.session() as session:
@@ -844,7 +844,7 @@ async def test_every_copy_shows_who_acted_in_its_readers_language(
     await claude.send("Appel fait avec Alice.")
     assert cora.messages[0].text.endswith("✅ Resolved by Claude Roy: Appel fait avec Alice.")
     assert cora.messages[0].labels == ["Show match"]
-    assert claude.messages[0].text.endswith("✅ Réglé par Claude Roy : Appel fait avec Alice.")
+    assert claude.messages[0].text.endswith("✅ Réglé par Claude Roy : Appel fait avec Alice.")
 
 
 async def test_a_copy_that_cannot_be_edited_is_skipped(

@@ -222,7 +222,7 @@ async def test_french_coordinator_sees_everything_in_french(
     assert program.id is not None
     claude = await world.add(program.id, Role.COORDINATOR, CLAUDE, "Claude Côté", "fr")
     await claude.send("/broadcast")
-    assert claude.last.text.startswith("Career Bridge Toronto : qui doit recevoir votre message?")
+    assert claude.last.text.startswith("Career Bridge Toronto : qui doit recevoir votre message?")
     assert claude.buttons == [
         "Tout le monde (4)", "Mentors (1)", "Personnes mentorées (3)", "Annuler",
     ]  # fmt: skip
@@ -231,9 +231,9 @@ async def test_french_coordinator_sees_everything_in_french(
     await claude.send(TEXT)
     assert claude.last.text == "\n\n".join(
         [
-            "Aperçu : voici ce que les destinataires recevront.",
+            "Aperçu : voici ce que les destinataires recevront.",
             f"{HEADER_FR}\n\n{TEXT}",
-            "4 personnes le recevront : 3 en anglais, 1 en français.",
+            "4 personnes le recevront : 3 en anglais, 1 en français.",
             "La première ligne s’affichera dans la langue de chaque personne.",
         ]
     )
@@ -249,7 +249,7 @@ async def test_french_coordinator_sees_everything_in_french(
     assert not any(HEADER_EN in text for text in world[CLAIRE].texts)
     await claude.send("/broadcast")
     assert (
-        "Dernier message (16 novembre 2026, Tout le monde) : envoyé à 4 sur 4 personnes."
+        "Dernier message (16 novembre 2026, Tout le monde) : envoyé à 4 sur 4 personnes."
         in claude.last.text
     )
 

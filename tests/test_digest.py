@@ -134,7 +134,7 @@ FRENCH = [
     "Career Bridge Toronto",
     "Signalements ouverts : 3 (1 urgent, 1 important, 1 modéré). 1 autre est reporté.",
     "🚨 Mots préoccupants dans un message · Robert Tremblay ↔ Alice Martin (jumelage 1)",
-    "• Demande à parler à l’équipe de coordination · Mona ↔ Nadia (jumelage 2)",
+    "• Veut parler à l’équipe de coordination · Mona ↔ Nadia (jumelage 2)",
     "• Suivis manqués · Mona ↔ Nadia (jumelage 2)",
     "Réponses aux suivis : 75\xa0% (3 sur 4); la semaine précédente : 33\xa0% (1 sur 3).",
     "Rencontres consignées : 1, 1,5 h ensemble (consignées, ou estimées par le mentor).",

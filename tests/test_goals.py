@@ -156,7 +156,7 @@ async def test_goal_buttons_refuse_other_people_and_closed_goals(
 
     mentor = tg.user(202, "Robert", language_code="fr")
     await mentor.send("/goals")
-    assert mentor.last.text.startswith("Les objectifs sont tenus par les personnes mentorées.")
+    assert mentor.last.text.startswith("Les objectifs appartiennent aux personnes mentorées.")
 
 
 async def test_mentee_checkin_asks_each_open_goal_by_name(

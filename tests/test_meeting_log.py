@@ -501,7 +501,7 @@ async def test_logs_lists_both_partners_meetings_and_the_total(
         "Rencontres avec Robert Tremblay\n\n"
         "1. 15 nov. 2026 · 45 min · Vidéo · CV, stress — consignée par Robert Tremblay\n"
         "2. 12 nov. 2026 · 1 h 30 · En personne — consignée par vous\n"
-        "3. 1 nov. 2026 · 1 h · Téléphone — consignée par Robert Tremblay\n\n"
+        "3. 1er nov. 2026 · 1 h · Téléphone — consignée par Robert Tremblay\n\n"
         "Total : 3 h 15 sur 5 h prévues jusqu’ici."
     )
     assert alice.last.labels == ["✏️ Modifier 2", "🗑️ Supprimer 2"]

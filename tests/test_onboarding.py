@@ -215,7 +215,7 @@ async def test_repeated_bad_codes_are_slowed_down(
     mallory = tg.user(666, "Mallory")
     for attempt in range(5):
         await mallory.send(f"/start guess{attempt}")
-        assert "I don't recognise" in mallory.last.text
+        assert "I don't recognize" in mallory.last.text
     good = await invite("mentee")
     await mallory.send(f"/start {good}")
     assert "Please wait a few minutes" in mallory.last.text

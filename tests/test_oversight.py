@@ -441,7 +441,7 @@ async def test_flags_most_severe_then_oldest_with_pages(
     assert cora.last.labels == [
         "7 · No contact",
         "8 · Low rating",
-        "9 · Mentor and mentee rate the match very differently",
+        "9 · Mentor and mentee disagree",
         "‹ Previous",
     ]
     await cora.tap("7 · No contact")

@@ -93,7 +93,7 @@ RULE_TITLES = {
     Rule.NO_CONTACT: N_("No contact"),
     Rule.LOW_RATING: N_("Low rating"),
     Rule.RATING_DROP: N_("Sharp drop in a rating"),
-    Rule.RATING_GAP: N_("Mentor and mentee rate the match very differently"),
+    Rule.RATING_GAP: N_("Mentor and mentee disagree"),
     Rule.ASKED: N_("Asked for the coordinator"),
     Rule.CONCERN: N_("Concern reported"),
     Rule.SAFETY: N_("Worrying words in a message"),
