@@ -108,6 +108,11 @@ def main() -> None:
 # --- shared plumbing -------------------------------------------------------------------
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """'1 row', '3 rows', '2 people': the CLI speaks English, with real plurals."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def fail(message: str) -> NoReturn:
     """Print one sentence for the admin and stop with exit code 2."""
     typer.echo(message, err=True)
@@ -246,7 +251,7 @@ def db_upgrade() -> None:
     if not applied:
         typer.echo(f"Database {where} is already up to date (revision {head_revision()}).")
         return
-    typer.echo(f"Applied {len(applied)} migration(s) to {where}:")
+    typer.echo(f"Applied {counted(len(applied), 'migration')} to {where}:")
     for migration in applied:
         typer.echo(f"  {migration.revision}  {migration.message}")
     typer.echo(f"The database is now at revision {applied[-1].revision}.")
@@ -400,7 +405,7 @@ def program_configure(
     ]
     typer.echo(table(("SETTING", "VALUE", "SET BY"), rows))
     typer.echo(
-        f"{len(changes)} setting(s) changed in {found.name} (program {found.id})."
+        f"{counted(len(changes), 'setting')} changed in {found.name} (program {found.id})."
         if changes
         else f"Settings in force in {found.name} (program {found.id}); change one with "
         f"`tandem program configure {found.id} KEY=VALUE`.",
@@ -552,7 +557,7 @@ def invite(
         typer.echo(link)
     uses = "single use" if max_uses == 1 else f"up to {max_uses} uses each"
     typer.echo(
-        f"{len(invites)} {chosen_role} invite(s) for {found.name} (program {found.id}), "
+        f"{counted(len(invites), f'{chosen_role} invite')} for {found.name} (program {found.id}), "
         f"{uses}, expiring {invites[0].expires_at:%Y-%m-%d %H:%M} UTC.",
         err=True,
     )
@@ -715,7 +720,7 @@ def _told(failed: int | None) -> None:
             err=True,
         )
     elif failed:
-        typer.echo(f"{failed} notice(s) could not be delivered.", err=True)
+        typer.echo(f"{counted(failed, 'notice')} could not be delivered.", err=True)
 
 
 @person_app.command("erase")
@@ -790,8 +795,8 @@ def purge(
         typer.echo("Nobody is past their program's retention.", err=True)
         return
     typer.echo(table(("ID", "NAME", "PROGRAM", "LAST CLOSED", "KEPT UNTIL"), rows))
-    done = "would be anonymised (dry run)" if dry_run else "anonymised"
-    typer.echo(f"{len(rows)} person(s) {done}.", err=True)
+    done = "would be anonymized (dry run)" if dry_run else "anonymized"
+    typer.echo(f"{counted(len(rows), 'person', 'people')} {done}.", err=True)
 
 
 # --- exports --------------------------------------------------------------------------
@@ -842,7 +847,7 @@ def export(
     target, counts = run_with_database(work)
     typer.echo(target)
     for name, rows in counts.items():
-        typer.echo(f"{name}: {rows} row(s)", err=True)
+        typer.echo(f"{name}: {counted(rows, 'row')}", err=True)
 
 
 # --- schedule preview -----------------------------------------------------------------
@@ -951,4 +956,4 @@ def schedule(
     if waiting:
         typer.echo("")
         typer.echo(table(("NOT PROMPTED NOW", "ROLE", "WHY"), waiting))
-    typer.echo(f"{len(rows)} check-in(s) in {found.name} from {span}.", err=True)
+    typer.echo(f"{counted(len(rows), 'check-in')} in {found.name} from {span}.", err=True)

@@ -61,6 +61,7 @@ from conversations.kit.alert_text import (
     SNOOZE,
     alert_buttons,
     alert_text,
+    flag_goals,
 )
 from conversations.kit.alerting import UNREACHABLE, flag_parts, person_by_id, refresh_copies
 from conversations.kit.buttons import Button, keyboard, parse_number
@@ -212,7 +213,8 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
                 if flag.handled_by == person.id
                 else await person_by_id(session, flag.handled_by)
             )
-            text = alert_text(tr, flag, program, mentor, mentee, handler)
+            goals = await flag_goals(session, [flag])
+            text = alert_text(tr, flag, program, mentor, mentee, handler, goals)
             buttons = alert_buttons(tr, flag)
     except Refused as refusal:
         await query.answer(str(refusal))
@@ -265,7 +267,8 @@ async def take_note(update: Update, ctx: TandemContext) -> None:
             flag.note = note
             session.add(flag)
             _audit(session, person, flag, "resolve", now, with_note=True)
-            text = alert_text(tr, flag, program, mentor, mentee, person)
+            goals = await flag_goals(session, [flag])
+            text = alert_text(tr, flag, program, mentor, mentee, person, goals)
     except Refused as refusal:
         await say(update, str(refusal))
         raise ApplicationHandlerStop from None

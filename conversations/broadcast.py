@@ -227,8 +227,8 @@ def _left_out(tr: Translator, audience: Audience) -> str | None:
     if not count:
         return None
     return tr.ngettext(
-        "{n} person who blocked the bot is left out.",
-        "{n} people who blocked the bot are left out.",
+        "{n} person who blocked Tandem is left out.",
+        "{n} people who blocked Tandem are left out.",
         count,
     )
 

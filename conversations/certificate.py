@@ -188,7 +188,7 @@ async def _send(
     name = person_name(tr, recipient)
     if recipient.chat_id is None or recipient.status == PersonStatus.ERASED:
         await query.answer()
-        await say(update, tr.gettext("{name} can no longer be reached by the bot.", name=name))
+        await say(update, tr.gettext("Tandem can no longer reach {name}.", name=name))
         return
     await query.answer()
     async with ctx.db.session() as session:

@@ -62,8 +62,9 @@ from conversations.kit.profile import (
     summary_steps,
 )
 from conversations.kit.reply import say
+from conversations.kit.text import bold_labelled
 from conversations.kit.unusable import describe_unusable
-from locales.translator import SUPPORTED_LANGUAGES, escape, translator
+from locales.translator import SUPPORTED_LANGUAGES, Html, translator
 from storage.goals import import_onboarding_goals
 from storage.invites import InviteProblem, check_invite, use_invite
 from storage.models import AuditEvent, Membership, Person, PersonStatus, Program, Role
@@ -151,7 +152,7 @@ def _summary(ctx: TandemContext, profile: Profile) -> Question:
     lines = [tr.gettext("<b>Here is what you told me:</b>"), ""]
     for step in steps:
         label, value = step.summary(tr, profile)
-        lines.append(f"<b>{escape(label)}:</b> {value}")
+        lines.append(bold_labelled(tr, label, Html(value)))
     lines += ["", tr.gettext("Is everything right?")]
     edits: list[Button] = [
         (
@@ -212,8 +213,8 @@ async def _start_with_code(update: Update, ctx: TandemContext, code: str) -> str
         await say(
             update,
             ctx.tr.gettext(
-                "That's several links that didn't work. Please wait a few minutes, and check "
-                "the link with your program coordinator."
+                "Several invitation links in a row didn't work. Please wait a few minutes, "
+                "then check the link with your program's coordinators."
             ),
         )
         return ConversationHandler.END
@@ -244,7 +245,7 @@ def _invite_problem_text(ctx: TandemContext, problem: InviteProblem) -> str:
     elif problem is InviteProblem.USED:
         reason = tr.gettext("This invitation link has already been used.")
     else:
-        reason = tr.gettext("I don't recognise this invitation link.")
+        reason = tr.gettext("I don't recognize this invitation link.")
     return (
         reason
         + " "

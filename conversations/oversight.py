@@ -45,7 +45,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from functools import partial
 
-from babel.dates import format_skeleton
 from babel.numbers import format_percent
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -60,6 +59,7 @@ from conversations.kit.alert_text import (
     alert_buttons,
     alert_text,
     evidence_lines,
+    flag_goals,
     question_label,
 )
 from conversations.kit.alert_text import local_date as _local_day
@@ -87,6 +87,7 @@ from conversations.kit.text import (
     labelled,
     member_name,
     person_name,
+    quoted,
     telegram_length,
 )
 from conversations.kit.unusable import describe_unusable
@@ -156,7 +157,7 @@ PROMPT_ICONS = {"answered": "✅", "missed": "❌", "skipped": "⏭", "expired":
 
 def _short_date(tr: Translator, day: date) -> str:
     """Nov 16, 16 nov."""
-    return format_skeleton("MMMd", day, locale=tr.locale)
+    return tr.day_month(day, "MMMd")
 
 
 def _pair(tr: Translator, match: Match, mentor: Person | None, mentee: Person | None) -> str:
@@ -191,8 +192,7 @@ def _closed(tr: Translator) -> str:
 
 def _quoted(tr: Translator, text: str) -> Html:
     """A participant's words, clipped and quoted as the language quotes."""
-    # Translators: someone's own words quoted, e.g. “I need help with my résumé”.
-    return Html(tr.gettext("“{text}”", text=clip(text, NOTE_CLIP)))
+    return quoted(tr, clip(text, NOTE_CLIP))
 
 
 def _mark(tr: Translator, mark: Mark) -> str:
@@ -402,6 +402,7 @@ async def flag_view(look: Look, flag_id: int) -> View:
         people.get(match.mentor_id),
         people.get(match.mentee_id),
         people.get(flag.handled_by or 0),
+        await flag_goals(look.session, [flag]),
     )
     return View(text, alert_buttons(look.tr, flag), new=True)
 
@@ -648,8 +649,12 @@ async def _flag_events(timeline: Timeline, session: AsyncSession) -> None:
         )
     ).all()
     timeline.people |= await _people(session, {event.actor_id for event in events})
+    goals = await flag_goals(session, flags.values())
     people = People(
-        timeline.tr, timeline.people.get(match.mentor_id), timeline.people.get(match.mentee_id)
+        timeline.tr,
+        timeline.people.get(match.mentor_id),
+        timeline.people.get(match.mentee_id),
+        goals,
     )
     for flag in flags.values():
         lines = evidence_lines(tr, flag, people, timeline.zone)

@@ -33,7 +33,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations.kit.buttons import Button, keyboard
 from conversations.kit.charts import ReportData, decimal, percent, render_report, report_data
 from conversations.kit.context import TandemContext
-from conversations.kit.day_month import day_month_span
 from conversations.kit.outcome_text import with_outcomes
 from conversations.kit.program_picker import PAGE, PICK, choose, data, parse, program_for, refuse
 from conversations.kit.reply import say
@@ -71,7 +70,7 @@ def caption(tr: Translator, program_name: str, data: ReportData) -> str:
             "<b>{program}</b>, last {n} weeks ({dates}; the last one is still under way).",
             weeks,
             program=program_name,
-            dates=day_month_span(first, last, tr.locale),
+            dates=tr.date_range(first, last),
         )
     ]
     response = data.response
@@ -80,8 +79,8 @@ def caption(tr: Translator, program_name: str, data: ReportData) -> str:
     else:
         lines.append(
             tr.ngettext(
-                "Check-ins answered: {rate} ({answered} of the {n} that reached people).",
-                "Check-ins answered: {rate} ({answered} of the {n} that reached people).",
+                "Check-ins answered: {rate} ({answered} of {n} check-in delivered).",
+                "Check-ins answered: {rate} ({answered} of {n} check-ins delivered).",
                 response.reached,
                 rate=percent(tr, response.value),
                 answered=response.answered,

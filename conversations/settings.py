@@ -44,9 +44,9 @@ from conversations.kit.profile import (
     TimezoneStep,
 )
 from conversations.kit.reply import say
-from conversations.kit.text import labelled
+from conversations.kit.text import bold_labelled, labelled
 from conversations.kit.unusable import describe_unusable
-from locales.translator import SUPPORTED_LANGUAGES, Html, Translator, translator
+from locales.translator import SUPPORTED_LANGUAGES, Html, Translator, escape, translator
 from storage.models import Membership, Person, Program, Role
 from storage.people import coordinated_programs, memberships_of
 from storage.prompts import invalidate_future
@@ -218,8 +218,8 @@ async def _show_menu(update: Update, ctx: TandemContext, profile: Profile) -> No
     lines = [tr.gettext("<b>Your settings</b>"), ""]
     for step in editable:
         label, value = step.summary(tr, profile)
-        lines.append(f"<b>{label}:</b> {value}")
-    lines.append(f"<b>{tr.gettext('Language')}:</b> {LANGUAGE_NAMES[tr.language]}")
+        lines.append(bold_labelled(tr, label, Html(value)))
+    lines.append(bold_labelled(tr, tr.gettext("Language"), escape(LANGUAGE_NAMES[tr.language])))
     rows = [
         [
             (

@@ -3,7 +3,7 @@
 Run from the project root::
 
     python -m locales.tools update            # re-extract messages.pot, merge en/fr .po files
-    python -m locales.tools check             # fail (exit 1) on any catalog problem
+    python -m locales.tools check             # fail (exit 1) on any catalog or style problem
     python -m locales.tools fill FILE.json…   # merge French translations from JSON files
     python -m locales.tools todo > todo.json  # the untranslated French entries, as JSON
 
@@ -36,7 +36,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
-from babel.util import LOCALTZ
+from babel.util import LOCALTZ, pathmatch
+
+from locales import lint
 
 LOCALES_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = LOCALES_DIR.parent
@@ -492,13 +494,65 @@ def check(
     languages: Sequence[str] = LANGUAGES,
 ) -> list[Problem]:
     """Every problem with the catalogs: stale .pot, missing, extra, untranslated or fuzzy
-    entries, and placeholders that differ from the msgid's. Empty when all is well."""
+    entries, placeholders that differ from the msgid's, and the style guide's rules
+    (`style_problems`). Empty when all is well."""
     template, problems = _check_pot(locales_dir, mapping_file, source_root)
     for language in languages:
         problems += _check_language(
             locales_dir, language, template, complete=language != SOURCE_LANGUAGE
         )
+    return problems + style_problems(locales_dir, mapping_file, source_root, languages)
+
+
+def _texts(message: Message, translated: bool) -> list[str]:
+    value = message.string if translated else message.id
+    texts = value if isinstance(value, (list, tuple)) else (value,)
+    return [text for text in texts if text]
+
+
+def style_problems(
+    locales_dir: Path = LOCALES_DIR,
+    mapping_file: Path = MAPPING_FILE,
+    source_root: Path = SOURCE_ROOT,
+    languages: Sequence[str] = LANGUAGES,
+) -> list[Problem]:
+    """What locales/lint.py finds (locales/STYLE.md's rules a machine can judge): in the
+    English msgids, in each other language's translations, and in the code."""
+    problems = []
+    pot = pot_path(locales_dir)
+    sources = [(pot, None)] + [(po_path(locales_dir, code), code) for code in languages]
+    for path, language in sources:
+        rules = lint.ENGLISH_RULES if language is None else lint.LANGUAGE_RULES.get(language)
+        if not rules or not path.exists() or (language == SOURCE_LANGUAGE):
+            continue
+        catalog = read_catalog(path, language)
+        name = _relative(path, locales_dir)
+        for message in sorted(messages(catalog), key=lambda m: _sort_key(message_key(m))):
+            entry = describe(message_key(message))
+            for text in _texts(message, translated=language is not None):
+                for finding in lint.lint_text(text, rules):
+                    problems.append(Problem(name, f"style {finding.rule}", entry, finding.detail))
+    for file, line, what in lint.lint_code(_python_sources(source_root, mapping_file), source_root):
+        problems.append(Problem("code", "style joined-label", f"{file}:{line}", what))
     return problems
+
+
+def _python_sources(source_root: Path, mapping_file: Path) -> list[Path]:
+    """The Python files the mapping file extracts messages from."""
+    with mapping_file.open(encoding="utf-8") as config:
+        method_map, _options = parse_mapping_cfg(config, str(mapping_file))
+    found: set[Path] = set()
+    for pattern, method in method_map:
+        if method != "python":
+            continue
+        # Walk only the folder the pattern starts in ("bot/**.py": bot/), not .venv.
+        top = source_root.joinpath(*pattern.split("*", 1)[0].split("/")[:-1])
+        found |= {
+            path
+            for path in top.rglob("*.py")
+            if pathmatch(pattern, path.relative_to(source_root).as_posix())
+        }
+    return sorted(found)
 
 
 def report(problems: Sequence[Problem]) -> str:

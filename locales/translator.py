@@ -10,6 +10,7 @@ Every message goes through a `Translator`; its `gettext`/`ngettext`/`pgettext` f
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache
@@ -17,7 +18,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_day_names
+from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -29,8 +30,13 @@ LOCALES_DIR = Path(locales.__file__).parent
 DOMAIN = "messages"
 SUPPORTED_LANGUAGES = ("en", "fr")
 REGIONAL_LOCALE = {"en": "en_CA", "fr": "fr_CA"}
-# Quebec writes 9 h 00 and 18 h 30; CLDR's fr_CA short form pads the hour (09 h 00).
+# Quebec writes 9 h and 18 h 30 (OQLF, Bureau de la traduction); CLDR's fr_CA short form
+# pads the hour and always shows the minutes (09 h 00).
 TIME_FORMATS = {"en": "short", "fr": "H 'h' mm"}
+ON_THE_HOUR_FORMATS = {"en": "short", "fr": "H 'h'"}
+# French writes the first of the month as an ordinal, « 1er décembre »; CLDR writes « 1 ».
+_LONE_ONE = re.compile(r"(?<!\d)1(?!\d)")
+_FIRST_DAY = re.compile(r"(?<!\d)1(?=[ \u00a0][^\W\d]|$)")  # « 1er juin », or the day alone
 
 
 class Html(str):
@@ -97,10 +103,29 @@ class Translator:
         return _fill(self.translations.upgettext(context, message), params)
 
     def date(self, value: date, format: str = "long") -> str:
-        return format_date(value, format=format, locale=self.locale)
+        """A date in one of CLDR's formats (short, medium, long, full), « 1er » in French."""
+        return self._ordinal(value, format_date(value, format=format, locale=self.locale))
+
+    def day_month(self, value: date, skeleton: str = "MMMMd") -> str:
+        """Day and month without the year ("Dec 1", « 1er déc. »): a CLDR skeleton such
+        as MMMd or MMMMd."""
+        return self._ordinal(value, format_skeleton(skeleton, value, locale=self.locale))
+
+    def date_range(self, first: date, last: date, skeleton: str = "yMMMd") -> str:
+        """Two dates as one span ("Dec 1–7, 2026", « 1er–7 déc. 2026 »)."""
+        text = format_interval(first, last, skeleton, locale=self.locale)
+        # In a French span every lone 1 is a day of the month.
+        return _LONE_ONE.sub("1er", text) if self.language == "fr" else text
+
+    def _ordinal(self, value: date, text: str) -> str:
+        if self.language == "fr" and value.day == 1:
+            return _FIRST_DAY.sub("1er", text, count=1)
+        return text
 
     def time(self, value: time | datetime) -> str:
-        return format_time(value, format=TIME_FORMATS[self.language], locale=self.locale)
+        """18:30 / 6:30 p.m. in English; « 18 h 30 », and « 9 h » on the hour, in French."""
+        formats = ON_THE_HOUR_FORMATS if value.minute == 0 else TIME_FORMATS
+        return format_time(value, format=formats[self.language], locale=self.locale)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)

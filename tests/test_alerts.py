@@ -13,7 +13,9 @@ from sqlmodel import col, select
 
 from bot.dispatch import Dispatcher
 from conversations.kit import alerting as alerts
+from conversations.kit.alert_text import alert_text, flag_goals
 from conversations.kit.alerting import evaluate_and_notify, notify
+from locales.translator import translator
 from storage.db import Database
 from storage.flags import evaluate_matches
 from storage.models import (
@@ -22,9 +24,11 @@ from storage.models import (
     AuditEvent,
     Flag,
     FlagStatus,
+    Goal,
     Match,
     MatchStatus,
     MeetingLog,
+    Membership,
     Person,
     Program,
     PromptStatus,
@@ -494,7 +498,7 @@ async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
     cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude")
     (english,) = cora.messages
     assert english.text.splitlines()[:2] == [
-        "🚨 Urgent · Safety words",
+        "🚨 Urgent · Worrying words in a message",
         "Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)",
     ]
     assert (
@@ -504,12 +508,58 @@ async def test_alerts_reach_every_coordinator_in_their_language_and_nobody_else(
     assert "lui" not in english.text
     assert english.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
     (french,) = claude.messages
-    assert french.text.splitlines()[0] == "🚨 Urgent · Mots d’alerte"
-    expected = "dans une note de suivi écrite par Alice Martin (semaine du 16 novembre 2026)"
+    assert french.text.splitlines()[0] == "🚨 Urgent · Mots préoccupants dans un message"
+    expected = (
+        "«\u00a0pas en sécurité\u00a0» dans une note de suivi écrite par Alice Martin "
+        "(semaine du 16 novembre 2026)"
+    )
     assert expected in french.text
     assert french.labels == FRENCH_BUTTONS
     for outsider in (OTTO, ALICE, ROBERT):
         assert tg.user(outsider, "x").messages == []
+
+
+async def test_a_low_goal_rating_names_the_goal_in_both_languages(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people
+) -> None:
+    """Not "Progress on a goal": the coordinator sees which goal, in the mentee's words
+    (escaped), and a goal that no longer exists is not named."""
+    async with database.session() as session:
+        membership = (
+            await session.exec(
+                select(Membership).where(Membership.person_id == people["mentee"].id)
+            )
+        ).one()
+        goal = Goal(
+            membership_id=membership.id or 0, text="Land a job <in> R&D", created_at=clock()
+        )
+        session.add(goal)
+        await session.flush()
+        goal_id = goal.id
+    await week(database, clock, people["mentee"], people["match"], 0, **{f"goal_{goal_id}": "1"})
+    await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
+    (english,) = tg.user(CORA, "Cora").messages
+    assert (
+        "Alice Martin rated their progress on the goal “Land a job <in> R&D” 1 out of 5 "
+        "(week of November 16, 2026)." in english.text
+    )
+    assert "Land a job &lt;in&gt; R&amp;D" in english.raw
+    (french,) = tg.user(CLAUDE, "Claude").messages
+    assert (
+        "Alice Martin a évalué à 1 sur 5 ses progrès dans l’atteinte de l’objectif "
+        "«\u00a0Land a job <in> R&D\u00a0» (semaine du 16 novembre 2026)." in french.text
+    )
+    async with database.session() as session:
+        await session.delete(await session.get(Goal, goal_id))
+        flag = (await session.exec(select(Flag))).one()
+        parts = await alerts.flag_parts(session, flag)
+        assert parts is not None
+        _match, program, mentor, mentee = parts
+        goals = await flag_goals(session, [flag])
+    text = alert_text(translator("en"), flag, program, mentor, mentee, goals=goals)
+    assert goals == {}
+    assert "Land a job" not in text
+    assert "rated “Progress on a goal” 1 out of 5" in text
 
 
 async def test_no_alert_for_an_old_flag(
@@ -556,7 +606,7 @@ async def test_resolve_with_a_note(
     await claude.send("Appel fait avec Alice, suivi prévu.")
     flag = await flag_row(database, flag_id)
     assert (flag.status, flag.note) == ("resolved", "Appel fait avec Alice, suivi prévu.")
-    assert "✅ Réglé par Claude Roy : Appel fait avec Alice, suivi prévu." in claude.last.text
+    assert "✅ Réglé par Claude Roy : Appel fait avec Alice, suivi prévu." in claude.last.text
     assert claude.last.labels == ["Voir le jumelage"]
     async with database.session() as session:
         event = (await session.exec(select(AuditEvent))).one()
@@ -595,7 +645,7 @@ async def test_resolve_without_a_note_and_show_match(
     timeline = cora.last.text.splitlines()
     assert cora.messages[0].text == alert.text and len(cora.messages) == 3
     assert timeline[0] == "Robert Tremblay ↔ Alice Martin · Career Bridge Toronto (match 1)"
-    assert "✅ Nov 16 · Cora Lee resolved “Safety words”." in timeline
+    assert "✅ Nov 16 · Cora Lee resolved “Worrying words in a message”." in timeline
     assert "✅ Nov 16 · Check-in, Alice Martin: answered" in timeline
 
 
@@ -676,7 +726,7 @@ async def test_unreachable_flag_is_sent(
     assert (
         await unreachable_alerts(tg.application.bot, database, [people["mentor"].id], clock()) == 2
     )
-    assert "Robert Tremblay blocked the bot" in tg.user(CORA, "Cora").last.text
+    assert "Robert Tremblay blocked Tandem" in tg.user(CORA, "Cora").last.text
 
 
 async def test_the_daily_sweep_runs_once_a_day(
@@ -713,7 +763,7 @@ async def test_the_benchmark_alert_in_english_and_french(
     await contact_log(database, clock, people["match"], 35)  # month 1 (the other: month 2)
     await evaluate_and_notify(tg.application.bot, database, [people["match"].id], clock())
     (english,) = tg.user(CORA, "Cora").messages
-    assert english.text.splitlines()[0] == "⚠️ Contact behind the benchmark"
+    assert english.text.splitlines()[0] == "⚠️ Less contact than expected"
     assert (
         "Month 1 of the match (October 7, 2026 to November 6, 2026): 1 day of contact, "
         "2 expected." in english.text
@@ -721,8 +771,8 @@ async def test_the_benchmark_alert_in_english_and_french(
     (french,) = tg.user(CLAUDE, "Claude").messages
     assert french.text.splitlines()[0] == "⚠️ Moins de contacts que prévu"
     assert (
-        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact "
-        "(prévu : 2)." in french.text
+        "Mois 1 du jumelage (du 7 octobre 2026 au 6 novembre 2026) : 1 jour de contact "
+        "(prévu : 2)." in french.text
     )
 
 
@@ -753,14 +803,14 @@ async def test_a_snooze_that_ends_alerts_again(
     assert (flag.status, flag.handled_by) == ("open", people["cora"].id)
     snoozed, again = cora.messages
     assert "💤 Snoozed by Cora Lee" in snoozed.text  # the earlier copy, as it was
-    assert again.text.splitlines()[0] == "🚨 Urgent · Safety words"
+    assert again.text.splitlines()[0] == "🚨 Urgent · Worrying words in a message"
     assert again.text.endswith(
         "⏰ Snoozed by Cora Lee until November 23, 2026: the snooze is over, this needs "
         "attention again."
     )
     assert again.labels == ["Acknowledge", "Snooze 7 days", "Resolve", "Show match"]
     assert claude.last.text.endswith(
-        "⏰ Reporté par Cora Lee jusqu’au 23 novembre 2026 : le report est terminé, ce "
+        "⏰ Reporté par Cora Lee jusqu’au 23 novembre 2026 : le report est terminé, ce "
         "signalement demande de nouveau votre attention."
     )
     async with database.session() as session:
@@ -794,7 +844,7 @@ async def test_every_copy_shows_who_acted_in_its_readers_language(
     await claude.send("Appel fait avec Alice.")
     assert cora.messages[0].text.endswith("✅ Resolved by Claude Roy: Appel fait avec Alice.")
     assert cora.messages[0].labels == ["Show match"]
-    assert claude.messages[0].text.endswith("✅ Réglé par Claude Roy : Appel fait avec Alice.")
+    assert claude.messages[0].text.endswith("✅ Réglé par Claude Roy : Appel fait avec Alice.")
 
 
 async def test_a_copy_that_cannot_be_edited_is_skipped(
@@ -826,7 +876,7 @@ async def test_a_meeting_log_alerts_at_once(
     await alice.send("I felt unsafe at his office.")
     assert alice.last.text.startswith("✅ Meeting updated")
     (alert,) = tg.user(CORA, "Cora").messages
-    assert alert.text.splitlines()[0] == "🚨 Urgent · Safety words"
+    assert alert.text.splitlines()[0] == "🚨 Urgent · Worrying words in a message"
     assert "“unsafe” in a meeting log note by Alice Martin." in alert.text
     assert "office" not in alert.text
     async with database.session() as session:  # the pair's other meeting is gone too

@@ -173,10 +173,7 @@ async def test_a_coordinator_who_left_the_program_gets_no_update_of_their_copy(
         "✅ Resolved by Cora Lee: Called Alice: she is safe, moved to another office."
     )
     await claude.tap("Prendre en charge")  # their old buttons do nothing either
-    assert (
-        claude.answers[-1]
-        == "Seules les personnes qui coordonnent ce programme peuvent faire cela."
-    )
+    assert claude.answers[-1] == "Seule l’équipe de coordination de ce programme peut faire cela."
 
 
 # --- a flag resolved meanwhile is not alerted again -----------------------------------------------

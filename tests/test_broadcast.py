@@ -154,7 +154,7 @@ async def test_preview_send_and_delivery_in_each_language(
     claire = world[CLAIRE]
     await claire.send("/broadcast")
     assert claire.last.text.startswith("Career Bridge Toronto: who should receive your message?")
-    assert "1 person who blocked the bot is left out." in claire.last.text
+    assert "1 person who blocked Tandem is left out." in claire.last.text
     assert claire.buttons == ["Everyone (3)", "Mentors (1)", "Mentees (2)", "Cancel"]
 
     await claire.tap("Mentees (2)")
@@ -168,7 +168,7 @@ async def test_preview_send_and_delivery_in_each_language(
             f"{HEADER_EN}\n\n{TEXT}",
             "2 people will receive it: 1 in English, 1 in French.",
             "Each of them reads the first line in their own language.",
-            "1 person who blocked the bot is left out.",
+            "1 person who blocked Tandem is left out.",
         ]
     )
     assert claire.buttons == ["Send to 2 people", "Edit text", "Cancel"]
@@ -222,18 +222,18 @@ async def test_french_coordinator_sees_everything_in_french(
     assert program.id is not None
     claude = await world.add(program.id, Role.COORDINATOR, CLAUDE, "Claude Côté", "fr")
     await claude.send("/broadcast")
-    assert claude.last.text.startswith("Career Bridge Toronto : qui doit recevoir votre message?")
+    assert claude.last.text.startswith("Career Bridge Toronto : qui doit recevoir votre message?")
     assert claude.buttons == [
-        "Tout le monde (4)", "Mentors et mentores (1)", "Personnes mentorées (3)", "Annuler",
+        "Tout le monde (4)", "Mentors (1)", "Personnes mentorées (3)", "Annuler",
     ]  # fmt: skip
     await claude.tap("Tout le monde (4)")
     assert "jusqu’à 3\xa0500 caractères" in claude.last.text
     await claude.send(TEXT)
     assert claude.last.text == "\n\n".join(
         [
-            "Aperçu : voici ce que les destinataires recevront.",
+            "Aperçu : voici ce que les destinataires recevront.",
             f"{HEADER_FR}\n\n{TEXT}",
-            "4 personnes le recevront : 3 en anglais, 1 en français.",
+            "4 personnes le recevront : 3 en anglais, 1 en français.",
             "La première ligne s’affichera dans la langue de chaque personne.",
         ]
     )
@@ -249,7 +249,7 @@ async def test_french_coordinator_sees_everything_in_french(
     assert not any(HEADER_EN in text for text in world[CLAIRE].texts)
     await claude.send("/broadcast")
     assert (
-        "Dernier message (16 novembre 2026, Tout le monde) : envoyé à 4 sur 4 personnes."
+        "Dernier message (16 novembre 2026, Tout le monde) : envoyé à 4 sur 4 personnes."
         in claude.last.text
     )
 
@@ -471,7 +471,7 @@ async def test_a_blocked_participant_is_marked_unreachable_and_the_tally_says_so
         "Last message (November 17, 2026, Mentees): sent to 2 of 3 people, 1 not delivered."
         in claire.last.text
     )
-    assert "1 person who blocked the bot is left out." in claire.last.text
+    assert "1 person who blocked Tandem is left out." in claire.last.text
     assert "Mentees (2)" in claire.buttons
 
 

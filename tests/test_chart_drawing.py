@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from itertools import combinations
 
 import pytest
-from babel import Locale
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
 from matplotlib.figure import Figure
@@ -19,7 +18,6 @@ from matplotlib.transforms import Bbox
 
 from conversations.kit.chart_drawing import DPI, draw_report
 from conversations.kit.charts import ChartWeek, ReportData, percent
-from conversations.kit.day_month import day_month, day_month_span
 from locales.translator import translator
 from storage.metrics import Rate
 from storage.schedule import period_key
@@ -132,9 +130,9 @@ def test_no_text_touches_another_or_leaves_the_picture(
     labelled = dates(contact)
     days = {week: labels[0] for week, labels in labelled.items()}
     assert count - 1 in days and 0 in days  # the current week, and the first
-    assert days[count - 1].get_text() == day_month(last, tr.locale, "d")
+    assert days[count - 1].get_text() == tr.day_month(last, "d")
     assert len(days) >= min(count, 9)  # at 26 weeks, every second or third week
-    assert days[0].get_text() == day_month(data.weeks[0].monday, tr.locale, "d")
+    assert days[0].get_text() == tr.day_month(data.weeks[0].monday, "d")
     # One baseline for the days, one for the months under them.
     rows = {
         (text.xy[1], text.get_verticalalignment()) for group in labelled.values() for text in group
@@ -208,15 +206,15 @@ def test_a_week_without_check_ins_is_hatched_and_a_week_at_zero_has_its_zero() -
 def test_the_first_of_the_month_is_1er_in_french(
     day: date, skeleton: str, english: str, french: str
 ) -> None:
-    assert day_month(day, Locale.parse("en_CA"), skeleton) == english
-    assert day_month(day, Locale.parse("fr_CA"), skeleton) == french
+    assert translator("en").day_month(day, skeleton) == english
+    assert translator("fr").day_month(day, skeleton) == french
 
 
 def test_a_span_of_days_writes_1er_for_each_first_of_the_month() -> None:
-    french, english = Locale.parse("fr_CA"), Locale.parse("en_CA")
-    assert day_month_span(date(2026, 6, 1), date(2026, 6, 7), french) == "1er–7 juin 2026"
-    assert day_month_span(date(2026, 6, 1), date(2026, 11, 1), french) == (
+    french, english = translator("fr"), translator("en")
+    assert french.date_range(date(2026, 6, 1), date(2026, 6, 7)) == "1er–7 juin 2026"
+    assert french.date_range(date(2026, 6, 1), date(2026, 11, 1)) == (
         "1er juin\u2009–\u20091er nov. 2026"
     )
-    assert day_month_span(date(2026, 11, 2), date(2026, 11, 8), french) == "2–8 nov. 2026"
-    assert day_month_span(date(2026, 6, 1), date(2026, 11, 1), english) == "Jun 1–Nov 1, 2026"
+    assert french.date_range(date(2026, 11, 2), date(2026, 11, 8)) == "2–8 nov. 2026"
+    assert english.date_range(date(2026, 6, 1), date(2026, 11, 1)) == "Jun 1–Nov 1, 2026"

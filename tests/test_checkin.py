@@ -95,7 +95,7 @@ async def test_mentee_answers_in_english_answer_by_answer(
     assert not first.has_buttons
     assert alice.answers[-1] == ""
     assert "How helpful was your time with your mentor?" in alice.last.text
-    assert alice.last.labels == ["1 · Not really", "2", "3", "4", "5 · Very"]
+    assert alice.last.labels == ["1 · Not really", "2", "3", "4", "5 · Very helpful"]
 
     await alice.tap("4")
     assert await answers(database, prompt_id) == {"contact": "call", "helpful": "4"}
@@ -161,7 +161,7 @@ async def test_mentor_answers_in_french_with_a_multiple_choice(
 ) -> None:
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     prompt_id, first = await ask.mentor()
-    assert first.text.startswith("Suivi hebdomadaire · semaine du 16 novembre\nBonjour Robert")
+    assert first.text.startswith("Suivi hebdomadaire · semaine du 16 novembre\nBonjour, Robert")
     assert "Avez-vous été en contact avec votre personne mentorée cette semaine?" in first.text
     assert "⏰ Demain" in first.labels
 
@@ -208,8 +208,8 @@ async def test_mentor_answers_in_french_with_a_multiple_choice(
     assert (await prompt_row(database, prompt_id)).status == PromptStatus.ANSWERED
     summary = robert.last.text
     assert "Merci! Votre suivi est enregistré." in summary
-    assert "• Préoccupations : Trouver un moment, Autre chose" in summary
-    assert "• Contact avec l’équipe de coordination : Oui" in summary
+    assert "• Préoccupations : Trouver un moment, Autre chose" in summary
+    assert "• Contact avec l’équipe de coordination : Oui" in summary
     assert robert.last.labels == ["✏️ Modifier une réponse"]
 
 
@@ -424,7 +424,7 @@ async def test_snooze_sets_the_reminder(
     other = await add_prompt(database, clock, mentor, match, "mentor_weekly")
     await deliver_prompt(tg, database, other)
     await robert.tap("⏰ Demain")
-    assert robert.answers[-1] == "D’accord, je vous le rappellerai demain à 9 h 00."
+    assert robert.answers[-1] == "D’accord, je vous le rappellerai demain à 9 h."
 
     clock.advance(days=6, hours=20)  # the period closes in 4 hours
     await alice.tap("⏰ Tomorrow")
@@ -446,7 +446,7 @@ async def test_other_peoples_and_forged_buttons_change_nothing(
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/resume")  # gives Robert a message to press on
     await robert.press(f"ci:{prompt_id}:contact:call")
-    assert robert.answers[-1] == "Ce bouton ne vous est pas destiné : rien n’a été modifié."
+    assert robert.answers[-1] == "Ce bouton ne vous est pas destiné : rien n’a été modifié."
     await robert.press(f"ci:{prompt_id}:_snooze:3h")
     await robert.press(f"ci:{prompt_id}:_edit:")
     mallory = tg.user(MALLORY, "Mallory")  # not a participant at all
@@ -654,7 +654,7 @@ async def test_skip_before_the_check_in_exists_and_after_answering(
     await robert.send("/skip")
     (prompt,) = await prompts_of(database, mentor)
     assert (prompt.period, prompt.status) == (PERIOD, PromptStatus.SKIPPED)
-    assert "D’accord, on saute le suivi de cette semaine." in robert.last.text
+    assert "D’accord, vous passez le suivi de cette semaine." in robert.last.text
 
     alice = tg.user(ALICE, "Alice")
     prompt_id = await add_prompt(database, clock, mentee, match, "mentee_weekly")

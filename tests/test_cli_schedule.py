@@ -56,9 +56,7 @@ async def test_schedule_lists_each_checkin_in_local_time_and_utc(
         "UTC", "LOCAL", "TIME", "NAME", "ROLE", "CHECK-IN", "INSTRUMENT",
     ]  # fmt: skip
     assert rows(waiting) == [[west.mentee.name or "", "mentee", "paused until 2026-11-25"]]
-    assert "3 check-in(s) in Career from 2026-11-16 15:00 to 2026-11-23 15:00 UTC" in (
-        result.stderr
-    )
+    assert "3 check-ins in Career from 2026-11-16 15:00 to 2026-11-23 15:00 UTC" in (result.stderr)
     async with database.session() as session:
         assert (await session.exec(select(Prompt))).all() == []  # a preview writes nothing
 

@@ -81,7 +81,7 @@ async def test_declining_in_french_leads_to_erasure_after_confirmation(
     assert "envoyez /mydata en tout temps" in asked.text
     await user.tap("Non, effacer mes données")
     edited = user.api.message(ROBERT, asked.message_id)
-    assert edited.text.startswith("Effacer vos données\u00a0?")
+    assert edited.text.startswith("Effacer vos données?")
     assert edited.labels == ["Oui, effacer mes données", "Non, garder mes données"]
     async with database.session() as session:
         row = await session.get(Person, robert.id)

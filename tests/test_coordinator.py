@@ -35,8 +35,8 @@ Invite_ = Callable[..., Awaitable[str]]
 REFUSAL = "This command is for program coordinators."
 NOT_YOURS = "Only this program's coordinators can do that."
 STALE = "That button belongs to an earlier question, so it no longer works."
-REFUSAL_FR = "Cette commande est réservée aux personnes qui coordonnent un programme."
-NOT_YOURS_FR = "Seules les personnes qui coordonnent ce programme peuvent faire cela."
+REFUSAL_FR = "Cette commande est réservée à l’équipe de coordination d’un programme."
+NOT_YOURS_FR = "Seule l’équipe de coordination de ce programme peut faire cela."
 EASTERN = 4  # index of America/Toronto among the time zone buttons
 
 
@@ -222,14 +222,14 @@ async def test_french_coordinator_invites_in_french(
     assert "qui invitez-vous" in josee.last.text
     assert josee.buttons == [
         "Personne mentorée",
-        "Mentor ou mentore",
-        "Coordination",
+        "Mentor",
+        "Équipe de coordination",
         "5 liens pour personnes mentorées",
         "5 liens pour mentors",
     ]
-    await josee.tap("Coordination")
+    await josee.tap("Équipe de coordination")
     text = josee.last.text
-    assert "Lien d’invitation pour Career Bridge Toronto (Coordination)" in text
+    assert "Lien d’invitation pour Career Bridge Toronto (Équipe de coordination)" in text
     assert "Il fonctionne une seule fois, jusqu’au 16 décembre 2026." in text
     async with database.session() as session:
         made = (await session.exec(select(Invite).where(Invite.code == code_in(text)))).one()
@@ -274,7 +274,7 @@ async def test_pair_a_suggestion_and_introduce_both_in_their_language(
 
     to_alice = alice.last
     assert to_alice.parse_mode == "HTML"
-    assert "Voici votre mentor ou mentore" in to_alice.text
+    assert "Voici votre mentor" in to_alice.text
     assert "Robert Tremblay" in to_alice.text
     assert "Public accounting" in to_alice.text and "Résumés & interviews" in to_alice.text
     to_robert = robert.last
@@ -387,7 +387,7 @@ async def test_choose_myself_with_pages(
         mentor = await session.get(Person, match.mentor_id)
     assert mentor is not None and mentor.name == "Mentor 09"
     assert match.mentee_id == mentee_id
-    assert "Voici votre mentor ou mentore" in zoe.last.text
+    assert "Voici votre mentor" in zoe.last.text
     assert "Mentor 09 and Zoé Lavoie are now paired" in coordinator.last.text
     assert "I couldn't reach Mentor 09: please introduce them yourself." in coordinator.last.text
 

@@ -168,13 +168,13 @@ async def test_in_french_with_french_numbers(claude: FakeUser, history: History)
     assert claude.last.text.splitlines() == [
         "📊 Career Bridge Toronto · lundi 16 novembre 2026",
         "",
-        "Jumelages : 1 actif, 1 en pause, 1 en voie de se terminer.",
-        "En attente d’un jumelage : 1 personne mentorée.",
-        "Réponses aux suivis cette semaine : 50\xa0% (1 sur 2); la semaine dernière : 67\xa0% "
+        "Jumelages : 1 actif, 1 en pause, 1 en voie de se terminer.",
+        "En attente d’un jumelage : 1 personne mentorée.",
+        "Réponses aux suivis cette semaine : 50\xa0% (1 sur 2); la semaine dernière : 67\xa0% "
         "(2 sur 3).",
-        "Ce mois-ci : 2 rencontres consignées, 2,5 h ensemble (consignées, ou estimées par "
-        "le mentor ou la mentore).",
-        "Signalements ouverts : 2 (1 urgent, 1 de gravité élevée). 1 autre est reporté.",
+        "Ce mois-ci : 2 rencontres consignées, 2,5 h ensemble (consignées, ou estimées par "
+        "le mentor).",
+        "Signalements ouverts : 2 (1 urgent, 1 important). 1 autre est reporté.",
     ]
 
 
@@ -301,7 +301,7 @@ async def test_the_menu_offers_the_dashboard_to_coordinators() -> None:
     ("language", "counts", "line"),
     [
         ("en", FlagCounts({}, snoozed=2), "Open flags: none, apart from 2 snoozed."),
-        ("fr", FlagCounts({}, snoozed=1), "Signalements ouverts : aucun, sauf 1 reporté."),
+        ("fr", FlagCounts({}, snoozed=1), "Signalements ouverts : aucun, sauf 1 reporté."),
         ("en", FlagCounts({"high": 1}, snoozed=1), "Open flags: 1 (1 high). 1 more is snoozed."),
         ("en", FlagCounts({}), "Open flags: none."),
     ],

@@ -54,7 +54,7 @@ async def test_a_mentee_erases_herself_and_is_a_stranger_afterwards(
     await alice.tap("Yes, erase my data")
     assert alice.last.text == DONE_EN
     assert robert.new_messages()[-1].text == (
-        "La personne que vous mentoriez a quitté le programme\u00a0; votre jumelage a donc "
+        "La personne que vous mentoriez a quitté le programme; votre jumelage a donc "
         "pris fin. Merci pour le temps que vous lui avez consacré."
     )
     match_id = people["match"].id
@@ -99,7 +99,7 @@ async def test_no_keeps_everything_and_a_second_tap_finds_nobody(
 ) -> None:
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/deleteme")
-    assert robert.last.text.startswith("Effacer vos données\u00a0?\n\nEffacé\u00a0: votre nom")
+    assert robert.last.text.startswith("Effacer vos données?\n\nEffacé\u00a0: votre nom")
     assert robert.last.labels == ["Oui, effacer mes données", "Non, garder mes données"]
     await robert.tap("Non, garder mes données")
     assert robert.last.text == "Rien n’a été effacé."

@@ -119,7 +119,7 @@ ENGLISH = [
     "",
     "Career Bridge Toronto",
     "Open flags: 3 (1 urgent, 1 high, 1 medium). 1 more is snoozed.",
-    "🚨 Safety words · Robert Tremblay ↔ Alice Martin (match 1)",
+    "🚨 Worrying words in a message · Robert Tremblay ↔ Alice Martin (match 1)",
     "• Asked for the coordinator · Mona ↔ Nadia (match 2)",
     "• Missed check-ins · Mona ↔ Nadia (match 2)",
     "Check-ins answered: 75% (3 of 4); the week before: 33% (1 of 3).",
@@ -132,17 +132,15 @@ FRENCH = [
     "📬 Votre bilan hebdomadaire · semaine du 16 novembre 2026",
     "",
     "Career Bridge Toronto",
-    "Signalements ouverts : 3 (1 urgent, 1 de gravité élevée, 1 de gravité moyenne). "
-    "1 autre est reporté.",
-    "🚨 Mots d’alerte · Robert Tremblay ↔ Alice Martin (jumelage 1)",
-    "• Demande à parler à la coordination · Mona ↔ Nadia (jumelage 2)",
+    "Signalements ouverts : 3 (1 urgent, 1 important, 1 modéré). 1 autre est reporté.",
+    "🚨 Mots préoccupants dans un message · Robert Tremblay ↔ Alice Martin (jumelage 1)",
+    "• Veut parler à l’équipe de coordination · Mona ↔ Nadia (jumelage 2)",
     "• Suivis manqués · Mona ↔ Nadia (jumelage 2)",
-    "Réponses aux suivis : 75\xa0% (3 sur 4); la semaine précédente : 33\xa0% (1 sur 3).",
-    "Rencontres consignées : 1, 1,5 h ensemble (consignées, ou estimées par le mentor ou la "
-    "mentore).",
-    "Aucun contact : 1 sur 2 jumelages actifs.",
+    "Réponses aux suivis : 75\xa0% (3 sur 4); la semaine précédente : 33\xa0% (1 sur 3).",
+    "Rencontres consignées : 1, 1,5 h ensemble (consignées, ou estimées par le mentor).",
+    "Aucun contact : 1 sur 2 jumelages actifs.",
     "",
-    "/flags : tous les signalements ouverts; /dashboard : les chiffres de cette semaine.",
+    "/flags : tous les signalements ouverts; /dashboard : les chiffres de cette semaine.",
 ]
 
 

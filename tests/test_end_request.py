@@ -115,7 +115,7 @@ async def test_a_mentee_asks_with_a_reason(
     assert french.text.splitlines()[0] == "⚠️ Demande de fin de jumelage"
     assert (
         "Alice Martin a demandé le 16 novembre 2026 de mettre fin au jumelage plus tôt que "
-        "prévu : «\xa0He cancels every time & says <sorry>\xa0»" in french.text
+        "prévu : «\xa0He cancels every time & says <sorry>\xa0»" in french.text
     )
     for outsider in (OTTO, ROBERT):
         assert tg.user(outsider, "x").messages == []
@@ -128,10 +128,10 @@ async def test_a_mentor_asks_in_french_without_a_reason(
     await robert.send("/endmatch")
     assert robert.last.text.startswith(
         "Demander de mettre fin plus tôt à votre jumelage avec Alice Martin?\n\n"
-        "Il arrive qu’un jumelage ne fonctionne pas, et c’est correct."
+        "Il arrive qu’un jumelage ne fonctionne pas, et c’est tout à fait normal."
     )
-    assert robert.last.labels == ["Oui, aviser la coordination", "Non, on continue"]
-    await robert.tap("Oui, aviser la coordination")
+    assert robert.last.labels == ["Oui, aviser l’équipe de coordination", "Non, on continue"]
+    await robert.tap("Oui, aviser l’équipe de coordination")
     assert robert.last.text.startswith("Voulez-vous expliquer pourquoi en quelques mots?")
     await robert.tap("Passer")
     assert robert.last.text.startswith(
@@ -191,8 +191,8 @@ async def test_the_partner_asking_too_is_added_to_the_open_flag(
     await alice.send("We never agree on a time.")
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/endmatch")  # he is not told that Alice asked
-    assert robert.last.labels == ["Oui, aviser la coordination", "Non, on continue"]
-    await robert.tap("Oui, aviser la coordination")
+    assert robert.last.labels == ["Oui, aviser l’équipe de coordination", "Non, on continue"]
+    await robert.tap("Oui, aviser l’équipe de coordination")
     await robert.tap("Passer")
     (flag,) = await flags(database)
     assert [request["person_id"] for request in flag.evidence["requests"]] == [
@@ -228,7 +228,7 @@ async def test_the_reason_is_typed_in_french(
 ) -> None:
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/endmatch")
-    await robert.tap("Oui, aviser la coordination")
+    await robert.tap("Oui, aviser l’équipe de coordination")
     await robert.send("x" * 501)
     assert robert.last.text.startswith("C’est un peu long")
     await robert.send("Nos horaires ne concordent plus.")
@@ -279,7 +279,7 @@ async def test_someone_with_two_matches_picks_one(
     assert robert.last.labels == ["Alice Martin", "Béa Roy"]
     await robert.tap("Béa Roy")
     assert "votre jumelage avec Béa Roy" in robert.last.text
-    await robert.tap("Oui, aviser la coordination")
+    await robert.tap("Oui, aviser l’équipe de coordination")
     await robert.tap("Passer")
     (flag,) = await flags(database)
     assert flag.match_id == second.id
@@ -345,7 +345,7 @@ async def test_help_lists_endmatch(tg: FakeTelegram, people: dict[str, Any]) -> 
     assert "/endmatch: ask your coordinator to end your match early" in alice.last.text
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/help")
-    assert "/endmatch : demander à l’équipe de coordination" in robert.last.text
+    assert "/endmatch : demander à l’équipe de coordination" in robert.last.text
 
 
 async def test_help_lists_every_coordinator_command(
@@ -361,7 +361,7 @@ async def test_help_lists_every_coordinator_command(
     assert "/flags: Open flags, the most urgent first" in listed
     claude = tg.user(CLAUDE, "Claude", language_code="fr")
     await claude.send("/help")
-    assert "/dashboard : Les chiffres de votre programme en un coup d’œil" in claude.last.text
+    assert "/dashboard : Les chiffres de votre programme en un coup d’œil" in claude.last.text
     alice = tg.user(ALICE, "Alice")
     await alice.send("/help")
     assert "For coordinators" not in alice.last.text

@@ -703,9 +703,9 @@ async def test_cli_exports_both_formats_and_records_them(
         database_url, "export", "Career Bridge Toronto", "--format", "xlsx", "--out", str(out)
     )
     assert succeeded(result).strip() == str(out)
-    assert "checkin_answers: 9 row(s)" in result.stderr
-    assert "mentee_weekly: 1 row(s)" in result.stderr
-    assert "meeting_logs: 1 row(s)" in result.stderr
+    assert "checkin_answers: 9 rows" in result.stderr
+    assert "mentee_weekly: 1 row" in result.stderr
+    assert "meeting_logs: 1 row" in result.stderr
     assert openpyxl.load_workbook(out).sheetnames == SHEETS
 
     result = await tandem(database_url, "export", str(seeded.program_id), "--format", "csv")

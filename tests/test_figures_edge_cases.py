@@ -141,7 +141,7 @@ def test_a_program_that_expects_no_contact_is_not_said_to_have_no_active_match()
     english = caption(translator("en"), "Career Bridge Toronto", data).splitlines()
     assert english[-1] == "Contact: 2.5 h logged or estimated."
     french = caption(translator("fr"), "Career Bridge Toronto", data).splitlines()
-    assert french[-1] == "Temps de contact : 2,5 h consignées ou estimées."
+    assert french[-1] == "Temps de contact : 2,5 h consignées ou estimées."
     idle = _report([0, 0, 0, 0], active=0)
     assert caption(translator("en"), "X", idle).splitlines()[-1] == (
         "Contact: 0 h logged; no match was active."

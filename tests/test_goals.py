@@ -156,7 +156,7 @@ async def test_goal_buttons_refuse_other_people_and_closed_goals(
 
     mentor = tg.user(202, "Robert", language_code="fr")
     await mentor.send("/goals")
-    assert mentor.last.text.startswith("Les objectifs sont tenus par les personnes mentorées.")
+    assert mentor.last.text.startswith("Les objectifs appartiennent aux personnes mentorées.")
 
 
 async def test_mentee_checkin_asks_each_open_goal_by_name(
@@ -213,7 +213,7 @@ async def test_checkin_goal_questions_in_french(
     await ask(tg, database, clock, mentee, match)
     await alice.tap("Pas cette semaine")
     text = alice.last.text
-    assert "Où en êtes-vous avec « Trouver un emploi en comptabilité » cette semaine?" in text
+    assert "Où en êtes-vous avec « Trouver un emploi en comptabilité » cette semaine?" in text
     assert alice.last.labels == ["1 · Pas du tout", "2", "3", "4", "5 · Beaucoup"]
     assert "How far" not in text
 

@@ -34,7 +34,7 @@ async def test_first_week_from_invitation_to_answered_check_in(
 
     bob = tg.user(202, "Robert", language_code="fr")
     await bob.send(f"/start {await invite('mentor')}")
-    for label in ("Français", "Oui, j’accepte", "Garder « Robert »"):
+    for label in ("Français", "Oui, j’accepte", "Garder « Robert »"):
         await bob.tap(label)
     await bob.send("Comptabilité")
     await bob.send("15")
@@ -68,10 +68,10 @@ async def test_first_week_from_invitation_to_answered_check_in(
     clock.now = datetime(2026, 11, 16, 17, 0, 30, tzinfo=UTC)  # Monday 9:00 in Vancouver
     await dispatcher.tick()
     assert bob.last.text.startswith("Suivi hebdomadaire")
-    assert "Bonjour Robert!" in bob.last.text
+    assert "Bonjour, Robert!" in bob.last.text
 
     await alice.tap("Yes, in person")
-    await alice.tap("5 · Very")
+    await alice.tap("5 · Very helpful")
     await alice.tap("4")
     await alice.tap("Skip")
     await alice.tap("No")

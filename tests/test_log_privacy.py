@@ -76,7 +76,7 @@ async def test_a_whole_scenario_logs_nothing_anyone_wrote(
     await alice.tap("✅ All good")
     bob = tg.user(202, "Robert", language_code="fr")
     await bob.send(f"/start {await invite('mentor')}")
-    for label in ("Français", "Oui, j’accepte", "Garder « Robert »"):
+    for label in ("Français", "Oui, j’accepte", "Garder « Robert »"):
         await bob.tap(label)
     await bob.send("Comptabilité")
     await bob.send("15")
@@ -94,7 +94,7 @@ async def test_a_whole_scenario_logs_nothing_anyone_wrote(
     clock.now = datetime(2026, 11, 16, 14, 0, 30, tzinfo=UTC)
     await dispatcher.tick()
     await alice.tap("Yes, in person")
-    await alice.tap("5 · Very")
+    await alice.tap("5 · Very helpful")
     await alice.tap("4")
     await alice.send("noteGlorpish")
     await alice.tap("No")

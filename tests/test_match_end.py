@@ -102,7 +102,9 @@ async def test_an_early_end_from_endmatch_through_to_the_coordinators_decision(
     assert copy.labels == ["Voir le jumelage"]
     # Both participants are told, each in their language.
     assert alice.last.text.startswith("Your coordinator has ended your match with Robert Tremblay.")
-    assert robert.last.text.startswith("La coordination a mis fin à votre jumelage avec Alice")
+    assert robert.last.text.startswith(
+        "L’équipe de coordination a mis fin à votre jumelage avec Alice"
+    )
     # A late tap on Claude's old buttons (kept by his client), and Cora's repeated tap.
     await claude.press(f"mx:k:{flag.id}", copy.message_id)
     assert claude.answers[-1] == (
@@ -122,7 +124,7 @@ async def test_a_french_coordinator_keeps_it_going_and_only_the_asker_is_told(
     alice = tg.user(ALICE, "Alice")
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude", language_code="fr")
-    await ask_to_end(robert, "Oui, aviser la coordination", "Passer")
+    await ask_to_end(robert, "Oui, aviser l’équipe de coordination", "Passer")
     told_before = len(alice.messages)
     await claude.tap("▶️ Poursuivre le jumelage")
     assert claude.answers[-1] == "Le jumelage se poursuit."
@@ -133,7 +135,7 @@ async def test_a_french_coordinator_keeps_it_going_and_only_the_asker_is_told(
     assert flag.evidence["decision"] == {"outcome": "kept", "reason": None}
     assert (await the_match(database, people["match"].id)).status == MatchStatus.ACTIVE
     assert robert.last.text.startswith(
-        "La coordination a examiné votre demande et garde pour l’instant votre jumelage"
+        "L’équipe de coordination a examiné votre demande et garde pour l’instant votre jumelage"
     )
     assert len(alice.messages) == told_before  # she never knew of the request
     # Cora, late, tries to end it from her copy: already decided, by whom.
@@ -173,7 +175,7 @@ async def test_an_end_by_the_coordinator_from_a_timeline(
     assert claude.last.text.startswith("🏁 Vous avez mis fin à ce jumelage")
     assert not claude.last.has_buttons
     assert alice.last.text.startswith("Your coordinator has ended your match")
-    assert robert.last.text.startswith("La coordination a mis fin à votre jumelage")
+    assert robert.last.text.startswith("L’équipe de coordination a mis fin à votre jumelage")
     # The end request was resolved with it; Cora's alert says so.
     flag = await the_flag(database)
     assert flag.status == FlagStatus.RESOLVED

@@ -144,18 +144,18 @@ async def test_a_complete_line_in_english_is_logged_at_once(
             "/log 1,5 h hier en personne : CV, réseautage",
             (YESTERDAY, 90, "in_person", ["resume", "networking"]),
             "✅ Rencontre consignée\n\n"
-            "• Date : dimanche 15 novembre 2026\n"
-            "• Durée : 1 h 30\n"
-            "• Forme de la rencontre : En personne\n"
-            "• Sujets : CV, Réseautage",
+            "• Date : dimanche 15 novembre 2026\n"
+            "• Durée : 1 h 30\n"
+            "• Forme de la rencontre : En personne\n"
+            "• Sujets : CV, Réseautage",
         ),
         (
             "/log lundi 1 h 05 vidéo",
             (TODAY, 65, "video", []),
             "✅ Rencontre consignée\n\n"
-            "• Date : lundi 16 novembre 2026\n"
-            "• Durée : 1 h 05\n"
-            "• Forme de la rencontre : Vidéo",
+            "• Date : lundi 16 novembre 2026\n"
+            "• Durée : 1 h 05\n"
+            "• Forme de la rencontre : Vidéo",
         ),
     ],
     ids=["hier en personne", "lundi"],
@@ -240,7 +240,7 @@ async def test_a_duration_too_long_is_explained_in_french(
     robert = tg.user(ROBERT, "Robert", language_code="fr")
     await robert.send("/log 13h hier vidéo")
     assert robert.last.text.startswith(
-        "C’est plus de 12 heures : vérifiez la durée, s’il vous plaît.\n\n"
+        "C’est plus de 12 heures : vérifiez la durée, s’il vous plaît.\n\n"
         "Combien de temps la rencontre a-t-elle duré?"
     )
     await robert.send("90")
@@ -364,10 +364,10 @@ async def test_guided_log_in_french_with_a_note(
     assert meeting.notes == "Elle a décroché une entrevue <enfin> !"
     assert robert.last.text == (
         "✅ Rencontre consignée\n\n"
-        "• Date : dimanche 15 novembre 2026\n"
-        "• Durée : 45 min\n"
-        "• Forme de la rencontre : Vidéo\n"
-        "• Notes : Elle a décroché une entrevue <enfin> !"
+        "• Date : dimanche 15 novembre 2026\n"
+        "• Durée : 45 min\n"
+        "• Forme de la rencontre : Vidéo\n"
+        "• Notes : Elle a décroché une entrevue <enfin> !"
     )
     assert "&lt;enfin&gt;" in robert.last.raw
 
@@ -501,8 +501,8 @@ async def test_logs_lists_both_partners_meetings_and_the_total(
         "Rencontres avec Robert Tremblay\n\n"
         "1. 15 nov. 2026 · 45 min · Vidéo · CV, stress — consignée par Robert Tremblay\n"
         "2. 12 nov. 2026 · 1 h 30 · En personne — consignée par vous\n"
-        "3. 1 nov. 2026 · 1 h · Téléphone — consignée par Robert Tremblay\n\n"
-        "Total : 3 h 15 sur 5 h prévues jusqu’ici."
+        "3. 1er nov. 2026 · 1 h · Téléphone — consignée par Robert Tremblay\n\n"
+        "Total : 3 h 15 sur 5 h prévues jusqu’ici."
     )
     assert alice.last.labels == ["✏️ Modifier 2", "🗑️ Supprimer 2"]
 
@@ -622,7 +622,7 @@ async def test_the_mentees_check_in_skips_contact_in_french(
     alice = tg.user(ALICE, "Alice", language_code="fr")
     await alice.send("/checkin")
     assert (
-        "Votre mentor a consigné une rencontre le mardi 10 novembre 2026 : "
+        "Votre mentor a consigné une rencontre le mardi 10 novembre 2026 : "
         "j’ai noté le contact.\n\nDans quelle mesure ce moment avec votre mentor"
     ) in alice.last.text
     (prompt_id,) = [p.id for p in await prompts(database, mentee)]

@@ -118,6 +118,9 @@ async def test_mentor_joins_in_french_and_meets_their_mentee(
     assert "À quelle heure, le mercredi" in bob.last.text
     await bob.send("18 h 30")
     assert "mercredi à 18 h 30" in bob.last.text
+    summary = bob.last.text.splitlines()
+    assert "Nom\u00a0: Robert Tremblay" in summary  # the colon as French writes it
+    assert "Peut vous aider en\u00a0: CV, entrevues, réseautage" in summary
 
     # The coordinator pairs them before Robert confirms his summary.
     mentee, mentor = await person_of(database, alice), await person_of(database, bob)
@@ -175,7 +178,7 @@ async def test_declining_consent_stores_nothing(
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        ("unknown", "I don't recognise this invitation link."),
+        ("unknown", "I don't recognize this invitation link."),
         ("expired", "This invitation link has expired."),
         ("used", "This invitation link has already been used."),
     ],
@@ -212,7 +215,7 @@ async def test_repeated_bad_codes_are_slowed_down(
     mallory = tg.user(666, "Mallory")
     for attempt in range(5):
         await mallory.send(f"/start guess{attempt}")
-        assert "I don't recognise" in mallory.last.text
+        assert "I don't recognize" in mallory.last.text
     good = await invite("mentee")
     await mallory.send(f"/start {good}")
     assert "Please wait a few minutes" in mallory.last.text
@@ -472,7 +475,7 @@ async def test_editing_an_earlier_answer_changes_nothing(
 ) -> None:
     frank = tg.user(707, "Frank", language_code="fr")
     await frank.send(f"/start {await invite('mentee')}")
-    for label in ("Français", "Oui, j’accepte", "Garder « Frank »"):
+    for label in ("Français", "Oui, j’accepte", "Garder « Frank »"):
         await frank.tap(label)
     await frank.send("Droit")
     before, seen = await stored_snapshot(database), len(frank.messages)

@@ -58,7 +58,7 @@ ENGLISH = [
 ]
 FRENCH = [
     "Résultats (5 jumelages terminés)\xa0:",
-    "Réponses aux suivis après le programme\xa0: 80\xa0% (4 sur 5) des personnes mentorées "
+    "Sondages post-programme remplis\xa0: 80\xa0% (4 sur 5) des personnes mentorées "
     "jointes.",
     "Sorties vers l’emploi\xa0: 2 sur 4 personnes ayant répondu (2 dans leur domaine); vers "
     "les études\xa0: 1.",
@@ -204,7 +204,7 @@ async def bea_answers_in_the_chat(tg: FakeTelegram, database: Database) -> None:
     (the date typed as she would write it)."""
     await dispatcher_of(tg).tick()
     bea = tg.user(BEA, "Béatrice", language_code="fr")
-    assert "Suivi après le programme" in bea.last.text
+    assert "Sondage post-programme" in bea.last.text
     await bea.tap("En emploi dans mon domaine")
     await bea.send("3 août 2026")
     await bea.tap("De nouveaux contacts")

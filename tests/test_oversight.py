@@ -327,7 +327,7 @@ async def test_matches_sorted_at_risk_first_paged_and_filtered(
     assert [line.split(" · ")[0] for line in first] == ["🔴 At risk"] * 5 + ["🟡 Watch"] * 3
     assert first[0] == "🔴 At risk · Mentor 00 ↔ Mentee 00 (match 1)"
     assert "week 2 of 12 · no check-ins yet · last contact Nov 14" in listing.text
-    assert "↳ Safety words" in listing.text
+    assert "↳ Worrying words in a message" in listing.text
     assert listing.labels[0] == "🔴 1 · Mentor 00 ↔ Mentee 00"
     assert listing.labels[-6:] == [
         "Next ›",
@@ -422,8 +422,8 @@ async def test_flags_most_severe_then_oldest_with_pages(
     assert first.text.splitlines()[0] == "9 open flags · Career Bridge Toronto · page 1 of 2"
     titles = [line for line in first.text.splitlines() if line[:1].isdigit() and ". " in line]
     assert titles == [
-        "1. 🚨 Safety words · urgent",  # 4 days old
-        "2. 🚨 Safety words · urgent",  # 1 day old
+        "1. 🚨 Worrying words in a message · urgent",  # 4 days old
+        "2. 🚨 Worrying words in a message · urgent",  # 1 day old
         "3. ⚠️ Unreachable · high",  # 8 days
         "4. ⚠️ Asked for the coordinator · high",
         "5. ⚠️ Missed check-ins · medium",  # 7 days, snoozed
@@ -432,7 +432,7 @@ async def test_flags_most_severe_then_oldest_with_pages(
     assert "Mentor 05 ↔ Mentee 05 (match 6)\nraised 4 days ago · open" in first.text
     assert "raised 7 days ago · 💤 snoozed until Nov 19" in first.text
     assert first.labels == [
-        "1 · Safety words", "2 · Safety words", "3 · Unreachable",
+        "1 · Worrying words in a message", "2 · Worrying words in a message", "3 · Unreachable",
         "4 · Asked for the coordinator", "5 · Missed check-ins", "6 · Concern reported", "Next ›",
     ]  # fmt: skip
     assert_fits(first)
@@ -441,7 +441,7 @@ async def test_flags_most_severe_then_oldest_with_pages(
     assert cora.last.labels == [
         "7 · No contact",
         "8 · Low rating",
-        "9 · Mentor and mentee far apart",
+        "9 · Mentor and mentee disagree",
         "‹ Previous",
     ]
     await cora.tap("7 · No contact")
@@ -622,7 +622,7 @@ async def test_forged_buttons_show_nothing_outside_the_programs(
             cora.answers[-1] == "That button belongs to an earlier question, so it no longer works."
         )
     assert len(cora.messages) == before
-    assert "Safety words" not in cora.last.text
+    assert "Worrying words in a message" not in cora.last.text
     async with database.session() as session:
         assert (await session.exec(select(AuditEvent))).all() == []  # views are not actions
 
@@ -662,7 +662,7 @@ async def test_refusal_in_french(
         person.locale = "fr"
         session.add(person)
     (reply,) = await alice.send("/matches")
-    assert reply.text == "Cette commande est réservée aux personnes qui coordonnent un programme."
+    assert reply.text == "Cette commande est réservée à l’équipe de coordination d’un programme."
 
 
 async def test_closed_matches_are_listed_apart(

@@ -188,7 +188,7 @@ async def test_coordinator_gets_the_chart_and_its_figures_in_words(
     assert coordinator.last.text.splitlines() == [
         "Career Bridge Toronto, last 12 weeks (Aug 31–Nov 22, 2026; the last one is still "
         "under way).",
-        "Check-ins answered: 67% (4 of the 6 that reached people).",
+        "Check-ins answered: 67% (4 of 6 check-ins delivered).",
         "Average ratings out of 5: mentees 3.0 (how helpful), mentors 4.0 (how it's going).",
         # 150 minutes against 17 match-weeks (the closed match ran from August 18) at
         # 4 hours a month: 941.5 minutes.
@@ -225,12 +225,12 @@ async def test_french_coordinator_gets_a_french_chart(
     assert josee.last.text.splitlines() == [
         "Career Bridge Toronto, les 12 dernières semaines (31 août\u2009–\u200922 nov. 2026; la "
         "dernière est encore en cours).",
-        "Réponses aux suivis : 67\xa0% (4 sur les 6 suivis reçus).",
-        "Notes moyennes sur 5 : personnes mentorées 3,0 (utilité), mentors 4,0 (déroulement).",
-        "Temps de contact : 2,5 h consignées ou estimées, sur 17 h prévues (15\xa0%).",
+        "Suivis remplis : 67\xa0% (4 sur 6 suivis remis).",
+        "Notes moyennes sur 5 : personnes mentorées 3,0 (utilité), mentors 4,0 (déroulement).",
+        "Temps de contact : 2,5 h consignées ou estimées, sur 17 h prévues (15\xa0%).",
         "",
         "Résultats (1 jumelage terminé)\xa0:",
-        "Suivis après le programme\xa0: aucun n’a encore joint de personne mentorée.",
+        "Sondages post-programme\xa0: aucun n’a encore joint de personne mentorée.",
     ]
     assert josee.buttons == ["4 semaines", "26 semaines"]
 
@@ -270,7 +270,7 @@ async def test_coordinator_of_two_programs_picks_one(
     await coordinator.send("/report")
     await coordinator.tap("Career Bridge Toronto")
     ((_, caption),) = photos(bots)
-    assert "(4 of the 6 that reached people)" in caption
+    assert "(4 of 6 check-ins delivered)" in caption
 
 
 async def test_participants_are_refused(

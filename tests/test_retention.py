@@ -84,11 +84,11 @@ async def test_purge_takes_exactly_who_is_past_retention(
     out = succeeded(listed)
     assert [line.split()[1] for line in out.splitlines()[2:]] == ["Olga", "Oscar", "Eve", "Ed"]
     assert "old" in out and "2024-10-01" in out and "2026-10-01" in out
-    assert listed.stderr == "4 person(s) would be anonymised (dry run).\n"
+    assert listed.stderr == "4 people would be anonymized (dry run).\n"
     assert await statuses(database) == before
 
     done = await tandem(database_url, "purge")
-    assert done.stderr == "4 person(s) anonymised.\n"
+    assert done.stderr == "4 people anonymized.\n"
     after = await statuses(database)
     erased = {ids[name] for name in ("Olga", "Oscar", "Ed", "Eve")}
     assert {f"#{person_id}" for person_id in erased} <= set(after)

@@ -167,7 +167,7 @@ async def test_coordinator_menu_only_in_coordinators_chats(tg, invite, bots: Bot
     await coordinator.send(f"/start {await invite('coordinator')}")
     await coordinator.tap("Français")
     await coordinator.tap("Oui, j’accepte")
-    await coordinator.tap("Garder « Nadia »")
+    await coordinator.tap("Garder « Nadia »")
     await coordinator.tap("Est (Montréal, Toronto, Ottawa)")
     await coordinator.tap("✅ C’est parfait")
     assert "Comme membre de l’équipe de coordination" in coordinator.last.text

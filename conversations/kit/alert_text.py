@@ -5,16 +5,20 @@ timeline (conversations/oversight.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from conversations.kit.buttons import END, KEEP, Button, match_end, match_timeline
 from conversations.kit.closure_text import decision_line
-from conversations.kit.text import RULE_TITLES, person_name
-from locales.translator import N_, Translator
+from conversations.kit.text import RULE_TITLES, clip, person_name, quoted
+from locales.translator import N_, Html, Translator
 from storage.closure import decision_of
-from storage.flags import Rule, Severity, period_monday
-from storage.models import Flag, FlagStatus, Person, Program, PromptKind
+from storage.flags import GOAL_PREFIX, Rule, Severity, period_monday
+from storage.models import Flag, FlagStatus, Goal, Person, Program, PromptKind
 from storage.programs import zone_or_none
 
 PREFIX = "fl"
@@ -22,6 +26,7 @@ ACK, SNOOZE, RESOLVE, NO_NOTE = "ack", "snz", "res", "nonote"
 # Of a resolve note, what an alert shows: with the evidence it stays within Telegram's
 # 4,096 characters. The whole note is in /match and the exports.
 NOTE_SHOWN = 600
+GOAL_SHOWN = 80  # of a goal's text, what a rating's evidence line quotes
 RULE_VALUES = frozenset(rule.value for rule in Rule)
 QUESTION_LABELS = {
     "helpful": N_("How helpful"),
@@ -43,6 +48,23 @@ def _week(tr: Translator, period: str | None) -> str:
     return tr.gettext("week of {date}", date=tr.date(monday, "long"))
 
 
+def _rating_facts(tr: Translator, hit: dict[str, Any], people: People) -> dict[str, object]:
+    """What a rating's evidence line says: who, which question (or which goal, by its
+    text), the rating and the week."""
+    key = str(hit.get("key", ""))
+    facts: dict[str, object] = {
+        "name": people.name(hit.get("person_id")),
+        "value": hit.get("value"),
+        "week": _week(tr, hit.get("period")),
+    }
+    goal = people.goal(key)
+    if goal is None:
+        facts["question"] = question_label(tr, key)
+    else:
+        facts["goal"] = goal
+    return facts
+
+
 def question_label(tr: Translator, key: str) -> str:
     if key in QUESTION_LABELS:
         return tr.gettext(QUESTION_LABELS[key])
@@ -50,14 +72,50 @@ def question_label(tr: Translator, key: str) -> str:
 
 
 class People:
-    """The match's two people by id, for naming them in evidence."""
+    """The match's two people by id, and the mentee's goals the evidence rates (see
+    `flag_goals`), for naming them in evidence."""
 
-    def __init__(self, tr: Translator, mentor: Person | None, mentee: Person | None) -> None:
+    def __init__(
+        self,
+        tr: Translator,
+        mentor: Person | None,
+        mentee: Person | None,
+        goals: Mapping[int, str] | None = None,
+    ) -> None:
         self.tr = tr
         self.by_id = {p.id: p for p in (mentor, mentee) if p is not None}
+        self.goals = goals or {}
 
     def name(self, person_id: Any) -> str:
         return person_name(self.tr, self.by_id.get(person_id))
+
+    def goal(self, key: str) -> str | None:
+        """The text of the goal a question key (`goal_<id>`) asks about, if it exists."""
+        number = key.removeprefix(GOAL_PREFIX)
+        if key == number or not number.isdigit():
+            return None
+        text = self.goals.get(int(number))
+        return None if text is None else clip(text, GOAL_SHOWN)
+
+
+def _goal_ids(flags: Iterable[Flag]) -> set[int]:
+    ids = set()
+    for flag in flags:
+        for hit in (flag.evidence or {}).get("answers", []):
+            number = str(hit.get("key", "")).removeprefix(GOAL_PREFIX)
+            if number != hit.get("key") and number.isdigit():
+                ids.add(int(number))
+    return ids
+
+
+async def flag_goals(session: AsyncSession, flags: Iterable[Flag]) -> dict[int, str]:
+    """The goals the flags' rating evidence is about, by id: an alert names the goal
+    whose progress was rated low. Looked up when shown, so an erased goal is not named."""
+    ids = _goal_ids(flags)
+    if not ids:
+        return {}
+    goals = await session.exec(select(Goal).where(col(Goal.id).in_(ids)))
+    return {goal.id: goal.text for goal in goals if goal.id is not None}
 
 
 def evidence_lines(
@@ -95,28 +153,35 @@ def evidence_lines(
             )
         case Rule.LOW_RATING:
             for hit in evidence.get("answers", []):
-                lines.append(
-                    tr.gettext(
-                        "{name} rated “{question}” {value} out of 5 ({week}).",
-                        name=people.name(hit.get("person_id")),
-                        question=question_label(tr, hit.get("key", "")),
-                        value=hit.get("value"),
-                        week=_week(tr, hit.get("period")),
+                facts = _rating_facts(tr, hit, people)
+                if "goal" in facts:
+                    line = tr.gettext(
+                        "{name} rated their progress on the goal “{goal}” {value} out of 5 "
+                        "({week}).",
+                        **facts,
                     )
-                )
+                else:
+                    line = tr.gettext(
+                        "{name} rated “{question}” {value} out of 5 ({week}).", **facts
+                    )
+                lines.append(line)
         case Rule.RATING_DROP:
             for hit in evidence.get("answers", []):
-                lines.append(
-                    tr.gettext(
+                facts = _rating_facts(tr, hit, people)
+                facts["average"] = tr.number(hit.get("average", 0))
+                if "goal" in facts:
+                    line = tr.gettext(
+                        "{name} rated their progress on the goal “{goal}” {value} out of 5, "
+                        "down from an average of {average} ({week}).",
+                        **facts,
+                    )
+                else:
+                    line = tr.gettext(
                         "{name} rated “{question}” {value} out of 5, down from an average of "
                         "{average} ({week}).",
-                        name=people.name(hit.get("person_id")),
-                        question=question_label(tr, hit.get("key", "")),
-                        value=hit.get("value"),
-                        average=tr.number(hit.get("average", 0)),
-                        week=_week(tr, hit.get("period")),
+                        **facts,
                     )
-                )
+                lines.append(line)
         case Rule.RATING_GAP:
             for week in evidence.get("weeks", []):
                 lines.append(
@@ -153,7 +218,7 @@ def evidence_lines(
                 )
         case Rule.SAFETY:
             for hit in evidence.get("answers", []):
-                words = ", ".join(f"“{word}”" for word in hit.get("words", []))
+                words = Html(", ".join(quoted(tr, word) for word in hit.get("words", [])))
                 name = people.name(hit.get("person_id"))
                 if hit.get("kind") == "log":
                     line = tr.gettext(
@@ -172,7 +237,7 @@ def evidence_lines(
         case Rule.UNREACHABLE:
             lines.append(
                 tr.gettext(
-                    "{name} blocked the bot or can no longer be reached (since {date}).",
+                    "{name} blocked Tandem or can no longer be reached (since {date}).",
                     name=people.name(evidence.get("person_id")),
                     date=_since(tr, evidence.get("since"), zone),
                 )
@@ -267,7 +332,9 @@ def alert_text(
     mentor: Person | None,
     mentee: Person | None,
     handler: Person | None = None,
+    goals: Mapping[int, str] | None = None,
 ) -> str:
+    """The alert: `goals` names the goals its evidence rates (`flag_goals`)."""
     zone = zone_or_none(program.timezone)
     title = (
         tr.gettext(RULE_TITLES.get(Rule(flag.rule), flag.rule))
@@ -288,7 +355,7 @@ def alert_text(
             id=flag.match_id,
         ),
         "",
-        *evidence_lines(tr, flag, People(tr, mentor, mentee), zone),
+        *evidence_lines(tr, flag, People(tr, mentor, mentee, goals), zone),
     ]
     status = _status_line(tr, flag, handler, zone)
     if status:

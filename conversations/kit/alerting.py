@@ -18,7 +18,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from conversations.kit.alert_text import alert_buttons, alert_text
+from conversations.kit.alert_text import alert_buttons, alert_text, flag_goals
 from conversations.kit.buttons import keyboard
 from conversations.kit.context import TandemContext
 from locales.translator import translator
@@ -103,7 +103,7 @@ async def letter_for(session: AsyncSession, flag: Flag, reader: Person, parts: F
         flag.id or 0,
         reader.id or 0,
         reader.chat_id or reader.telegram_id,
-        alert_text(tr, flag, program, mentor, mentee, handler),
+        alert_text(tr, flag, program, mentor, mentee, handler, await flag_goals(session, [flag])),
         keyboard(alert_buttons(tr, flag)),
     )
 

@@ -17,7 +17,6 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from conversations.kit.day_month import day_month
 from locales.translator import Translator
 from storage.flags import period_monday
 from storage.metrics import (
@@ -168,7 +167,7 @@ async def report_data(
 
 def week_label(tr: Translator, monday: date, skeleton: str = "MMMd") -> str:
     """'Nov 16' / '16 nov.', '1er déc.': the Monday that starts the week."""
-    return day_month(monday, tr.locale, skeleton)
+    return tr.day_month(monday, skeleton)
 
 
 def percent(tr: Translator, value: float) -> str:

@@ -22,6 +22,6 @@ def consent_text(tr: Translator) -> str:
         "<b>Your rights:</b> send /mydata at any time to see everything stored about you, "
         "and /deleteme to erase it and leave. Your program keeps your data until 24 months "
         "after its last match ends (unless it set another period), then it is "
-        "anonymised.\n\n"
+        "anonymized.\n\n"
         "Do you agree?"
     )

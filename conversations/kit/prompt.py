@@ -11,7 +11,6 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
-from babel.dates import format_skeleton
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
@@ -88,7 +87,7 @@ def period_monday(period: str) -> date | None:
 def week_label(tr: Translator, prompt: Prompt) -> str:
     """The Monday of the prompt's week as people write it: November 16, 16 novembre."""
     monday = period_monday(prompt.period) or prompt.due_at.date()
-    return format_skeleton("MMMMd", monday, locale=tr.locale)
+    return tr.day_month(monday, "MMMMd")
 
 
 async def instrument_of(

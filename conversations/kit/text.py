@@ -46,6 +46,19 @@ def labelled(tr: Translator, label: Html, value: str) -> str:
     return tr.gettext("{label}: {value}", label=label, value=value)
 
 
+def quoted(tr: Translator, text: str) -> Html:
+    """Someone's own words (escaped), quoted as the language quotes: “…”, « … »."""
+    # Translators: someone's own words quoted, e.g. “I need help with my résumé”.
+    return Html(tr.gettext("“{text}”", text=text))
+
+
+def bold_labelled(tr: Translator, label: str, value: Html) -> str:
+    """`<b>label:</b> value` (the value already HTML), the colon as each language
+    writes it: never glue a translated label to ":" in code."""
+    # Translators: a label in bold and its value, such as "<b>Field:</b> Accounting".
+    return tr.gettext("<b>{label}:</b> {value}", label=label, value=value)
+
+
 def local_day_text(tr: Translator, moment: datetime, zone_name: str | None) -> str:
     zone = zone_or_none(zone_name)
     return tr.date(moment.astimezone(zone).date() if zone else moment.date())
@@ -80,12 +93,12 @@ RULE_TITLES = {
     Rule.NO_CONTACT: N_("No contact"),
     Rule.LOW_RATING: N_("Low rating"),
     Rule.RATING_DROP: N_("Sharp drop in a rating"),
-    Rule.RATING_GAP: N_("Mentor and mentee far apart"),
+    Rule.RATING_GAP: N_("Mentor and mentee disagree"),
     Rule.ASKED: N_("Asked for the coordinator"),
     Rule.CONCERN: N_("Concern reported"),
-    Rule.SAFETY: N_("Safety words"),
+    Rule.SAFETY: N_("Worrying words in a message"),
     Rule.UNREACHABLE: N_("Unreachable"),
-    Rule.BENCHMARK: N_("Contact behind the benchmark"),
+    Rule.BENCHMARK: N_("Less contact than expected"),
     Rule.END_REQUEST: N_("Asked to end the match"),
 }
 
