@@ -58,8 +58,7 @@ ENGLISH = [
 ]
 FRENCH = [
     "Résultats (5 jumelages terminés)\xa0:",
-    "Sondages post-programme remplis\xa0: 80\xa0% (4 sur 5) des personnes mentorées "
-    "jointes.",
+    "Sondages post-programme remplis\xa0: 80\xa0% (4 sur 5) des personnes mentorées jointes.",
     "Sorties vers l’emploi\xa0: 2 sur 4 personnes ayant répondu (2 dans leur domaine); vers "
     "les études\xa0: 1.",
     "Délai médian avant l’emploi\xa0: 197 jours depuis le début du jumelage (2 personnes).",
