@@ -34,11 +34,10 @@ from locales.translator import N_, Translator
 from storage.flags import period_monday
 from storage.metrics import (
     Rate,
-    checkin_counts,
-    contact_minutes,
     expected_minutes_per_week,
-    rates_by_week,
     recent_periods,
+    weekly_contact_minutes,
+    weekly_rates,
     weekly_ratings,
 )
 from storage.models import Match, Program
@@ -170,11 +169,9 @@ async def report_data(
     zone = zone_or_none(program.timezone) or UTC
     periods = recent_periods(today, weeks)
     mondays = [period_monday(period) or today for period in periods]
-    rates = rates_by_week(await checkin_counts(session, program.id, periods))
+    rates = await weekly_rates(session, program.id, periods)
     ratings = await weekly_ratings(session, program.id, periods)
-    minutes: dict[str, int] = dict.fromkeys(periods, 0)
-    for (_, period), value in (await contact_minutes(session, program.id, periods)).items():
-        minutes[period] += value
+    minutes = await weekly_contact_minutes(session, program.id, periods)
     active = await active_matches(session, program.id, mondays, zone)
     per_match = expected_minutes_per_week(program.settings)
     return ReportData(
