@@ -126,40 +126,41 @@ def _noon_on_or_before(moment: datetime) -> date:
     return (moment.astimezone(UTC) - timedelta(hours=12)).date()
 
 
-def _recent_logs(scope: list[Any], since: datetime) -> Any:
+def _latest(rows: Any, name: str, moment: str) -> Any:
+    """Each match's latest `moment` among `rows`. The rows are a MATERIALIZED common table
+    expression (SQLite 3.35+, PostgreSQL 12+), so they are read first through the date
+    index: grouped directly, SQLite would rather read every row of the table in the order
+    of its match index than sort the few recent ones."""
+    recent = rows.cte(f"recent_{name}").prefix_with("MATERIALIZED")
     return (
-        select(
-            col(MeetingLog.match_id).label("match_id"),
-            sa.func.max(col(MeetingLog.met_on)).label("met_on"),
-        )
-        .join(Match, col(Match.id) == col(MeetingLog.match_id))
-        .where(
-            *scope,
-            col(MeetingLog.met_on) > _noon_on_or_before(since),
-            col(MeetingLog.deleted_at).is_(None),
-        )
-        .group_by(col(MeetingLog.match_id))
-        .subquery("logs")
+        select(recent.c.match_id, sa.func.max(recent.c[moment]).label(moment))
+        .group_by(recent.c.match_id)
+        .subquery(name)
     )
 
 
-def _recent_reports(scope: list[Any], since: datetime) -> Any:
-    return (
-        select(
-            col(Prompt.match_id).label("match_id"),
-            sa.func.max(col(Answer.answered_at)).label("answered_at"),
-        )
+def _recent_logs(since: datetime) -> Any:
+    """Each match's latest meeting newer than `since`, whatever its program (the outer
+    query keeps the matches asked for): read by date, so only recent logs are touched."""
+    rows = select(col(MeetingLog.match_id), col(MeetingLog.met_on)).where(
+        col(MeetingLog.met_on) > _noon_on_or_before(since),
+        col(MeetingLog.deleted_at).is_(None),
+    )
+    return _latest(rows, "logs", "met_on")
+
+
+def _recent_reports(since: datetime) -> Any:
+    """Each match's latest contact reported after `since`, read by date like the logs."""
+    rows = (
+        select(col(Prompt.match_id), col(Answer.answered_at))
         .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
-        .join(Match, col(Match.id) == col(Prompt.match_id))
         .where(
-            *scope,
             col(Answer.question_key) == CONTACT_KEY,
             col(Answer.answered_at) > since,
             col(Answer.value).not_in(["", NO_CONTACT]),
         )
-        .group_by(col(Prompt.match_id))
-        .subquery("reports")
     )
+    return _latest(rows, "reports", "answered_at")
 
 
 def _worst(*ranks: Any) -> Any:
@@ -209,7 +210,7 @@ def marked(programs: Sequence[Program], now: datetime, match_ids: Sequence[int] 
         scope.append(col(Match.id).in_(list(match_ids)))
     since = _oldest_window(programs, now)
     flags, responses = _flags(scope, now), _responses(scope, programs, now)
-    logs, reports = _recent_logs(scope, since), _recent_reports(scope, since)
+    logs, reports = _recent_logs(since), _recent_reports(since)
     reached = sa.func.coalesce(responses.c.reached, 0)
     answered = sa.func.coalesce(responses.c.answered, 0)
     rate_rank = sa.case(
