@@ -253,7 +253,8 @@ def _week_bound(periods: Sequence[str], offset: int) -> Any:
         for period in periods
         if (monday := period_monday(period)) is not None
     ]
-    return sa.case(*days, else_=sa.null()) if days else sa.null()
+    unknown = sa.cast(sa.null(), sa.Date)  # not a week: no meeting falls in it
+    return sa.case(*days, else_=unknown) if days else unknown
 
 
 async def estimated_minutes(
@@ -262,6 +263,8 @@ async def estimated_minutes(
     """{week: minutes} the mentors' check-ins estimated, over the program's matches'
     weeks with no meeting logged (what `contact_minutes` adds to the logs), summed by the
     database."""
+    if not periods:
+        return {}
     logged = (
         select(MeetingLog.id)
         .where(
