@@ -6,9 +6,10 @@
 Seeds a program (a fresh SQLite file unless --url names an empty database) with N
 matches and W weeks of history — both partners' weekly check-ins (most answered, some
 missed or skipped, with ratings and contact), a meeting log most weeks, a flag on one
-match in ten — then times, as of the last week: match health for /matches (and the
-/matches and /flags first pages), /dashboard's figures, the digest's week in review, and
-/report's figures and drawing. Each is the median of five runs, printed with the SQL
+match in ten — then times, as of the last week: every open match's health mark
+(storage.standings, what /matches orders and counts), the /matches and /flags first
+pages, /dashboard's figures, the digest's week in review, and /report's figures and
+drawing. Each is the median of five runs, printed with the SQL
 statements one run sends and its ratio to the /flags first page of the same run (the
 reference: the machine may be shared, so absolute times move and ratios hold). Prints
 figures; not a test.
@@ -36,7 +37,6 @@ from conversations.kit.charts import render_report, report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
 from locales.translator import translator
 from storage.db import Database, async_database_url
-from storage.health import match_health
 from storage.migrate import upgrade
 from storage.models import (
     Answer,
@@ -50,6 +50,7 @@ from storage.models import (
     PromptStatus,
 )
 from storage.schedule import period_key
+from storage.standings import marks
 from storage.summary import dashboard, previous_week, week_in_review
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in Toronto
@@ -208,7 +209,7 @@ async def measure(database: Database, program: Program, weeks: int) -> list[Figu
         statements = next(counter) - before - 1
         figures.append((label, await _median(run), statements))
 
-    await timed("match health, all matches", lambda s: match_health(s, [program], NOW))
+    await timed("match health, all matches", lambda s: marks(s, [program], NOW))
     await timed(
         "/matches first page", lambda s: matches_view(Look(s, tr, [program], NOW), ALL, 0, 0)
     )

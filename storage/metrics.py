@@ -265,10 +265,10 @@ async def estimated_minutes(
     database."""
     if not periods:
         return {}
-    logged = (
+    logged = (  # on Match, not Prompt: SQLite then looks only for the mentors' estimates
         select(MeetingLog.id)
         .where(
-            col(MeetingLog.match_id) == col(Prompt.match_id),
+            col(MeetingLog.match_id) == col(Match.id),
             col(MeetingLog.deleted_at).is_(None),
             col(MeetingLog.met_on) >= _week_bound(periods, 0),
             col(MeetingLog.met_on) <= _week_bound(periods, 6),

@@ -229,7 +229,7 @@ class Prompt(SQLModel, table=True):
         sa.UniqueConstraint("person_id", "match_id", "kind", "period"),
         sa.Index("ix_prompt_status_due", "status", "due_at"),
         # Figures by week (storage.metrics, storage.standings), and one match's weeks.
-        sa.Index("ix_prompt_checkins", "kind", "period", "status", "match_id"),
+        sa.Index("ix_prompt_checkins", "kind", "period", "status", "match_id", "person_id"),
         sa.Index("ix_prompt_match_period", "match_id", "kind", "period", "status"),
     )
 

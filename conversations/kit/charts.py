@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from io import BytesIO
 
+import sqlalchemy as sa
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 from matplotlib.axes import Axes
@@ -135,30 +136,19 @@ async def active_matches(
 ) -> list[int]:
     """How many of the program's matches ran during each week (Monday to Sunday in the
     program's time zone): from the day they started until the day they closed, both
-    included."""
+    included. Counted by the database, one sum per week."""
     if not mondays:
         return []
-    start = datetime.combine(mondays[0], time.min, zone)
-    end = datetime.combine(mondays[-1] + timedelta(days=7), time.min, zone)
-    rows = await session.exec(
-        select(Match.started_at, Match.closed_at).where(
-            Match.program_id == program_id,
-            col(Match.started_at) < end,
-            col(Match.closed_at).is_(None) | (col(Match.closed_at) >= start),
+    counts = []
+    for monday in mondays:
+        start = datetime.combine(monday, time.min, zone)  # a local day begins at its midnight
+        end = datetime.combine(monday + timedelta(days=7), time.min, zone)
+        ran = (col(Match.started_at) < end) & (
+            col(Match.closed_at).is_(None) | (col(Match.closed_at) >= start)
         )
-    )
-    spans = [
-        (started.astimezone(zone).date(), closed.astimezone(zone).date() if closed else None)
-        for started, closed in rows.all()
-    ]
-    return [
-        sum(
-            1
-            for first, last in spans
-            if first < monday + timedelta(days=7) and (last is None or last >= monday)
-        )
-        for monday in mondays
-    ]
+        counts.append(sa.func.sum(sa.case((ran, 1), else_=0)))
+    row = (await session.exec(select(*counts).where(Match.program_id == program_id))).one()
+    return [int(count or 0) for count in row]
 
 
 async def report_data(

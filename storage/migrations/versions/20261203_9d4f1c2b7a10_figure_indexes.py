@@ -19,7 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEXES = {
-    'ix_prompt_checkins': ('prompt', ['kind', 'period', 'status', 'match_id']),
+    'ix_prompt_checkins': ('prompt', ['kind', 'period', 'status', 'match_id', 'person_id']),
     'ix_prompt_match_period': ('prompt', ['match_id', 'kind', 'period', 'status']),
     'ix_answer_answered_key': ('answer', ['answered_at', 'question_key']),
     'ix_meetinglog_match_met_on': ('meetinglog', ['match_id', 'met_on', 'deleted_at']),
