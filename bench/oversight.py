@@ -236,6 +236,10 @@ async def run(matches: int, weeks: int, url: str | None) -> None:
         await upgrade(database)
         start = clock.perf_counter()
         program = await seed(database, matches, weeks)
+        if not database.is_sqlite:  # statistics, as autovacuum keeps them after such a load
+            async with database.engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(sa.text("ANALYZE"))
         print(
             f"seeded {matches} matches × {weeks} weeks ({matches * weeks * 2:,} check-ins) "
             f"on {database.engine.dialect.name} in {clock.perf_counter() - start:.1f} s"
