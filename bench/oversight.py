@@ -1,19 +1,25 @@
 """Benchmark: what a coordinator's views cost on a big program.
 
     python -m bench.oversight [--matches 200] [--weeks 26] [--url postgresql://…]
+    python -m bench.oversight --matches 10000          # the issue-14 scale
 
 Seeds a program (a fresh SQLite file unless --url names an empty database) with N
 matches and W weeks of history — both partners' weekly check-ins (most answered, some
 missed or skipped, with ratings and contact), a meeting log most weeks, a flag on one
-match in ten — then times, as of the last week: match health for /matches (and the
-/matches and /flags first pages), /dashboard's figures, the digest's week in review, and
-/report's figures and drawing. Each is the median of five runs. Prints figures; not a test.
+match in ten — then times, as of the last week: every open match's health mark
+(storage.standings, what /matches orders and counts), the /matches and /flags first
+pages, /dashboard's figures, the digest's week in review, and /report's figures and
+drawing. Each is the median of five runs, printed with the SQL
+statements one run sends and its ratio to the /flags first page of the same run (the
+reference: the machine may be shared, so absolute times move and ratios hold). Prints
+figures; not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import tempfile
 import time as clock
@@ -23,12 +29,15 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import SQLModel
+
 from conversations.kit.chart_drawing import render_report
 from conversations.kit.charts import report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
 from locales.translator import translator
 from storage.db import Database, async_database_url
-from storage.health import match_health
 from storage.migrate import upgrade
 from storage.models import (
     Answer,
@@ -42,10 +51,13 @@ from storage.models import (
     PromptStatus,
 )
 from storage.schedule import period_key
+from storage.standings import marks
 from storage.summary import dashboard, previous_week, week_in_review
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in Toronto
 RUNS = 5
+REFERENCE = "/flags first page"
+CHUNK = 5_000  # rows per executemany
 
 
 def _people(count: int, start: int) -> list[dict[str, Any]]:
@@ -64,6 +76,32 @@ def _people(count: int, start: int) -> list[dict[str, Any]]:
     ]
 
 
+class Seeder:
+    """Rows with their ids chosen here, inserted in bulk (Core executemany): the ORM's
+    unit of work would take minutes for a 10,000-match history."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.ids: dict[type[SQLModel], itertools.count[int]] = {}
+        self.defaults: dict[type[SQLModel], dict[str, Any]] = {}
+
+    def row(self, model: type[SQLModel], **values: Any) -> dict[str, Any]:
+        """One row of `model` with its defaults and a fresh id."""
+        if model not in self.defaults:
+            self.ids[model] = itertools.count(1)
+            self.defaults[model] = {
+                name: field.get_default(call_default_factory=True)
+                for name, field in model.model_fields.items()
+            }
+        return self.defaults[model] | values | {"id": next(self.ids[model])}
+
+    async def insert(self, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+        table = model.__table__  # type: ignore[attr-defined]
+        connection = await self.session.connection()
+        for start in range(0, len(rows), CHUNK):
+            await connection.execute(sa.insert(table), rows[start : start + CHUNK])
+
+
 async def seed(database: Database, matches: int, weeks: int) -> Program:
     """One program, `matches` matches that started `weeks` weeks ago, their history."""
     rng = Random(7)
@@ -72,61 +110,71 @@ async def seed(database: Database, matches: int, weeks: int) -> Program:
         program = Program(name="Bench", created_at=NOW, weeks=weeks)
         session.add(program)
         await session.flush()
-        people = [Person(**row) for row in _people(2 * matches, 1_000_000)]
-        session.add_all(people)
-        await session.flush()
+        seeder = Seeder(session)
+        people = [seeder.row(Person, **row) for row in _people(2 * matches, 1_000_000)]
+        await seeder.insert(Person, people)
         pairs = [
-            Match(
+            seeder.row(
+                Match,
                 program_id=program.id or 0,
-                mentor_id=people[2 * index].id or 0,
-                mentee_id=people[2 * index + 1].id or 0,
+                mentor_id=people[2 * index]["id"],
+                mentee_id=people[2 * index + 1]["id"],
                 started_at=started,
             )
             for index in range(matches)
         ]
-        session.add_all(pairs)
-        await session.flush()
+        await seeder.insert(Match, pairs)
         for week in range(weeks):
             due = started + timedelta(weeks=week)
-            await _week(session, rng, pairs, due, period_key(due.date()))
-        for match in pairs[::10]:
-            session.add(
-                Flag(match_id=match.id or 0, rule="low_rating", severity="medium",
-                     evidence={"marks": []}, opened_at=NOW - timedelta(days=3))
-            )  # fmt: skip
+            await _week(seeder, rng, pairs, due, period_key(due.date()))
+        flags = [
+            seeder.row(Flag, match_id=match["id"], rule="low_rating", severity="medium",
+                       evidence={"marks": []}, opened_at=NOW - timedelta(days=3))
+            for match in pairs[::10]
+        ]  # fmt: skip
+        await seeder.insert(Flag, flags)
     return program
 
 
-async def _week(session: Any, rng: Random, pairs: list[Match], due: datetime, period: str) -> None:
+async def _week(
+    seeder: Seeder, rng: Random, pairs: list[dict[str, Any]], due: datetime, period: str
+) -> None:
     """Both partners' check-ins of one week for every match, their answers, the logs."""
-    prompts: list[tuple[Prompt, str]] = []
+    prompts: list[tuple[dict[str, Any], str]] = []
+    logs = []
     for match in pairs:
-        for person_id, rating_key in ((match.mentor_id, "going"), (match.mentee_id, "helpful")):
+        for person_id, rating_key in (
+            (match["mentor_id"], "going"),
+            (match["mentee_id"], "helpful"),
+        ):
             status = rng.choices(
                 (PromptStatus.ANSWERED, PromptStatus.MISSED, PromptStatus.SKIPPED), (8, 1, 1)
             )[0]
-            prompt = Prompt(
-                person_id=person_id, match_id=match.id or 0, kind=PromptKind.CHECKIN,
+            prompt = seeder.row(
+                Prompt, person_id=person_id, match_id=match["id"], kind=PromptKind.CHECKIN,
                 period=period, instrument="bench", due_at=due,
                 closes_at=due + timedelta(days=7), status=status,
             )  # fmt: skip
             prompts.append((prompt, rating_key))
         if rng.random() < 0.7:
-            session.add(
-                MeetingLog(match_id=match.id or 0, author_id=match.mentor_id,
+            logs.append(
+                seeder.row(MeetingLog, match_id=match["id"], author_id=match["mentor_id"],
                            met_on=due.date() + timedelta(days=1),
                            minutes=rng.choice((30, 45, 60, 90)), mode="call", created_at=due)
             )  # fmt: skip
-    session.add_all([prompt for prompt, _ in prompts])
-    await session.flush()
-    for prompt, rating_key in prompts:
-        if prompt.status != PromptStatus.ANSWERED:
-            continue
-        for key, value in ((rating_key, str(rng.randint(1, 5))), ("contact", "call")):
-            session.add(
-                Answer(prompt_id=prompt.id or 0, question_key=key, value=value,
-                       answered_at=due + timedelta(hours=2))
-            )  # fmt: skip
+    await seeder.insert(Prompt, [prompt for prompt, _ in prompts])
+    await seeder.insert(MeetingLog, logs)
+    answers = [
+        seeder.row(Answer, prompt_id=prompt["id"], question_key=key, value=value,
+                   answered_at=due + timedelta(hours=2))
+        for prompt, rating_key in prompts
+        if prompt["status"] == PromptStatus.ANSWERED
+        for key, value in ((rating_key, str(rng.randint(1, 5))), ("contact", "call"))
+    ]  # fmt: skip
+    await seeder.insert(Answer, answers)
+
+
+Figure = tuple[str, float, int | None]  # label, median seconds, statements per run
 
 
 async def _median(action: Callable[[], Awaitable[Any]]) -> float:
@@ -138,24 +186,35 @@ async def _median(action: Callable[[], Awaitable[Any]]) -> float:
     return statistics.median(times)
 
 
-async def measure(database: Database, program: Program, weeks: int) -> list[tuple[str, float]]:
+def statement_counter(database: Database) -> itertools.count[int]:
+    """A counter that every statement the engine sends moves on by one."""
+    counter = itertools.count()
+    event.listen(database.engine.sync_engine, "before_cursor_execute", lambda *_args: next(counter))
+    return counter
+
+
+async def measure(database: Database, program: Program, weeks: int) -> list[Figure]:
     tr = translator("fr")
     today: date = NOW.date()
     this_week = period_key(today)
-    figures: list[tuple[str, float]] = []
+    figures: list[Figure] = []
+    counter = statement_counter(database)
 
     async def timed(label: str, action: Callable[[Any], Awaitable[Any]]) -> None:
         async def run() -> None:
             async with database.session() as session:
                 await action(session)
 
-        figures.append((label, await _median(run)))
+        before = next(counter)
+        await run()  # one run to count its statements (and warm the caches)
+        statements = next(counter) - before - 1
+        figures.append((label, await _median(run), statements))
 
-    await timed("match health, all matches", lambda s: match_health(s, [program], NOW))
+    await timed("match health, all matches", lambda s: marks(s, [program], NOW))
     await timed(
         "/matches first page", lambda s: matches_view(Look(s, tr, [program], NOW), ALL, 0, 0)
     )
-    await timed("/flags first page", lambda s: flags_view(Look(s, tr, [program], NOW), 0))
+    await timed(REFERENCE, lambda s: flags_view(Look(s, tr, [program], NOW), 0))
     await timed("/dashboard figures", lambda s: dashboard(s, program, NOW))
     await timed(
         "digest: last week in review",
@@ -167,7 +226,7 @@ async def measure(database: Database, program: Program, weeks: int) -> list[tupl
     figures.append(
         (f"/report drawing, {weeks} weeks", await _median(
             lambda: asyncio.to_thread(render_report, data, tr, program.name)
-        ))
+        ), None)
     )  # fmt: skip
     return figures
 
@@ -178,12 +237,20 @@ async def run(matches: int, weeks: int, url: str | None) -> None:
         await upgrade(database)
         start = clock.perf_counter()
         program = await seed(database, matches, weeks)
+        if not database.is_sqlite:  # statistics, as autovacuum keeps them after such a load
+            async with database.engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(sa.text("ANALYZE"))
         print(
             f"seeded {matches} matches × {weeks} weeks ({matches * weeks * 2:,} check-ins) "
             f"on {database.engine.dialect.name} in {clock.perf_counter() - start:.1f} s"
         )
-        for label, seconds in await measure(database, program, weeks):
-            print(f"  {label:<34} {seconds * 1000:8.1f} ms")
+        figures = await measure(database, program, weeks)
+        reference = next(seconds for label, seconds, _ in figures if label == REFERENCE)
+        print(f"  {'view':<34} {'median':>11} {'statements':>10} {'÷ /flags':>9}")
+        for label, seconds, statements in figures:
+            count = "" if statements is None else str(statements)
+            print(f"  {label:<34} {seconds * 1000:8.1f} ms {count:>10} {seconds / reference:8.1f}×")
         await database.engine.dispose()
 
 

@@ -113,10 +113,12 @@ from storage.models import (
     Role,
 )
 from storage.programs import zone_or_none
+from storage.standings import Standings, closed_page, open_page
 
 PREFIX = TIMELINE_PREFIX
 FLAGS_PER_PAGE = 6
-MATCHES_PER_PAGE = 8
+MATCHES_PER_PAGE = 8  # a page's blocks always fit one message: names and reasons are clipped
+REASONS_CLIP = 160  # why a match is not on track, as Telegram counts it
 EVENTS_PER_PAGE = 12
 NOTE_CLIP = 300  # a participant's text quoted in a timeline
 EVIDENCE_LINES = 3  # a flag's evidence lines in a timeline
@@ -424,7 +426,7 @@ def _match_block(tr: Translator, health: Health, now: datetime, several: bool) -
         details = f"{escape(clip(health.program.name, NAME_CLIP))} · {details}"
     lines.append(details)
     if health.judgements:
-        lines.append(f"↳ {_reasons(tr, health, now)}")
+        lines.append(f"↳ {clip(_reasons(tr, health, now), REASONS_CLIP)}")
     return "\n".join(lines)
 
 
@@ -472,15 +474,35 @@ def _filter_rows(tr: Translator, look: Look, chosen: str, program_id: int) -> li
     return rows
 
 
+async def _standings(look: Look, scope: list[Program], chosen: str, page: int) -> Standings:
+    """One page of the list, ordered and cut by the database."""
+    offset = page * MATCHES_PER_PAGE
+    if chosen == CLOSED:
+        return await closed_page(look.session, scope, offset, MATCHES_PER_PAGE)
+    wanted = FILTERS.get(chosen)
+    return await open_page(look.session, scope, look.now, wanted, offset, MATCHES_PER_PAGE)
+
+
 async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> View:
     tr, now = look.tr, look.now
     one = look.program(program_id) if program_id else None
     if program_id and one is None:
         raise Refused(tr.gettext("Only this program's coordinators can do that."))
     scope = [one] if one else list(look.programs)
-    everyone = await match_health(look.session, scope, now, closed=chosen == CLOSED)
-    wanted = FILTERS.get(chosen)
-    listed = [health for health in everyone if wanted is None or health.mark == wanted]
+    found = await _standings(look, scope, chosen, page)
+    if page > 0 and not found.match_ids:  # past the end (matches closed since): the last page
+        listed = (await _standings(look, scope, chosen, 0)).listed
+        page = max(-(-listed // MATCHES_PER_PAGE) - 1, 0)
+        found = await _standings(look, scope, chosen, page)
+    shown = {
+        health.match.id: health
+        for health in await match_health(
+            look.session, scope, now, closed=chosen == CLOSED, match_ids=found.match_ids
+        )
+    }
+    listed = [shown[match_id] for match_id in found.match_ids if match_id in shown]
+    everyone = sum(found.counts.values())
+    pages = max(-(-found.listed // MATCHES_PER_PAGE), 1)
     several = len(look.programs) > 1 and not program_id
     head = [tr.gettext("<b>Matches</b>")]
     if len(scope) == 1:
@@ -488,22 +510,18 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
     if chosen != ALL:
         label = _closed(tr) if chosen == CLOSED else tr.gettext(MARK_LABELS[FILTERS[chosen]])
         head.append(escape(label))
-    blocks = [_match_block(tr, health, now, several) for health in listed]
-    pages = _pages(blocks, MATCHES_PER_PAGE)
-    page = min(page, len(pages) - 1)
-    lines = [_heading(tr, head, page, len(pages))]
+    lines = [_heading(tr, head, page, pages)]
     if chosen != CLOSED and everyone:
-        counts = {mark: sum(1 for health in everyone if health.mark == mark) for mark in Mark}
         lines.append(
             tr.gettext(
                 "🔴 {risk} at risk · 🟡 {watch} to watch · 🟢 {fine} on track",
-                risk=counts[Mark.AT_RISK],
-                watch=counts[Mark.WATCH],
-                fine=counts[Mark.ON_TRACK],
+                risk=found.counts[Mark.AT_RISK],
+                watch=found.counts[Mark.WATCH],
+                fine=found.counts[Mark.ON_TRACK],
             )
         )
     if not everyone and chosen != CLOSED:
-        if await match_health(look.session, scope, now, closed=True):
+        if (await closed_page(look.session, scope, 0, 1)).match_ids:
             empty = tr.gettext(
                 "No match is open right now: tap Closed to see the ones that ended, or send "
                 "/pair to pair a mentor with a mentee."
@@ -514,13 +532,10 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
     elif not listed:
         lines += ["", tr.gettext(EMPTY_LISTS[chosen])]
     else:
-        lines += ["", "\n\n".join(pages[page])]
-    start = sum(len(earlier) for earlier in pages[:page])
+        lines += ["", "\n\n".join(_match_block(tr, health, now, several) for health in listed)]
     back = (chosen, program_id, page)
-    rows = [
-        [_match_button(tr, health, back)] for health in listed[start : start + len(pages[page])]
-    ]
-    rows.append(page_buttons(tr, page, len(pages), partial(_data, "ms", chosen, program_id)))
+    rows = [[_match_button(tr, health, back)] for health in listed]
+    rows.append(page_buttons(tr, page, pages, partial(_data, "ms", chosen, program_id)))
     return View("\n".join(lines), [*rows, *_filter_rows(tr, look, chosen, program_id)])
 
 

@@ -20,9 +20,10 @@ Three judgements, the worst of which is the match's mark (README, "Match health"
 Closed matches get no mark: `match_health` leaves them out unless asked for them alone
 (``closed=True``), and then reads nothing but the matches and their people.
 
-Everything is read for all the programs' matches at once, in a handful of queries (the
-matches and their people, the unresolved flags, the latest logs, the latest reported
-contacts, and one check-in count per program), whatever the number of matches.
+Everything is read for all the asked matches at once, in a handful of queries (the
+matches and their people, the unresolved flags, the check-in counts, the latest logs, the
+latest reported contacts), whatever the number of matches. A view of a large program asks
+for one page of matches: `storage.standings` marks and orders all of them in SQL first.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.contacts import CONTACT_KEY, NO_CONTACT, logged
 from storage.flags import SEVERITY_ORDER, Severity, thresholds
-from storage.metrics import Rate, checkin_counts, rates_by_match, recent_periods
+from storage.metrics import CheckinCount, Rate, rates_by_match, recent_periods
 from storage.models import (
     Answer,
     Flag,
@@ -51,6 +52,7 @@ from storage.models import (
     Person,
     Program,
     Prompt,
+    PromptKind,
     PromptStatus,
 )
 from storage.programs import zone_or_none
@@ -216,7 +218,7 @@ async def match_health(
         ]
         return sorted(result, key=sort_key)
     flags = await _open_flags(session, scope)
-    rates = await _rates(session, list(by_id.values()), now)
+    rates = await _rates(session, scope, list(by_id.values()), now)
     contacts = await _last_contacts(session, scope)
     result = []
     for match, mentor_row, mentee_row in found:
@@ -249,18 +251,37 @@ async def _open_flags(session: AsyncSession, scope: list[Any]) -> dict[int, list
     return result
 
 
-async def _rates(
-    session: AsyncSession, programs: Sequence[Program], now: datetime
-) -> dict[int, Rate]:
-    """Each match's response over the last RATE_WEEKS weeks of its program's calendar,
-    check-ins still open left out."""
-    result: dict[int, Rate] = {}
+def recent_checkins(programs: Sequence[Program], now: datetime) -> Any:
+    """A condition on Match and Prompt: the check-in falls in its program's last
+    RATE_WEEKS weeks (programs in different time zones may be in different weeks)."""
+    by_weeks: dict[tuple[str, ...], list[int]] = {}
     for program in programs:
         zone = zone_or_none(program.timezone)
         today = now.astimezone(zone).date() if zone else now.date()
-        rows = await checkin_counts(session, program.id or 0, recent_periods(today, RATE_WEEKS))
-        result |= rates_by_match(row for row in rows if row.status != PromptStatus.SENT)
-    return result
+        by_weeks.setdefault(tuple(recent_periods(today, RATE_WEEKS)), []).append(program.id or 0)
+    return sa.and_(
+        col(Prompt.kind) == PromptKind.CHECKIN,
+        sa.or_(
+            *(
+                col(Match.program_id).in_(ids) & col(Prompt.period).in_(weeks)
+                for weeks, ids in by_weeks.items()
+            )
+        ),
+    )
+
+
+async def _rates(
+    session: AsyncSession, scope: list[Any], programs: Sequence[Program], now: datetime
+) -> dict[int, Rate]:
+    """Each match's response over the last RATE_WEEKS weeks of its program's calendar,
+    check-ins still open left out."""
+    rows = await session.exec(
+        select(Prompt.match_id, Prompt.period, Prompt.status, sa.func.count(col(Prompt.id)))
+        .join(Match, col(Match.id) == col(Prompt.match_id))
+        .where(*scope, recent_checkins(programs, now), col(Prompt.status) != PromptStatus.SENT)
+        .group_by(col(Prompt.match_id), col(Prompt.period), col(Prompt.status))
+    )
+    return rates_by_match(CheckinCount(*row) for row in rows.all())
 
 
 async def _last_contacts(session: AsyncSession, scope: list[Any]) -> dict[int, datetime]:

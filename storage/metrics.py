@@ -38,6 +38,7 @@ RATING_KEYS = {"mentee": "helpful", "mentor": "going"}
 # The mentor check-in's "how long together" choices, in minutes (the middle of each range).
 DURATION_MINUTES = {"u30": 20, "m30_60": 45, "h1_2": 90, "o2h": 150}
 DEFAULT_EXPECTED_MINUTES = 60
+RATING_VALUES = ("1", "2", "3", "4", "5")
 
 
 @dataclass(frozen=True)
@@ -115,30 +116,56 @@ def rates_by_match(rows: Iterable[CheckinCount]) -> dict[int, Rate]:
     return dict(result)
 
 
+async def weekly_rates(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[str, Rate]:
+    """Each week's response over all the program's matches (what `rates_by_week` makes of
+    `checkin_counts`), counted by the database."""
+    rows = await session.exec(
+        select(Prompt.period, Prompt.status, sa.func.count())
+        .where(
+            _of_program(program_id),
+            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.period).in_(list(periods)),
+        )
+        .group_by(col(Prompt.period), col(Prompt.status))
+    )
+    return rates_by_week(CheckinCount(0, period, status, int(n)) for period, status, n in rows)
+
+
+def _of_program(program_id: int) -> Any:
+    """A condition on a row with a ``match_id``: its match is the program's."""
+    return col(Prompt.match_id).in_(select(Match.id).where(Match.program_id == program_id))
+
+
 async def weekly_ratings(
     session: AsyncSession, program_id: int, periods: Sequence[str]
 ) -> dict[str, dict[str, float]]:
     """{week: {"mentee": average, "mentor": average}} — a role with no rating that week
     is absent."""
+    by_mentor = col(Prompt.person_id) == col(Match.mentor_id)
     statement = (
-        select(Prompt.period, Prompt.person_id, Match.mentor_id, Answer.question_key, Answer.value)
+        select(
+            Prompt.period,
+            by_mentor,
+            sa.func.sum(sa.cast(col(Answer.value), sa.Integer)),
+            sa.func.count(),
+        )
         .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
         .join(Match, col(Match.id) == col(Prompt.match_id))
         .where(
             Match.program_id == program_id,
             Prompt.kind == PromptKind.CHECKIN,
             col(Prompt.period).in_(list(periods)),
-            col(Answer.question_key).in_(list(RATING_KEYS.values())),
+            (by_mentor & (col(Answer.question_key) == RATING_KEYS["mentor"]))
+            | (~by_mentor & (col(Answer.question_key) == RATING_KEYS["mentee"])),
+            col(Answer.value).in_(RATING_VALUES),
         )
+        .group_by(col(Prompt.period), by_mentor)
     )
-    values: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for period, person_id, mentor_id, key, value in (await session.exec(statement)).all():
-        role = "mentor" if person_id == mentor_id else "mentee"
-        if key == RATING_KEYS[role] and value in {"1", "2", "3", "4", "5"}:
-            values[period, role].append(int(value))
     result: dict[str, dict[str, float]] = defaultdict(dict)
-    for (period, role), ratings in values.items():
-        result[period][role] = sum(ratings) / len(ratings)
+    for period, mentor, total, count in await session.exec(statement):
+        result[period]["mentor" if mentor else "mentee"] = int(total) / int(count)
     return dict(result)
 
 
@@ -199,3 +226,88 @@ async def mentor_estimates(
         for match_id, period, value in rows.all()
         if value in DURATION_MINUTES
     }
+
+
+async def meeting_days(
+    session: AsyncSession, program_id: int, first: date, last: date
+) -> dict[date, tuple[int, int]]:
+    """{day: (meetings, minutes)} of the program's meetings held from `first` to `last`
+    (both included), deleted logs left out."""
+    rows = await session.exec(
+        select(MeetingLog.met_on, sa.func.count(), sa.func.sum(col(MeetingLog.minutes)))
+        .where(
+            col(MeetingLog.match_id).in_(select(Match.id).where(Match.program_id == program_id)),
+            col(MeetingLog.deleted_at).is_(None),
+            col(MeetingLog.met_on) >= first,
+            col(MeetingLog.met_on) <= last,
+        )
+        .group_by(col(MeetingLog.met_on))
+    )
+    return {day: (int(count), int(minutes or 0)) for day, count, minutes in rows.all()}
+
+
+def _week_bound(periods: Sequence[str], offset: int) -> Any:
+    """The day `offset` days after the check-in's ISO week's Monday, as SQL."""
+    days = [
+        (col(Prompt.period) == period, sa.literal(monday + timedelta(days=offset), sa.Date))
+        for period in periods
+        if (monday := period_monday(period)) is not None
+    ]
+    unknown = sa.cast(sa.null(), sa.Date)  # not a week: no meeting falls in it
+    return sa.case(*days, else_=unknown) if days else unknown
+
+
+async def estimated_minutes(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[str, int]:
+    """{week: minutes} the mentors' check-ins estimated, over the program's matches'
+    weeks with no meeting logged (what `contact_minutes` adds to the logs), summed by the
+    database."""
+    if not periods:
+        return {}
+    logged = (  # on Match, not Prompt: SQLite then looks only for the mentors' estimates
+        select(MeetingLog.id)
+        .where(
+            col(MeetingLog.match_id) == col(Match.id),
+            col(MeetingLog.deleted_at).is_(None),
+            col(MeetingLog.met_on) >= _week_bound(periods, 0),
+            col(MeetingLog.met_on) <= _week_bound(periods, 6),
+        )
+        .exists()
+    )
+    rows = await session.exec(
+        select(Prompt.period, Answer.value, sa.func.count())
+        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
+        .join(Match, col(Match.id) == col(Prompt.match_id))
+        .where(
+            Match.program_id == program_id,
+            col(Prompt.person_id) == col(Match.mentor_id),
+            Prompt.kind == PromptKind.CHECKIN,
+            col(Prompt.period).in_(list(periods)),
+            Answer.question_key == "duration",
+            col(Answer.value).in_(list(DURATION_MINUTES)),
+            ~logged,
+        )
+        .group_by(col(Prompt.period), col(Answer.value))
+    )
+    result: dict[str, int] = defaultdict(int)
+    for period, value, count in rows.all():
+        result[period] += DURATION_MINUTES[value] * int(count)
+    return dict(result)
+
+
+async def weekly_contact_minutes(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[str, int]:
+    """{week: minutes together} over the program's matches: `contact_minutes` summed per
+    week, by the database."""
+    result = dict.fromkeys(periods, 0)
+    mondays = sorted(filter(None, (period_monday(period) for period in periods)))
+    if mondays:
+        days = await meeting_days(session, program_id, mondays[0], mondays[-1] + timedelta(6))
+        for day, (_, minutes) in days.items():
+            if (period := period_key(day)) in result:
+                result[period] += minutes
+    for period, minutes in (await estimated_minutes(session, program_id, periods)).items():
+        result[period] += minutes
+    return result

@@ -228,6 +228,9 @@ class Prompt(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("person_id", "match_id", "kind", "period"),
         sa.Index("ix_prompt_status_due", "status", "due_at"),
+        # Figures by week (storage.metrics, storage.standings), and one match's weeks.
+        sa.Index("ix_prompt_checkins", "kind", "period", "status", "match_id", "person_id"),
+        sa.Index("ix_prompt_match_period", "match_id", "kind", "period", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -255,7 +258,11 @@ class Prompt(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """One answer to one question: exports and aggregates are plain queries."""
 
-    __table_args__ = (sa.UniqueConstraint("prompt_id", "question_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("prompt_id", "question_key"),
+        # Recent answers (contacts reported lately, storage.standings).
+        sa.Index("ix_answer_answered_key", "answered_at", "question_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     prompt_id: int = Field(foreign_key="prompt.id", index=True, ondelete="CASCADE")
@@ -265,6 +272,12 @@ class Answer(SQLModel, table=True):
 
 
 class MeetingLog(SQLModel, table=True):
+    __table_args__ = (
+        # A match's meetings by day, and a program's meetings of some days.
+        sa.Index("ix_meetinglog_match_met_on", "match_id", "met_on", "deleted_at"),
+        sa.Index("ix_meetinglog_met_on", "met_on", "match_id", "deleted_at", "minutes"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
     author_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")

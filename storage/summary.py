@@ -42,23 +42,17 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.contacts import is_reported
+from storage.contacts import CONTACT_KEY, NO_CONTACT
 from storage.db import upsert
 from storage.flags import SEVERITY_ORDER, period_monday
-from storage.health import snoozed
-from storage.metrics import (
-    Rate,
-    checkin_counts,
-    mentor_estimates,
-    program_meetings,
-    rates_by_week,
-)
+from storage.metrics import Rate, estimated_minutes, meeting_days, weekly_rates
 from storage.models import (
     Answer,
     Flag,
     FlagStatus,
     Match,
     MatchStatus,
+    MeetingLog,
     Membership,
     Person,
     PersonStatus,
@@ -157,21 +151,37 @@ async def flag_counts(
 ) -> FlagCounts:
     """The program's unresolved flags: counted by severity (snoozed ones apart), and the
     `top` most severe (the oldest first within a severity) with their match's people."""
+    unresolved = [
+        col(Flag.match_id).in_(select(Match.id).where(Match.program_id == program_id)),
+        col(Flag.status) != FlagStatus.RESOLVED,
+    ]
+    resting = (col(Flag.status) == FlagStatus.SNOOZED) & (
+        col(Flag.snoozed_until).is_(None) | (col(Flag.snoozed_until) > now)
+    )
     rows = await session.exec(
-        select(Flag)
-        .join(Match, col(Match.id) == col(Flag.match_id))
-        .where(Match.program_id == program_id, Flag.status != FlagStatus.RESOLVED)
+        select(Flag.severity, resting, sa.func.count())
+        .where(*unresolved)
+        .group_by(col(Flag.severity), resting)
     )
     by_severity: dict[str, int] = defaultdict(int)
-    waiting, resting = [], 0
-    for flag in rows.all():
-        if snoozed(flag, now):
-            resting += 1
+    snoozed_count = 0
+    for severity, is_resting, count in rows.all():
+        if is_resting:
+            snoozed_count += int(count)
         else:
-            by_severity[flag.severity] += 1
-            waiting.append(flag)
-    waiting.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.opened_at, f.id or 0))  # type: ignore[call-overload]
-    return FlagCounts(dict(by_severity), resting, await _named(session, waiting[:top]))
+            by_severity[severity] += int(count)
+    waiting: Sequence[Flag] = []
+    if top:
+        rank = sa.case(SEVERITY_ORDER, value=col(Flag.severity), else_=9)
+        waiting = (
+            await session.exec(
+                select(Flag)
+                .where(*unresolved, ~resting)
+                .order_by(rank, col(Flag.opened_at), col(Flag.id))
+                .limit(top)
+            )
+        ).all()
+    return FlagCounts(dict(by_severity), snoozed_count, await _named(session, waiting))
 
 
 async def _named(session: AsyncSession, flags: Sequence[Flag]) -> tuple[FlagLine, ...]:
@@ -202,24 +212,11 @@ def month_weeks(today: date) -> list[str]:
 async def month_contact(session: AsyncSession, program_id: int, today: date) -> tuple[int, int]:
     """(meetings, minutes) this month: meetings held this calendar month up to today, and
     their minutes plus the mentor's estimates of this month's weeks without a log."""
-    first = today.replace(day=1)
-    weeks = month_weeks(today)
-    mondays = [monday for week in weeks if (monday := period_monday(week)) is not None]
-    start = min([first, *mondays])
-    end = max([today, *(monday + timedelta(days=6) for monday in mondays)])
-    rows = await program_meetings(session, program_id, start, end)
-    meetings = minutes = 0
-    logged_weeks: set[tuple[int, str]] = set()
-    for match_id, met_on, length in rows:
-        logged_weeks.add((match_id, period_key(met_on)))
-        if first <= met_on <= today:
-            meetings, minutes = meetings + 1, minutes + length
-    estimated = sum(
-        value
-        for key, value in (await mentor_estimates(session, program_id, weeks)).items()
-        if key not in logged_weeks
-    )
-    return meetings, minutes + estimated
+    days = await meeting_days(session, program_id, today.replace(day=1), today)
+    meetings = sum(count for count, _ in days.values())
+    minutes = sum(length for _, length in days.values())
+    estimated = await estimated_minutes(session, program_id, month_weeks(today))
+    return meetings, minutes + sum(estimated.values())
 
 
 async def dashboard(session: AsyncSession, program: Program, now: datetime) -> Dashboard:
@@ -228,7 +225,7 @@ async def dashboard(session: AsyncSession, program: Program, now: datetime) -> D
     today = local_today(program, now)
     this_week = period_key(today)
     last_week = previous_week(this_week)
-    rates = rates_by_week(await checkin_counts(session, program.id, [last_week, this_week]))
+    rates = await weekly_rates(session, program.id, [last_week, this_week])
     meetings, minutes = await month_contact(session, program.id, today)
     waiting = {
         role.value: len(await unmatched(session, program.id, role))
@@ -247,6 +244,48 @@ async def dashboard(session: AsyncSession, program: Program, now: datetime) -> D
     )
 
 
+async def _silent(
+    session: AsyncSession, program_id: int, week: str, began: datetime
+) -> tuple[int, int]:
+    """(active, silent): the program's matches active now that began before `began`, and
+    how many of them had no contact that week (no meeting logged, none reported in a
+    check-in)."""
+    monday = period_monday(week)
+    assert monday is not None, week
+    met = (
+        select(MeetingLog.id)
+        .where(
+            col(MeetingLog.match_id) == col(Match.id),
+            col(MeetingLog.deleted_at).is_(None),
+            col(MeetingLog.met_on) >= monday,
+            col(MeetingLog.met_on) <= monday + timedelta(days=6),
+        )
+        .exists()
+    )
+    reported = (
+        select(Answer.id)
+        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
+        .where(
+            col(Prompt.match_id) == col(Match.id),
+            Prompt.kind == PromptKind.CHECKIN,
+            Prompt.period == week,
+            col(Answer.question_key) == CONTACT_KEY,
+            col(Answer.value).not_in(["", NO_CONTACT]),
+        )
+        .exists()
+    )
+    row = (
+        await session.exec(
+            select(sa.func.count(), sa.func.sum(sa.case((~met & ~reported, 1), else_=0))).where(
+                Match.program_id == program_id,
+                Match.status == MatchStatus.ACTIVE,
+                col(Match.started_at) < began,
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1] or 0)
+
+
 async def week_in_review(
     session: AsyncSession, program: Program, week: str, now: datetime
 ) -> Review:
@@ -256,46 +295,20 @@ async def week_in_review(
     assert monday is not None, week
     sunday = monday + timedelta(days=6)
     before = previous_week(week)
-    rates = rates_by_week(await checkin_counts(session, program.id, [before, week]))
-    meetings = await program_meetings(session, program.id, monday, sunday)
-    logged = {match_id for match_id, _, _ in meetings}
-    estimates = await mentor_estimates(session, program.id, [week])
-    minutes = sum(length for _, _, length in meetings) + sum(
-        value for (match_id, _), value in estimates.items() if match_id not in logged
-    )
+    rates = await weekly_rates(session, program.id, [before, week])
+    days = await meeting_days(session, program.id, monday, sunday)
+    estimated = await estimated_minutes(session, program.id, [week])
     began = datetime.combine(monday, time.min, program_zone(program))
-    active = set(
-        (
-            await session.exec(
-                select(Match.id).where(
-                    Match.program_id == program.id,
-                    Match.status == MatchStatus.ACTIVE,
-                    col(Match.started_at) < began,
-                )
-            )
-        ).all()
-    )
-    reports = await session.exec(
-        select(Prompt.match_id, Answer.question_key, Answer.value)
-        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
-        .where(
-            col(Prompt.match_id).in_(active),
-            Prompt.kind == PromptKind.CHECKIN,
-            Prompt.period == week,
-        )
-    )
-    contacted = logged | {
-        match_id for match_id, key, value in reports.all() if is_reported(key, value)
-    }
+    active, silent = await _silent(session, program.id, week, began)
     return Review(
         program=program,
         week=week,
         rate=rates.get(week, Rate()),
         previous=rates.get(before, Rate()),
-        meetings=len(meetings),
-        minutes=minutes,
-        active=len(active),
-        silent=len(active - contacted),
+        meetings=sum(count for count, _ in days.values()),
+        minutes=sum(length for _, length in days.values()) + estimated.get(week, 0),
+        active=active,
+        silent=silent,
         flags=await flag_counts(session, program.id, now, TOP_FLAGS),
     )
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+import sqlalchemy as sa
 from babel.numbers import format_decimal, format_percent
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -21,11 +22,10 @@ from locales.translator import Translator
 from storage.flags import period_monday
 from storage.metrics import (
     Rate,
-    checkin_counts,
-    contact_minutes,
     expected_minutes_per_week,
-    rates_by_week,
     recent_periods,
+    weekly_contact_minutes,
+    weekly_rates,
     weekly_ratings,
 )
 from storage.models import Match, Program
@@ -95,30 +95,19 @@ async def active_matches(
 ) -> list[int]:
     """How many of the program's matches ran during each week (Monday to Sunday in the
     program's time zone): from the day they started until the day they closed, both
-    included."""
+    included. Counted by the database, one sum per week."""
     if not mondays:
         return []
-    start = datetime.combine(mondays[0], time.min, zone)
-    end = datetime.combine(mondays[-1] + timedelta(days=7), time.min, zone)
-    rows = await session.exec(
-        select(Match.started_at, Match.closed_at).where(
-            Match.program_id == program_id,
-            col(Match.started_at) < end,
-            col(Match.closed_at).is_(None) | (col(Match.closed_at) >= start),
+    counts = []
+    for monday in mondays:
+        start = datetime.combine(monday, time.min, zone)  # a local day begins at its midnight
+        end = datetime.combine(monday + timedelta(days=7), time.min, zone)
+        ran = (col(Match.started_at) < end) & (
+            col(Match.closed_at).is_(None) | (col(Match.closed_at) >= start)
         )
-    )
-    spans = [
-        (started.astimezone(zone).date(), closed.astimezone(zone).date() if closed else None)
-        for started, closed in rows.all()
-    ]
-    return [
-        sum(
-            1
-            for first, last in spans
-            if first < monday + timedelta(days=7) and (last is None or last >= monday)
-        )
-        for monday in mondays
-    ]
+        counts.append(sa.func.sum(sa.case((ran, 1), else_=0)))
+    row = (await session.exec(select(*counts).where(Match.program_id == program_id))).one()
+    return [int(count or 0) for count in row]
 
 
 async def report_data(
@@ -138,11 +127,9 @@ async def report_data(
         started = first.replace(tzinfo=first.tzinfo or UTC).astimezone(zone).date()
         before = sum(1 for monday in mondays[:-1] if monday + timedelta(days=7) <= started)
         periods, mondays = periods[before:], mondays[before:]
-    rates = rates_by_week(await checkin_counts(session, program.id, periods))
+    rates = await weekly_rates(session, program.id, periods)
     ratings = await weekly_ratings(session, program.id, periods)
-    minutes: dict[str, int] = dict.fromkeys(periods, 0)
-    for (_, period), value in (await contact_minutes(session, program.id, periods)).items():
-        minutes[period] += value
+    minutes = await weekly_contact_minutes(session, program.id, periods)
     active = await active_matches(session, program.id, mondays, zone)
     per_match = expected_minutes_per_week(program.settings)
     return ReportData(
