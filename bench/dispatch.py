@@ -57,7 +57,7 @@ from bot.app import PROMPTS, build_application
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from conversations import broadcast
-from storage.db import Database
+from storage.db import Database, async_database_url
 from storage.models import Goal, Match, MeetingLog, Membership, Person, Program, Prompt, Role
 from storage.prompts import claim_due, materialise, note_materialised, scheduled_participants
 
@@ -623,7 +623,11 @@ def main() -> None:
     args.simultaneous = min(args.simultaneous, args.participants)
     args.limited = min(args.limited, args.participants - args.participants % 2)
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        url = (
+            async_database_url(args.database_url)
+            if args.database_url
+            else f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        )
         seeded = run_child("seed", url, args)
         dispatcher = run_child("dispatcher", url, args)
         limited = run_child("limited", url, args) if args.limited else None
