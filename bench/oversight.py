@@ -33,8 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import SQLModel
 
-from conversations.kit.chart_drawing import render_report
-from conversations.kit.charts import report_data
+from conversations.kit.charts import render_report, report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
 from locales.translator import translator
 from storage.db import Database, async_database_url
