@@ -9,7 +9,7 @@ so; the dispatcher's every tick looks for those (`sweep`), and once a day it app
 flag rules to every open match. Sending and updating the copies is the raise-alerts
 service, conversations/kit/alerting.py; this dialogue is the buttons and the note.
 
-Callback data is ``fl:<action>:<flag id>`` (Show match is conversations/oversight.py's
+Callback data is ``fl:<action>:<flag id>`` (Show match is conversations/oversight/'s
 ``ov:mt:<match id>``, which opens the match's timeline) and is never trusted: every
 press is checked again against the person pressing it, who must have finished joining
 the flag's program as a coordinator (and not have left Tandem). A refused press changes

@@ -1,7 +1,7 @@
 """The words of a coordinator's alert about a flag: its title, the two people, the
 evidence one fact per line, what has been done about it, and its four buttons. Sent by
 `conversations.kit.alerting`, acted on in conversations/alerts.py, shown again in a match's
-timeline (conversations/oversight.py)."""
+timeline (conversations/oversight/)."""
 
 from __future__ import annotations
 

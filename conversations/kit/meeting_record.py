@@ -1,6 +1,6 @@
 """A meeting log as people read it: the program's topics, the `meeting_log` instrument
 asking for them, and a stored log's lines (date, duration, mode, topics, notes). Meeting
-logs (conversations/meeting_log/) and a match's timeline (conversations/oversight.py) show
+logs (conversations/meeting_log/) and a match's timeline (conversations/oversight/) show
 logs through here."""
 
 from __future__ import annotations
