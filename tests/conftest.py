@@ -26,19 +26,32 @@ from tests.harness import FakeTelegram
 ADMIN_ID = 9000
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-_schema_ready = False
+_emptying: str | None = None  # the statement that empties every table, once the schema is built
 
 
 async def _fresh_postgres(database: Database) -> None:
-    global _schema_ready
+    """Build the schema once per run, then empty it for each test: one DO block of DELETEs
+    (children first) and sequence restarts, about 20 ms. TRUNCATE took about 240 ms a test
+    (PostgreSQL makes new files for every table), some 5 minutes over the suite."""
+    global _emptying
     async with database.engine.begin() as connection:
-        if not _schema_ready:
+        if _emptying is None:
             await connection.run_sync(SQLModel.metadata.drop_all)
             await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
             await connection.run_sync(SQLModel.metadata.create_all)
-            _schema_ready = True
-        tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            sequences = await connection.execute(
+                text(
+                    "SELECT sequence_name FROM information_schema.sequences"
+                    " WHERE sequence_schema = current_schema()"
+                )
+            )
+            deletes = "".join(
+                f'DELETE FROM "{table.name}"; '
+                for table in reversed(SQLModel.metadata.sorted_tables)
+            )
+            restarts = "".join(f'ALTER SEQUENCE "{name}" RESTART; ' for (name,) in sequences)
+            _emptying = f"DO $$ BEGIN {deletes}{restarts}END $$"
+        await connection.execute(text(_emptying))
 
 
 @pytest.fixture
