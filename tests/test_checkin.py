@@ -711,7 +711,7 @@ async def test_pause_until_a_typed_date_in_french(
     await robert.send("le 32 janvier")
     assert "Je n’ai pas compris cette date." in robert.last.text
     await robert.send("15 novembre")  # next year's: more than six months away
-    assert "Choisissez une date après aujourd’hui" in robert.last.text
+    assert "Choisissez une date entre demain et dans six mois" in robert.last.text
     assert (await person_row(database, ROBERT)).status == PersonStatus.ACTIVE
     await robert.send("5 janvier")
     person = await person_row(database, ROBERT)

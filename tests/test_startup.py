@@ -189,7 +189,7 @@ async def test_a_crashing_handler_apologises_logs_no_text_and_tells_admins(
     with caplog.at_level(logging.ERROR):
         await user.send("/explode my secret words")
     replies = [message.text for message in user.new_messages()]
-    assert any("Tout ce que vous avez répondu jusqu’ici est enregistré" in text for text in replies)
+    assert any("Vos réponses données jusqu’ici sont enregistrées" in text for text in replies)
     assert "secret" not in caplog.text
     assert "RuntimeError" in caplog.text
     admin_messages = [message.text for message in bots.api.visible(ADMIN_ID)]
