@@ -222,7 +222,7 @@ async def test_an_exclusive_option_clears_the_others(
     assert "Comment se passe" in robert.last.text, "no duration without contact"
     await robert.tap("3")
     await robert.tap("Terminé")
-    assert robert.answers[-1] == "Cochez au moins une réponse, puis touchez Terminé."
+    assert robert.answers[-1] == "Cochez au moins une réponse, puis touchez «\u00a0Terminé\u00a0»."
     await robert.tap("Difficile à joindre")
     await robert.tap("Rien, tout va bien")
     assert robert.last.labels[:2] == ["☑ Rien, tout va bien", "☐ Difficile à joindre"]

@@ -170,7 +170,7 @@ async def test_coordinator_menu_only_in_coordinators_chats(tg, invite, bots: Bot
     await coordinator.tap("Garder « Nadia »")
     await coordinator.tap("Est (Montréal, Toronto, Ottawa)")
     await coordinator.tap("✅ C’est parfait")
-    assert "Comme membre de l’équipe de coordination" in coordinator.last.text
+    assert "À titre de membre de l’équipe de coordination" in coordinator.last.text
     menu = bots.api.commands_for(BotCommandScopeChat(42), "")
     assert [command["command"] for command in menu][-10:] == COORDINATOR_MENU
     assert menu[-2]["description"] == "Les personnes de vos programmes"
