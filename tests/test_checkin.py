@@ -222,7 +222,7 @@ async def test_an_exclusive_option_clears_the_others(
     assert "Comment se passe" in robert.last.text, "no duration without contact"
     await robert.tap("3")
     await robert.tap("Terminé")
-    assert robert.answers[-1] == "Cochez au moins une réponse, puis touchez Terminé."
+    assert robert.answers[-1] == "Cochez au moins une réponse, puis touchez «\u00a0Terminé\u00a0»."
     await robert.tap("Difficile à joindre")
     await robert.tap("Rien, tout va bien")
     assert robert.last.labels[:2] == ["☑ Rien, tout va bien", "☐ Difficile à joindre"]
@@ -711,7 +711,7 @@ async def test_pause_until_a_typed_date_in_french(
     await robert.send("le 32 janvier")
     assert "Je n’ai pas compris cette date." in robert.last.text
     await robert.send("15 novembre")  # next year's: more than six months away
-    assert "Choisissez une date après aujourd’hui" in robert.last.text
+    assert "Choisissez une date entre demain et dans six mois" in robert.last.text
     assert (await person_row(database, ROBERT)).status == PersonStatus.ACTIVE
     await robert.send("5 janvier")
     person = await person_row(database, ROBERT)

@@ -159,7 +159,7 @@ async def test_one_declines_and_the_match_ends_as_planned(
     assert (await match_row(database, ending)).status == MatchStatus.CLOSING
     await tick_at(tg, clock, SURVEY_DUE)
     assert "End-of-mentorship survey" in alice.last.text
-    assert "Sondage de fin de mentorat" in robert.last.text or "mentorat" in robert.last.text
+    assert "Sondage de fin de jumelage" in robert.last.text
     tg.assert_no_errors()
 
 

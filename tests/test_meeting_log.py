@@ -350,7 +350,7 @@ async def test_guided_log_in_french_with_a_note(
         "Terminé",
     ]  # fmt: skip
     await robert.tap("Terminé")
-    assert robert.answers[-1] == "Cochez au moins une réponse, puis touchez Terminé."
+    assert robert.answers[-1] == "Cochez au moins une réponse, puis touchez «\u00a0Terminé\u00a0»."
     await robert.tap("Rien de particulier")
     await robert.tap("Terminé")
     assert robert.last.text.startswith(

@@ -396,7 +396,7 @@ async def test_language_help_and_cancel_mid_onboarding(
     assert "Dans quel domaine" in henri.last.text
 
     await henri.send("/cancel")
-    assert "Tout ce que vous avez répondu est enregistré" in henri.last.text
+    assert "Vos réponses sont enregistrées" in henri.last.text
     await henri.send("/start")
     assert "Dans quel domaine" in henri.last.text
     person = await person_of(database, henri)

@@ -170,7 +170,7 @@ async def test_coordinator_menu_only_in_coordinators_chats(tg, invite, bots: Bot
     await coordinator.tap("Garder « Nadia »")
     await coordinator.tap("Est (Montréal, Toronto, Ottawa)")
     await coordinator.tap("✅ C’est parfait")
-    assert "Comme membre de l’équipe de coordination" in coordinator.last.text
+    assert "À titre de membre de l’équipe de coordination" in coordinator.last.text
     menu = bots.api.commands_for(BotCommandScopeChat(42), "")
     assert [command["command"] for command in menu][-10:] == COORDINATOR_MENU
     assert menu[-2]["description"] == "Les personnes de vos programmes"
@@ -189,7 +189,7 @@ async def test_a_crashing_handler_apologises_logs_no_text_and_tells_admins(
     with caplog.at_level(logging.ERROR):
         await user.send("/explode my secret words")
     replies = [message.text for message in user.new_messages()]
-    assert any("Tout ce que vous avez répondu jusqu’ici est enregistré" in text for text in replies)
+    assert any("Vos réponses données jusqu’ici sont enregistrées" in text for text in replies)
     assert "secret" not in caplog.text
     assert "RuntimeError" in caplog.text
     admin_messages = [message.text for message in bots.api.visible(ADMIN_ID)]
