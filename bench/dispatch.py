@@ -51,8 +51,8 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import CallbackContext
-from telegram.request import BaseRequest, RequestData
 
+from bench.instant_api import InstantBotApi
 from bot.app import PROMPTS, build_application
 from bot.config import Settings
 from bot.dispatch import Dispatcher
@@ -82,49 +82,25 @@ BURST_WAIT = 120.0  # give up waiting for the one-off jobs after this long
 # --- the fake Bot API -------------------------------------------------------------------
 
 
-class InstantBotApi(BaseRequest):
-    """Answers every Bot API call at once: getMe with a bot, sendMessage with a message
-    (noting when, in `sent_at`)."""
+class CountingBotApi(InstantBotApi):
+    """Answers every Bot API call at once: sendMessage with a message (noting when, in
+    `sent_at`)."""
 
     def __init__(self) -> None:
         self.sent = 0
         self.sent_at: list[float] = []
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
-
-    async def initialize(self) -> None:
-        """Nothing to open."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: object = BaseRequest.DEFAULT_NONE,
-        write_timeout: object = BaseRequest.DEFAULT_NONE,
-        connect_timeout: object = BaseRequest.DEFAULT_NONE,
-        pool_timeout: object = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data is not None else {}
-        result: Any = True
-        if name == "getMe":
-            result = {"id": 1, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
-        elif name == "sendMessage":
-            self.sent += 1
-            self.sent_at.append(clock.monotonic())
-            result = {
-                "message_id": self.sent,
-                "date": int(NOW.timestamp()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "text": params.get("text", ""),
-            }
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+    def answer(self, name: str, params: dict[str, Any]) -> Any:
+        if name != "sendMessage":
+            return True
+        self.sent += 1
+        self.sent_at.append(clock.monotonic())
+        return {
+            "message_id": self.sent,
+            "date": int(NOW.timestamp()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "text": params.get("text", ""),
+        }
 
 
 @dataclass(frozen=True)
@@ -313,7 +289,7 @@ async def timed_tick(
 async def measure_dispatcher(url: str, ticks: bool) -> dict[str, float]:
     figures: dict[str, float] = {"rss_before_mb": rss_mb()}
     database = Database(url)
-    api = InstantBotApi()
+    api = CountingBotApi()
     now = NOW
     with timed(figures, "startup_s"):
         application = build_application(
@@ -365,7 +341,7 @@ async def measure_limited(url: str, due: int) -> dict[str, float]:
     messages a second from the first send to the last, and the most in any second."""
     figures: dict[str, float] = {}
     database = Database(url)
-    api = InstantBotApi()
+    api = CountingBotApi()
     application = build_application(settings_for(url), database, request=api, clock=lambda: NOW)
     await application.initialize()
     await fresh_week(database)
@@ -414,7 +390,7 @@ async def measure_naive_startup(url: str) -> dict[str, float]:
     """Start-up when every participant has their own `run_daily` job."""
     figures: dict[str, float] = {"rss_before_mb": rss_mb()}
     database = Database(url)
-    api = InstantBotApi()
+    api = CountingBotApi()
     with timed(figures, "startup_s"):
         application = build_application(
             settings_for(url), database, request=api, clock=lambda: NOW, rate_limited=False
@@ -448,7 +424,7 @@ async def measure_naive_burst(url: str, simultaneous: int) -> dict[str, float]:
     starts more than its misfire grace time, 1 s, late)."""
     figures: dict[str, float] = {"due": simultaneous}
     database = Database(url)
-    api = InstantBotApi()
+    api = CountingBotApi()
     application = build_application(
         settings_for(url), database, request=api, clock=lambda: NOW, rate_limited=False
     )

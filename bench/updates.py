@@ -51,9 +51,9 @@ from telegram.ext import (
     ContextTypes,
     ConversationHandler,
 )
-from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBUserWarning
 
+from bench.instant_api import BOT_USER, InstantBotApi
 from bot.app import build_application
 from bot.config import Settings
 from bot.dispatch import JOB_NAME, Dispatcher
@@ -73,7 +73,6 @@ from storage.models import (
 from tests.builders import MONDAY_NINE_IN_TORONTO, PERIOD, add_match, onboarded
 
 BOT_TOKEN = "123456789:" + "U" * 35
-BOT_USER = {"id": 1, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
 NOW = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)  # Monday 9:00 in Toronto: check-ins due
 FIRST_ID = 5_000_000
 IN_FLIGHT = 30  # check-ins the dispatcher is sending while someone taps
@@ -84,7 +83,7 @@ Payload = dict[str, Any]
 # --- the fake Bot API -------------------------------------------------------------------
 
 
-class InstantBotApi(BaseRequest):
+class ChatBotApi(InstantBotApi):
     """Answers every Bot API call at once and keeps each chat's latest keyboard, so a tap
     can press a button the bot really sent."""
 
@@ -94,44 +93,21 @@ class InstantBotApi(BaseRequest):
         self.keyboards: dict[int, Payload] = {}  # chat id -> the latest message with buttons
         self.sending = asyncio.Event()  # set by every sendMessage
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
-
-    async def initialize(self) -> None:
-        """Nothing to open."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: object = BaseRequest.DEFAULT_NONE,
-        write_timeout: object = BaseRequest.DEFAULT_NONE,
-        connect_timeout: object = BaseRequest.DEFAULT_NONE,
-        pool_timeout: object = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data is not None else {}
-        result: Any = True
-        if name == "getMe":
-            result = BOT_USER
-        elif name in ("sendMessage", "editMessageText"):
-            chat_id = int(params.get("chat_id", 0))
-            message_id = params.get("message_id") or next(self.ids)
-            if name == "sendMessage":
-                self.sent += 1
-                self.sending.set()
-            result = message(chat_id, int(message_id), str(params.get("text", "")))
-            markup = params.get("reply_markup")
-            if isinstance(markup, str):
-                markup = json.loads(markup)
-            if markup and "inline_keyboard" in markup:
-                self.keyboards[chat_id] = {**result, "reply_markup": markup}
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+    def answer(self, name: str, params: Payload) -> Any:
+        if name not in ("sendMessage", "editMessageText"):
+            return True
+        chat_id = int(params.get("chat_id", 0))
+        message_id = params.get("message_id") or next(self.ids)
+        if name == "sendMessage":
+            self.sent += 1
+            self.sending.set()
+        result = message(chat_id, int(message_id), str(params.get("text", "")))
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if markup and "inline_keyboard" in markup:
+            self.keyboards[chat_id] = {**result, "reply_markup": markup}
+        return result
 
 
 def message(chat_id: int, message_id: int, text: str) -> Payload:
@@ -151,7 +127,7 @@ def sender(telegram_id: int) -> Payload:
 class Player:
     """Turns what a participant does into the Bot API update Telegram would send."""
 
-    def __init__(self, api: InstantBotApi) -> None:
+    def __init__(self, api: ChatBotApi) -> None:
         self.api = api
         self.update_ids = count(1)
         self.message_ids = count(10_000_000)
@@ -191,7 +167,7 @@ async def play(application: Application[Any, Any, Any, Any, Any, Any], payload: 
 
 
 def floor_application(
-    api: InstantBotApi, database: Database
+    api: ChatBotApi, database: Database
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The least an update can cost here: PTB's ConversationHandler step that answers the
     callback and edits the message around one SQLModel commit, and a command that reads
@@ -319,7 +295,7 @@ async def measure(url: str, users: int, limited_users: int, in_flight_reps: int)
     await upgrade(database)
     mentees = await seed(database, users + limited_users + in_flight_reps + IN_FLIGHT)
     busy = mentees[-IN_FLIGHT:]  # what the dispatcher sends: their check-ins are made again
-    api = InstantBotApi()
+    api = ChatBotApi()
     player = Player(api)
     settings = settings_for(url)
     apps = {
@@ -400,7 +376,7 @@ async def _started_rss(url: str) -> float:
     imported what the bench itself needs first)."""
     database = Database(url)
     await upgrade(database)
-    application = build_application(settings_for(url), database, request=InstantBotApi())
+    application = build_application(settings_for(url), database, request=ChatBotApi())
     await application.initialize()
     resident = rss_mib()
     await application.shutdown()
