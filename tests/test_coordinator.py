@@ -342,6 +342,15 @@ async def test_a_mentee_who_asked_for_a_new_match_comes_first_and_is_marked(
     people = claire.last.text
     (marked,) = [line for line in people.splitlines() if mark in line]
     assert marked.startswith("• Béatrice Roy")
+    # Choosing the people themselves: the same mentee first among the mentees, marked.
+    await claire.send("/pair")
+    await claire.tap("Choose myself" if language == "en" else "Choisir moi-même")
+    await claire.tap("Robert Tremblay")
+    mentees = [line for line in claire.last.text.splitlines() if line.startswith("• ")]
+    assert mentees[0].startswith("• Béatrice Roy") and mentees[0].endswith(" · " + mark)
+    assert mark not in mentees[1]
+    assert claire.last.labels[:2] == ["🔁 Béatrice Roy", "Alice Martin"]
+    await claire.tap("Annuler" if language == "fr" else "Cancel")
     # Once paired again, the mark is gone.
     await claire.send("/pair")
     await claire.tap("🔁 Marc Lee ↔ Béatrice Roy")

@@ -45,6 +45,7 @@ from conversations.kit.text import (
     rematch_mark,
 )
 from locales.translator import Html, Translator, escape
+from storage.closure import waiting_for_rematch
 from storage.models import Match, Membership, Person, Program, Role
 from storage.pairing import (
     MatchReason,
@@ -149,22 +150,42 @@ async def _members(
     }
 
 
-def _member_line(tr: Translator, person: Person, membership: Membership) -> str:
+def _member_line(
+    tr: Translator, person: Person, membership: Membership, rematch: bool = False
+) -> str:
     name = Html(f"<b>{escape(member_name(tr, person))}</b>")
-    if not membership.field:
-        return f"• {name}"
-    return f"• {labelled(tr, name, clip(membership.field, NAME_CLIP))}"
+    line = (
+        f"• {labelled(tr, name, clip(membership.field, NAME_CLIP))}"
+        if membership.field
+        else f"• {name}"
+    )
+    return f"{line} · {rematch_mark(tr)}" if rematch else line
+
+
+def _choice_label(tr: Translator, person: Person, rematch: bool) -> str:
+    name = member_name(tr, person, BUTTON_CLIP)
+    return f"{REMATCH_ICON} {name}" if rematch else name
 
 
 async def _choice_list(
     turn: Turn, role: Role, page: int, pick: Callable[[Person], str], to: Callable[[int], str]
 ) -> tuple[list[str], list[list[Button]]]:
-    """Lines and buttons for one page of the people waiting in `role`."""
+    """Lines and buttons for one page of the people waiting in `role`; mentees who asked
+    at closure for a new match first, marked as in the suggestions."""
     waiting = await unmatched(turn.session, turn.program_id, role)
+    asked: set[int] = set()
+    if role == Role.MENTEE:
+        asked = {m.person_id for m in await waiting_for_rematch(turn.session, turn.program_id)}
+        waiting = sorted(waiting, key=lambda person: person.id not in asked)  # stable
     shown, page, pages = page_of(waiting, page, CHOICES_PER_PAGE)
     members = await _members(turn.session, turn.program_id, role, [p.id or 0 for p in shown])
-    lines = [_member_line(turn.tr, *members[person.id or 0]) for person in shown]
-    rows = [[(member_name(turn.tr, person, BUTTON_CLIP), pick(person))] for person in shown]
+    lines = [
+        _member_line(turn.tr, *members[person.id or 0], rematch=person.id in asked)
+        for person in shown
+    ]
+    rows = [
+        [(_choice_label(turn.tr, person, person.id in asked), pick(person))] for person in shown
+    ]
     rows += [page_buttons(turn.tr, page, pages, to), _cancel_row(turn)]
     return lines, rows
 
