@@ -111,9 +111,11 @@ class ProgramError(ValueError):
 
 
 async def _name_taken(session: AsyncSession, name: str) -> bool:
-    """Names differing only in case would be confusing to pick from, so they count as taken."""
-    statement = select(Program.id).where(func.lower(Program.name) == name.lower())
-    return (await session.exec(statement)).first() is not None
+    """Names differing only in case would be confusing to pick from, so they count as taken.
+    Compared in Python: SQLite's lower() folds ASCII only, so « À » and « à » (or even « À »
+    twice, via the unique index) would slip past it. A Tandem has a handful of programs."""
+    wanted = name.casefold()
+    return any(taken.casefold() == wanted for taken in await session.exec(select(Program.name)))
 
 
 async def create_program(
