@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from locales.translator import SUPPORTED_LANGUAGES
+from storage.db import clean_text
 from storage.models import Match, MatchStatus, Membership, Person, PersonStatus, Program, Role
 
 MAX_WEEKS = 260
@@ -131,8 +132,10 @@ async def create_program(
     now: datetime,
 ) -> Program:
     """Validate and insert a program; raises `ProgramError` saying what is wrong."""
-    name = " ".join(name.split())
-    track = " ".join(track.split()) if track else None
+    # As the database will store them (control characters dropped), so that the checks
+    # below judge the name that would be written: "\x1b" is an empty name, not a new one.
+    name = " ".join(clean_text(name).split())
+    track = " ".join(clean_text(track).split()) if track else None
     if not name or len(name) > NAME_LENGTH:
         raise ProgramError(
             ProgramProblem.BAD_NAME, f"A program name needs 1 to {NAME_LENGTH} characters."

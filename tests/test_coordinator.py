@@ -667,6 +667,10 @@ async def test_admin_creates_a_program_and_invites_its_coordinator(
     assert ada.last.text == "A program named À already exists."
     await ada.send("/newprogram à")
     assert ada.last.text == "A program named à already exists."
+    # A name of control characters alone is stored as nothing: refused as empty, twice.
+    for _ in range(2):
+        await ada.send("/newprogram \x1b")
+        assert ada.last.text == "A program name needs 1 to 120 characters, and not only digits."
     await ada.send("/newprogram")
     assert "Send the program's name after the command" in ada.last.text
     await ada.send("/newprogram 123")
