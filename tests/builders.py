@@ -30,8 +30,9 @@ from storage.models import (
     PromptStatus,
     Role,
 )
+from storage.pairing import create_match
 from tests.fakebot import SentMessage
-from tests.harness import FakeTelegram
+from tests.harness import FakeTelegram, FakeUser
 
 ALICE, ROBERT, MALLORY = 101, 202, 666
 Clock = Callable[[], datetime]
@@ -325,3 +326,46 @@ async def add_second_mentee(
         return await add_match(
             session, program.id or 0, mentor, mentee, clock() - timedelta(days=3)
         )
+
+
+async def join_and_pair_in_chat(
+    tg: FakeTelegram,
+    database: Database,
+    program: Program,
+    invite: Callable[..., Awaitable[str]],
+    clock: Clock,
+    *,
+    mentee: tuple[str, str] = ("Alice", "Martin"),
+    field: str = "Accounting",
+    goal: str = "Find a job in accounting",
+    strengths: str = "Entrevues, réseautage",
+) -> tuple[FakeUser, FakeUser]:
+    """A mentee (English, Toronto) and a mentor (French, Vancouver) who each joined from an
+    invitation by tapping and typing in the chat, then matched: the start of a journey."""
+    first, last = mentee
+    mentee_user = tg.user(101, first, last_name=last)
+    await mentee_user.send(f"/start {await invite('mentee')}")
+    for label in ("English", "Yes, I agree", f"Keep “{first} {last}”"):
+        await mentee_user.tap(label)
+    await mentee_user.send(field)
+    await mentee_user.send(goal)
+    await mentee_user.tap("Eastern (Toronto, Montréal, Ottawa)")
+    await mentee_user.tap("Keep the suggestion")
+    await mentee_user.tap("✅ All good")
+    mentor_user = tg.user(202, "Robert", language_code="fr")
+    await mentor_user.send(f"/start {await invite('mentor')}")
+    for label in ("Français", "Oui, j’accepte", "Garder «\u00a0Robert\u00a0»"):
+        await mentor_user.tap(label)
+    await mentor_user.send("Comptabilité")
+    await mentor_user.send("15")
+    await mentor_user.send(strengths)
+    await mentor_user.tap("Pacifique (Vancouver)")
+    await mentor_user.tap("Garder cette suggestion")
+    await mentor_user.tap("✅ C’est parfait")
+    async with database.session() as session:
+        people = {p.telegram_id: p for p in (await session.exec(select(Person))).all()}
+        await create_match(
+            session, program=program, mentor=people[202], mentee=people[101], now=clock(),
+            actor_label="test",
+        )  # fmt: skip
+    return mentee_user, mentor_user

@@ -13,7 +13,7 @@ from conversations import broadcast, checkin
 from conversations.kit import alerting as alerts
 from storage.db import Database
 from storage.models import Answer, Person, Program, Prompt, PromptStatus
-from storage.pairing import create_match
+from tests.builders import join_and_pair_in_chat
 from tests.conftest import FakeClock
 from tests.harness import FakeTelegram
 
@@ -22,37 +22,7 @@ async def test_first_week_from_invitation_to_answered_check_in(
     tg: FakeTelegram, database: Database, program: Program, invite, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 11, 15, 20, 0, tzinfo=UTC)  # Sunday afternoon in Toronto
-    alice = tg.user(101, "Alice", last_name="Martin")
-    await alice.send(f"/start {await invite('mentee')}")
-    for label in ("English", "Yes, I agree", "Keep “Alice Martin”"):
-        await alice.tap(label)
-    await alice.send("Accounting")
-    await alice.send("Find a job in accounting")
-    await alice.tap("Eastern (Toronto, Montréal, Ottawa)")
-    await alice.tap("Keep the suggestion")
-    await alice.tap("✅ All good")
-
-    bob = tg.user(202, "Robert", language_code="fr")
-    await bob.send(f"/start {await invite('mentor')}")
-    for label in ("Français", "Oui, j’accepte", "Garder « Robert »"):
-        await bob.tap(label)
-    await bob.send("Comptabilité")
-    await bob.send("15")
-    await bob.send("Entrevues, réseautage")
-    await bob.tap("Pacifique (Vancouver)")
-    await bob.tap("Garder cette suggestion")
-    await bob.tap("✅ C’est parfait")
-
-    async with database.session() as session:
-        people = {p.telegram_id: p for p in (await session.exec(select(Person))).all()}
-        await create_match(
-            session,
-            program=program,
-            mentor=people[202],
-            mentee=people[101],
-            now=clock(),
-            actor_label="test",
-        )
+    alice, bob = await join_and_pair_in_chat(tg, database, program, invite, clock)
     dispatcher = Dispatcher(
         tg.application.bot, database, checkin, clock, alerts=alerts, broadcasts=broadcast
     )
@@ -82,6 +52,8 @@ async def test_first_week_from_invitation_to_answered_check_in(
         prompts = {p.person_id: p for p in (await session.exec(select(Prompt))).all()}
         stored = (await session.exec(select(Answer))).all()
     assert len(prompts) == 2, "one check-in each, never twice"
+    async with database.session() as session:
+        people = {p.telegram_id: p for p in (await session.exec(select(Person))).all()}
     assert prompts[people[101].id].status == PromptStatus.ANSWERED
     assert prompts[people[202].id].status == PromptStatus.SENT
     assert {answer.question_key: answer.value for answer in stored} == {

@@ -10,16 +10,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import select
 
 from bot.dispatch import Dispatcher
 from bot.logs import LIBRARY_LEVELS, configure_logging, quiet_libraries
 from conversations import broadcast, checkin
 from conversations.kit import alerting as alerts
 from storage.db import Database
-from storage.models import Person, Program
-from storage.pairing import create_match
-from tests.builders import add_coordinator
+from storage.models import Program
+from tests.builders import add_coordinator, join_and_pair_in_chat
 from tests.conftest import FakeClock
 from tests.fakebot import BOT_TOKEN
 from tests.harness import FakeTelegram
@@ -65,29 +63,10 @@ async def test_a_whole_scenario_logs_nothing_anyone_wrote(
     captured: Captured,
 ) -> None:
     clock.now = datetime(2026, 11, 15, 20, 0, tzinfo=UTC)
-    alice = tg.user(101, "Zorblaxine", last_name="Quuxworth")
-    await alice.send(f"/start {await invite('mentee')}")
-    for label in ("English", "Yes, I agree", "Keep “Zorblaxine Quuxworth”"):
-        await alice.tap(label)
-    await alice.send("Frobnitzology")
-    await alice.send("landWibbleJob")
-    await alice.tap("Eastern (Toronto, Montréal, Ottawa)")
-    await alice.tap("Keep the suggestion")
-    await alice.tap("✅ All good")
-    bob = tg.user(202, "Robert", language_code="fr")
-    await bob.send(f"/start {await invite('mentor')}")
-    for label in ("Français", "Oui, j’accepte", "Garder « Robert »"):
-        await bob.tap(label)
-    await bob.send("Comptabilité")
-    await bob.send("15")
-    await bob.send("Entrevues")
-    await bob.tap("Pacifique (Vancouver)")
-    await bob.tap("Garder cette suggestion")
-    await bob.tap("✅ C’est parfait")
-    async with database.session() as session:
-        people = {p.telegram_id: p for p in (await session.exec(select(Person))).all()}
-        await create_match(session, program=program, mentor=people[202], mentee=people[101],
-                           now=clock(), actor_label="test")  # fmt: skip
+    alice, _robert = await join_and_pair_in_chat(
+        tg, database, program, invite, clock, mentee=("Zorblaxine", "Quuxworth"),
+        field="Frobnitzology", goal="landWibbleJob", strengths="Entrevues",
+    )  # fmt: skip
     dispatcher = Dispatcher(
         tg.application.bot, database, checkin, clock, alerts=alerts, broadcasts=broadcast
     )
