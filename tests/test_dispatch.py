@@ -407,7 +407,9 @@ async def test_two_claims_never_overlap(database: Database, clock: FakeClock) ->
     claimed = [prompt_id for batch in batches for prompt_id in batch]
     assert sorted(claimed) == sorted(set(claimed))
     assert len(claimed) == 20
-    assert sorted(len(batch) for batch in batches) == [0, 6, 7, 7]
+    assert max(len(batch) for batch in batches) <= 7
+    if database.is_sqlite:  # claims run one after the other: the first three take all
+        assert sorted(len(batch) for batch in batches) == [0, 6, 7, 7]
 
 
 async def test_a_dead_instance_claims_are_recovered_within_a_minute(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import time
-from time import monotonic
 
 from bot.app import build_application
 from bot.config import Settings
@@ -32,12 +31,21 @@ def most_in_a_window(times: list[float]) -> int:
 
 
 async def test_both_lanes_together_stay_within_the_ceiling() -> None:
-    pacer = Pacer()
     granted: dict[bool, list[float]] = {True: [], False: []}
+
+    class RecordingPacer(Pacer):
+        """Records each grant at the time the pacer gives it (a task stamping the clock
+        after `acquire` returns may run later, and two stamps could fall in one window
+        that the grants did not)."""
+
+        def _grant(self, bulk: bool, now: float) -> None:
+            granted[bulk].append(now)
+            super()._grant(bulk, now)
+
+    pacer = RecordingPacer()
 
     async def take(bulk: bool) -> None:
         await pacer.acquire(bulk)
-        granted[bulk].append(monotonic())
 
     # A backlog of bulk sends, with replies arriving in bursts while it drains.
     bulk = [asyncio.create_task(take(True)) for _ in range(75)]
