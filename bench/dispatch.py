@@ -58,8 +58,10 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from conversations import broadcast
 from storage.db import Database, async_database_url
+from storage.materialise import materialise, note_materialised
 from storage.models import Goal, Match, MeetingLog, Membership, Person, Program, Prompt, Role
-from storage.prompts import claim_due, materialise, note_materialised, scheduled_participants
+from storage.participants import scheduled_participants
+from storage.prompts import claim_due
 
 BOT_TOKEN = "123456789:" + "B" * 35
 # Sunday 2026-11-22 23:00 UTC: every participant's next slot falls in the coming week.

@@ -56,7 +56,8 @@ from telegram.warnings import PTBUserWarning
 from bench.instant_api import BOT_USER, InstantBotApi
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatch import JOB_NAME, Dispatcher
+from bot.dispatch import Dispatcher
+from bot.dispatch_job import JOB_NAME
 from conversations.checkin import render_prompt
 from storage.db import Database, async_database_url
 from storage.migrate import upgrade

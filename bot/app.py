@@ -22,7 +22,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.cancel import CANCEL_GROUP, cancel_handler
 from bot.config import Settings
-from bot.dispatch import schedule_dispatcher
+from bot.dispatch_job import schedule_dispatcher
 from bot.errors import on_error
 from bot.forget import forget_if_erased
 from bot.limiter import LaneRateLimiter

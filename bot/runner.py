@@ -18,7 +18,7 @@ from telegram.request import BaseRequest
 
 from bot.app import TandemApplication, build_application
 from bot.config import ConfigError, Settings, load_settings
-from bot.dispatch import stop_dispatchers
+from bot.dispatch_job import stop_dispatchers
 from bot.leader import Leadership
 from bot.logs import configure_logging
 from bot.webhook import URL_PATH, serve_webhook

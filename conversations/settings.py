@@ -47,9 +47,9 @@ from conversations.kit.reply import say
 from conversations.kit.text import bold_labelled, labelled
 from conversations.kit.unusable import describe_unusable
 from locales.translator import SUPPORTED_LANGUAGES, Html, Translator, escape, translator
+from storage.materialise import invalidate_future
 from storage.models import Membership, Person, Program, Role
 from storage.people import coordinated_programs, memberships_of
-from storage.prompts import invalidate_future
 
 PREFIX = "set"
 EDITING = "settings_step"

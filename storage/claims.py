@@ -6,7 +6,7 @@ A claim is a lease: the row becomes `sending` with `claimed_by` (the instance) a
 takes seconds); a row still `sending` after its lease belongs to an instance that died
 mid-send, so it may or may not have arrived. `recover_expired` counts that as one
 uncertain send and either puts the row back in the queue (when its kind may be re-sent)
-or settles it as "may have arrived" (see `bot.dispatch.AFTER_UNCERTAIN`).
+or settles it as "may have arrived" (see `bot.delivery.AFTER_UNCERTAIN`).
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.closure_schedule import DAY, closure_settings, planned_end_reached
 from storage.db import upsert
 from storage.flags import Rule
+from storage.materialise import schedule_changed
 from storage.models import (
     AuditEvent,
     ExtensionStatus,
@@ -66,7 +67,6 @@ from storage.models import (
     Role,
 )
 from storage.programs import zone_or_none
-from storage.prompts import schedule_changed
 
 
 class ClosureReason(StrEnum):

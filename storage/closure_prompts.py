@@ -1,6 +1,6 @@
 """Materialising the prompts of a match's end: each person's closure survey while the
 match is closing, and the mentee's outcome follow-ups months after it closed. One bulk
-``INSERT … ON CONFLICT DO NOTHING`` per kind, as the check-ins (`storage.prompts`); the
+``INSERT … ON CONFLICT DO NOTHING`` per kind, as the check-ins (`storage.materialise`); the
 closure notice is materialised with the check-ins, page by page, since it belongs to an
 active match. The times are `storage.closure_schedule`'s.
 
@@ -30,13 +30,9 @@ from storage.closure_schedule import (
     followup_window,
     survey_window,
 )
+from storage.materialise import insert_prompts
 from storage.models import Match, MatchStatus, PersonStatus, PromptKind, PromptStatus, Role
-from storage.prompts import (
-    Participant,
-    insert_prompts,
-    program_settings,
-    scheduled_participants,
-)
+from storage.participants import Participant, program_settings, scheduled_participants
 
 # Follow-ups are looked for in matches closed at most this long ago: the longest offset
 # allowed, a month's slack and the longest survey window a program could set.
@@ -113,7 +109,7 @@ def _open(
     rows: Iterator[dict[str, Any]], now: datetime, horizon: timedelta
 ) -> list[dict[str, Any]]:
     """The rows due by `now + horizon` whose window is still open, in one order for every
-    writer (see `storage.prompts._prompt_rows`)."""
+    writer (see `storage.materialise._prompt_rows`)."""
     kept = [row for row in rows if row["due_at"] <= now + horizon and row["closes_at"] > now]
     kept.sort(key=lambda row: (row["match_id"], row["person_id"], row["period"]))
     return kept

@@ -39,6 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.closure import Actor, ClosureReason
 from storage.flags import Rule
+from storage.materialise import schedule_changed
 from storage.models import (
     AlertCopy,
     Answer,
@@ -60,7 +61,6 @@ from storage.models import (
     Role,
     StoredState,
 )
-from storage.prompts import schedule_changed
 from storage.retention import Expiry, due_for_purge, retention_months
 
 ERASED_TEXT = ""  # what a blanked non-nullable text holds

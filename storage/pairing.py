@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from locales.translator import N_
 from storage.closure import waiting_for_rematch
+from storage.materialise import schedule_changed
 from storage.models import (
     AuditEvent,
     Match,
@@ -30,7 +31,6 @@ from storage.models import (
 )
 from storage.people import active_match_of, person_by_telegram_id
 from storage.programs import zone_or_none
-from storage.prompts import schedule_changed
 
 MAX_PERSON_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
 MAX_TELEGRAM_ID = 2**63 - 1  # BIGINT

@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.materialise import schedule_changed
 from storage.models import (
     Match,
     MatchStatus,
@@ -21,7 +22,6 @@ from storage.models import (
     PromptStatus,
     Role,
 )
-from storage.prompts import schedule_changed
 
 
 async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:

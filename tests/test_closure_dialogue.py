@@ -13,7 +13,8 @@ import pypdf
 import pytest
 from sqlmodel import select
 
-from bot.dispatch import JOB_NAME, Dispatcher
+from bot.dispatch import Dispatcher
+from bot.dispatch_job import JOB_NAME
 from storage.closure import finish_closures
 from storage.db import Database
 from storage.models import (

@@ -25,19 +25,20 @@ from telegram.ext import ApplicationBuilder, CallbackContext
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatch import (
-    JOB_NAME,
-    Dispatcher,
-    Outcome,
-    TickReport,
-    backoff,
-    classify,
-    run_dispatcher,
-    schedule_dispatcher,
-)
+from bot.delivery import Outcome, TickReport, backoff, classify
+from bot.dispatch import Dispatcher
+from bot.dispatch_job import JOB_NAME, run_dispatcher, schedule_dispatcher
 from conversations import broadcast
 from conversations.kit import alerting as alerts
 from storage.db import Database
+from storage.materialise import (
+    invalidate_future,
+    materialisation_due,
+    materialise,
+    materialise_page,
+    materialise_start,
+    refresh_statistics,
+)
 from storage.models import (
     Flag,
     Match,
@@ -49,17 +50,7 @@ from storage.models import (
     PromptStatus,
     Role,
 )
-from storage.prompts import (
-    claim_due,
-    close_periods,
-    invalidate_future,
-    mark_unreachable,
-    materialisation_due,
-    materialise,
-    materialise_page,
-    materialise_start,
-    refresh_statistics,
-)
+from storage.prompts import claim_due, close_periods, mark_unreachable
 from tests.conftest import FakeClock
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.test_pairing import add_person, join, make_program

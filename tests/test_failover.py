@@ -29,9 +29,9 @@ from sqlmodel import select
 from bot.leader import LEADER_KEY, WATCH_EVERY
 from bot.runner import LOST_LEADERSHIP
 from storage.db import Database
+from storage.materialise import schedule_changed
 from storage.migrate import alembic_config
 from storage.models import Prompt, PromptStatus
-from storage.prompts import schedule_changed
 from tests.fakebot import BOT_TOKEN
 from tests.httpbot import HttpBotApi
 from tests.test_dispatch import add_pair

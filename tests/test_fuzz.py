@@ -34,7 +34,8 @@ from sqlmodel import select
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatch import JOB_NAME, Dispatcher
+from bot.dispatch import Dispatcher
+from bot.dispatch_job import JOB_NAME
 from storage.db import Database, async_database_url
 from storage.invites import create_invites
 from storage.models import (

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot import cli
-from bot.dispatch import JOB_NAME
+from bot.dispatch_job import JOB_NAME
 from storage.db import Database
 from storage.models import AuditEvent, MatchStatus, Person, PersonStatus, Program, Role
 from storage.retention import add_months

@@ -43,6 +43,7 @@ from storage.answers import (
     active_matches,
     store_answer,
 )
+from storage.materialise import schedule_changed
 from storage.models import (
     Person,
     PersonStatus,
@@ -50,7 +51,6 @@ from storage.models import (
     PromptStatus,
 )
 from storage.programs import zone_of
-from storage.prompts import schedule_changed
 from storage.schedule import (
     fold,
 )
