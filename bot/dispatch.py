@@ -47,8 +47,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, ReplyParameters
-from telegram.constants import ParseMode
+from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -77,6 +76,7 @@ from bot.dispatch_hooks import (
     Rendered,
 )
 from bot.limiter import BULK
+from bot.telegram_bot import send_html
 from storage.broadcasts import claim_deliveries
 from storage.claims import CLAIM_LEASE
 from storage.clock import Clock
@@ -194,7 +194,7 @@ class Dispatcher:
         self._database_turn = asyncio.Lock()
         self.running = False  # a tick is under way in this process
         rate_limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
-        self._send_options = {"rate_limit_args": BULK} if rate_limited else {}
+        self._rate_limit = BULK if rate_limited else None
         leased = {"claimed_by": self.instance, "lease_for": lease}
         prompts = partial(record_messages, PROMPTS, max_attempts=max_attempts)
         self._phases = (
@@ -433,22 +433,12 @@ class Dispatcher:
     async def _send(
         self, item: Claimed, chat_id: int, message: Rendered, reply_to: int | None
     ) -> Delivery:
-        reply = (
-            None
-            if reply_to is None
-            else ReplyParameters(reply_to, allow_sending_without_reply=True)
-        )
         async with self._in_flight:
             if self.stopping:
                 return Delivery(item, Outcome.RELEASED)
             try:
-                result = await self.bot.send_message(
-                    chat_id=chat_id,
-                    text=message.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=message.markup,
-                    reply_parameters=reply,
-                    **self._send_options,
+                message_id = await send_html(
+                    self.bot, chat_id, message.text, message.markup, reply_to, self._rate_limit
                 )
             except Exception as error:
                 outcome = classify(error)
@@ -460,7 +450,7 @@ class Dispatcher:
                     log.error("unexpected error sending %s %s", kind, item.id, exc_info=error)
                 delay = retry_delay(error) if isinstance(error, RetryAfter) else None
                 return Delivery(item, outcome, retry_after=delay)
-        return Delivery(item, Outcome.SENT, message_id=result.message_id)
+        return Delivery(item, Outcome.SENT, message_id=message_id)
 
     async def _alert_unreachable(self, deliveries: Sequence[Delivery], now: datetime) -> None:
         """Once the flags are committed, tell the coordinators who became unreachable."""

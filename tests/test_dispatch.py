@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from apscheduler.triggers.date import DateTrigger
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, CallbackContext
 
@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.delivery import Outcome, TickReport, backoff, classify
 from bot.dispatch import Dispatcher
 from bot.dispatch_job import JOB_NAME, run_dispatcher, schedule_dispatcher
+from bot.telegram_bot import markup_json
 from conversations import broadcast
 from conversations.kit import alerting as alerts
 from storage.db import Database
@@ -1014,3 +1015,17 @@ async def test_a_tick_out_of_budget_with_messages_due_is_followed_at_once(
 def test_tick_report_reads_well() -> None:
     assert not TickReport()
     assert str(TickReport(sent=3)).startswith("created=0, sent=3")
+
+
+def test_dispatcher_keyboards_are_written_as_ptb_writes_them() -> None:
+    """The dispatcher writes plain buttons' JSON itself (bot.telegram_bot.markup_json);
+    whatever the buttons, Telegram receives what python-telegram-bot would have sent."""
+    button = InlineKeyboardButton
+    yes, no = button("Yes", callback_data="ci:7:yes"), button("No", callback_data="ci:7:no")
+    plain = InlineKeyboardMarkup([[yes, no], [button("Guide", url="https://example.org/g")]])
+    web_app = InlineKeyboardMarkup([[button("Open", web_app=WebAppInfo("https://e.org"))]])
+    extra = InlineKeyboardMarkup([[button("A", callback_data="a", api_kwargs={"x": 1})]])
+    for markup in (plain, web_app, extra):
+        assert markup_json(markup) == markup.to_dict()
+    first = markup_json(plain)["inline_keyboard"][0][0]
+    assert first == {"text": "Yes", "callback_data": "ci:7:yes"}

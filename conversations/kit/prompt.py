@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
@@ -86,7 +87,13 @@ def period_monday(period: str) -> date | None:
 
 def week_label(tr: Translator, prompt: Prompt) -> str:
     """The Monday of the prompt's week as people write it: November 16, 16 novembre."""
-    monday = period_monday(prompt.period) or prompt.due_at.date()
+    return _monday_label(tr, period_monday(prompt.period) or prompt.due_at.date())
+
+
+@lru_cache(maxsize=512)
+def _monday_label(tr: Translator, monday: date) -> str:
+    """Kept per language and week: a batch of thousands of check-ins shares a few weeks,
+    and formatting a CLDR skeleton costs more than the rest of the heading."""
     return tr.day_month(monday, "MMMMd")
 
 
