@@ -58,28 +58,26 @@ async def active_partners(
     session: AsyncSession, person_ids: Iterable[int]
 ) -> tuple[dict[int, dict[int, str | None]], dict[tuple[int, int], str]]:
     """For each person, their active matches with the partner's name; and each person's
-    role in those matches. One query."""
+    role in those matches. One query: the matches they mentor and those they are mentored
+    in, each found through its own index. (With ``mentor_id IN … OR mentee_id IN …``,
+    SQLite read every active match through the status index instead: a scan of the whole
+    program for each batch the dispatcher words.)"""
     people = sorted(set(person_ids))
-    mentor, mentee = sa.orm.aliased(Person), sa.orm.aliased(Person)
-    statement = (
-        select(Match.id, Match.mentor_id, Match.mentee_id, mentor.name, mentee.name)
-        .join(mentor, mentor.id == col(Match.mentor_id))
-        .join(mentee, mentee.id == col(Match.mentee_id))
-        .where(
-            Match.status == MatchStatus.ACTIVE,
-            col(Match.mentor_id).in_(people) | col(Match.mentee_id).in_(people),
+    sides = []
+    for role, own, other in (
+        (Role.MENTOR, Match.mentor_id, Match.mentee_id),
+        (Role.MENTEE, Match.mentee_id, Match.mentor_id),
+    ):
+        sides.append(
+            select(col(own), Match.id, sa.literal(str(role)), Person.name)
+            .join(Person, col(Person.id) == col(other))
+            .where(col(own).in_(people), Match.status == MatchStatus.ACTIVE)
         )
-    )
     partners: dict[int, dict[int, str | None]] = defaultdict(dict)
     roles: dict[tuple[int, int], str] = {}
-    wanted = set(people)
-    for match_id, mentor_id, mentee_id, mentor_name, mentee_name in await session.exec(statement):
-        if mentor_id in wanted:
-            partners[mentor_id][match_id] = mentee_name
-            roles[(mentor_id, match_id)] = Role.MENTOR
-        if mentee_id in wanted:
-            partners[mentee_id][match_id] = mentor_name
-            roles[(mentee_id, match_id)] = Role.MENTEE
+    for person_id, match_id, role, partner in await session.exec(sa.union_all(*sides)):
+        partners[person_id][match_id] = partner
+        roles[(person_id, match_id)] = role
     return dict(partners), roles
 
 
