@@ -131,7 +131,7 @@ async def achieved_counts(session: AsyncSession, membership_ids: Sequence[int]) 
     return {membership_id: int(n) for membership_id, n in (await session.exec(statement)).all()}
 
 
-def _mentee_of_match() -> sa.ColumnElement[bool]:
+def mentee_of_match() -> sa.ColumnElement[bool]:
     """Joins a match to its mentee's membership in the match's program."""
     return sa.and_(
         col(Membership.person_id) == col(Match.mentee_id),
@@ -149,7 +149,7 @@ async def checkin_goals(
     statement = (
         select(Goal)
         .join(Membership, col(Membership.id) == col(Goal.membership_id))
-        .join(Match, _mentee_of_match())
+        .join(Match, mentee_of_match())
         .where(
             Match.id == match_id,
             Membership.person_id == person_id,
@@ -173,7 +173,7 @@ async def checkin_goals_of(
     an index scan of the program's matches for each: 17 s for a batch of 30 with 10,000
     matches.)"""
     owners = select(Match.id, Membership.id, Membership.person_id).join(
-        Membership, _mentee_of_match()
+        Membership, mentee_of_match()
     )
     owners = owners.where(col(Match.id).in_(list(match_ids)))
     by_membership: dict[int, list[tuple[int, int]]] = defaultdict(list)
