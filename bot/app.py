@@ -102,6 +102,16 @@ def rate_limiter() -> LaneRateLimiter:
     return LaneRateLimiter()
 
 
+class UpdateApplication(Application[Any, TandemContext, Any, Any, Any, Any]):
+    """PTB's Application, with each update processed inside `Database.update()`: the
+    read of the sender that starts it and the handler's transaction are one session."""
+
+    async def process_update(self, update: object) -> None:
+        services: Services = self.bot_data[SERVICES]
+        async with services.database.update():
+            await super().process_update(update)
+
+
 def build_application(
     settings: Settings,
     database: Database,
@@ -120,6 +130,7 @@ def build_application(
     )
     application: TandemApplication = (
         ApplicationBuilder()
+        .application_class(UpdateApplication)
         .bot(bot)
         .context_types(ContextTypes(context=TandemContext))
         .persistence(DatabasePersistence(database, clock=clock))

@@ -5,6 +5,7 @@ one answer; the prompt row locked while an answer is stored."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Answer, Match, MatchStatus, Prompt, PromptKind, PromptStatus, Role
+from storage.goals import MAX_ASKED_GOALS, mentee_of_match
+from storage.models import (
+    Answer,
+    Goal,
+    GoalStatus,
+    Match,
+    MatchStatus,
+    Membership,
+    Prompt,
+    PromptKind,
+    PromptStatus,
+    Role,
+)
 
 OPEN = (PromptStatus.SENDING, PromptStatus.SENT)
 """A prompt that is being answered: taps and typed answers count."""
@@ -74,21 +87,44 @@ async def locked_prompt(session: AsyncSession, prompt_id: int) -> Prompt | None:
     return (await session.exec(statement)).first()
 
 
-async def locked_prompt_with_answers(
-    session: AsyncSession, prompt_id: int
-) -> tuple[Prompt, dict[str, str]] | None:
-    """`locked_prompt` and its `stored_answers`, in one round trip (a tap needs both)."""
+@dataclass(frozen=True)
+class Tapped:
+    """What a tap on a prompt's button needs, read in one round trip."""
+
+    prompt: Prompt
+    answers: dict[str, str]  # `stored_answers`
+    goals: list[Goal]  # a mentee's check-in: `storage.goals.checkin_goals`; else empty
+
+
+async def tapped_prompt(session: AsyncSession, prompt_id: int) -> Tapped | None:
+    """`locked_prompt`, its `stored_answers` and, for a mentee's check-in, the goals it
+    asks about, in one statement: one row per answer and open goal (a check-in has a
+    dozen answers at most, a mentee ten open goals), the goals ordered and cut here as
+    `checkin_goals` does in SQL."""
+    goal_owner = sa.and_(
+        col(Match.id) == col(Prompt.match_id),
+        col(Match.mentee_id) == col(Prompt.person_id),
+        col(Prompt.kind) == PromptKind.CHECKIN,
+    )
     statement = (
-        select(Prompt, Answer.question_key, Answer.value)
+        select(Prompt, Answer.question_key, Answer.value, Goal)
         .outerjoin(Answer, col(Answer.prompt_id) == col(Prompt.id))
+        .outerjoin(Match, goal_owner)
+        .outerjoin(Membership, mentee_of_match())
+        .outerjoin(
+            Goal,
+            sa.and_(col(Goal.membership_id) == col(Membership.id), Goal.status == GoalStatus.OPEN),
+        )
         .where(Prompt.id == prompt_id)
         .with_for_update(of=Prompt)  # type: ignore[arg-type]
     )
     rows = (await session.exec(statement)).all()
     if not rows:
         return None
-    answers = {key: value for _, key, value in rows if key is not None}
-    return rows[0][0], answers
+    answers = {key: value for _, key, value, _ in rows if key is not None}
+    goals = {goal.id: goal for *_, goal in rows if goal is not None}
+    asked = sorted(goals.values(), key=lambda goal: (goal.position, goal.created_at, goal.id))
+    return Tapped(rows[0][0], answers, asked[:MAX_ASKED_GOALS])
 
 
 async def open_prompt(

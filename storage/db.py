@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///tandem.db"
@@ -79,9 +84,24 @@ def _clean_parameters(
     return statement, _clean(parameters)
 
 
+@dataclass
+class _Update:
+    """What `Database.update()` holds for the task that processes one update: the session
+    its first read opened, until the first `session()` adopts it (None before and after)."""
+
+    owner: asyncio.Task[Any] | None
+    pending: AsyncSession | None = None
+
+
 class Database:
     """One engine and its session factory. `session()` yields a session that commits on
-    success and rolls back on error."""
+    success and rolls back on error.
+
+    Within `update()` (bot/app.py wraps every Telegram update in it) the update's first
+    read and its first `session()` are one session and one transaction: the read of the
+    sender that starts every update (`reading()`) is left open, and the handler's
+    `session()` goes on in it and commits it. That spares a tap a second connection
+    check-out, and on PostgreSQL a pre-ping and the read's own round trips."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         try:
@@ -98,7 +118,9 @@ class Database:
         # handler) would otherwise carry its parameters, which hold what participants wrote.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            arguments, options = parsed.get_dialect()().create_connect_args(parsed)
+            options["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
+            kwargs["async_creator"] = sqlite_driver.connector(arguments, options)
         else:
             kwargs["pool_pre_ping"] = True
         try:
@@ -116,21 +138,67 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._update: ContextVar[_Update | None] = ContextVar("tandem_update", default=None)
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
     @asynccontextmanager
+    async def update(self) -> AsyncIterator[None]:
+        """The span of one update (see the class): what its first read left open and no
+        `session()` took is rolled back and closed at the end."""
+        current = _Update(asyncio.current_task())
+        token = self._update.set(current)
+        try:
+            yield
+        finally:
+            self._update.reset(token)
+            if current.pending is not None:
+                await current.pending.close()
+
+    def _in_update(self) -> _Update | None:
+        """The update this task is processing; None elsewhere, and in a task it started
+        (which must not share the update's session)."""
+        current = self._update.get()
+        if current is None or current.owner is not asyncio.current_task():
+            return None
+        return current
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
+        current = self._in_update()
+        if current is None or current.pending is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        session, current.pending = current.pending, None  # adopted: later ones are fresh
+        try:
             yield session
+            await session.commit()
+        finally:
+            await session.close()  # after an error, this is the rollback
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A session for one read that needs no transaction (it writes nothing): on
-        PostgreSQL it runs in autocommit, sparing the BEGIN and COMMIT round trips; on
-        SQLite, where they cost no round trip, it is `session()`."""
+        """A session for one read that writes nothing. Within `update()` it is left open
+        for the update's first `session()`; else on PostgreSQL it runs in autocommit,
+        sparing the BEGIN and COMMIT round trips, and on SQLite, where they cost no round
+        trip, it is `session()`."""
+        current = self._in_update()
+        if current is not None:
+            session = current.pending or self._sessions()
+            current.pending = None  # taken while in use: a nested session() is fresh
+            try:
+                yield session
+            except BaseException:
+                await session.close()  # rolls back; the next session() starts afresh
+                raise
+            if current.pending is None:
+                current.pending = session
+            else:  # a nested read left its own: one is enough
+                await session.close()
+            return
         if self.is_sqlite:
             async with self.session() as session:
                 yield session

@@ -13,6 +13,7 @@ from telegram import Update
 
 from conversations import engine
 from conversations.instruments import (
+    Instrument,
     instrument_key_for,
 )
 from conversations.kit.context import TandemContext
@@ -29,6 +30,7 @@ from conversations.kit.reply import (
 )
 from locales.translator import Translator
 from storage.answers import (
+    Tapped,
     insert_for,
     open_prompt,
     role_in,
@@ -43,6 +45,7 @@ from storage.models import (
     PromptStatus,
 )
 from storage.programs import zone_of
+from storage.prompt_facts import PromptFacts
 from storage.schedule import (
     WEEK,
     Occurrence,
@@ -122,10 +125,23 @@ class TapContext:
     session: AsyncSession
     ctx: TandemContext
     person: Person
-    prompt: Prompt
-    answers: dict[str, str]  # the prompt's, as stored when the tap came
+    tapped: Tapped  # the prompt, its answers and goals as stored when the tap came
     tap: engine.Tap
     message_id: int | None
+
+    @property
+    def prompt(self) -> Prompt:
+        return self.tapped.prompt
+
+    @property
+    def answers(self) -> dict[str, str]:
+        return self.tapped.answers
+
+    async def instrument(self) -> Instrument | None:
+        """The prompt's questions (`instrument_of`), with the goals read with the tap."""
+        prompt = self.prompt
+        facts = PromptFacts(goals={(prompt.person_id, prompt.match_id): self.tapped.goals})
+        return await instrument_of(self.session, prompt, facts)
 
     @property
     def tr(self) -> Translator:

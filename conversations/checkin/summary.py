@@ -16,7 +16,6 @@ from conversations.kit.buttons import Button, keyboard
 from conversations.kit.prompt import (
     EDIT,
     SUMMARY,
-    instrument_of,
     question_message,
     summary_message,
 )
@@ -53,7 +52,7 @@ def _edit_picker(
 async def _answered_and_open(state: TapContext) -> tuple[Instrument, dict[str, str]] | Reply:
     """For the summary's buttons: the instrument and answers, or why they cannot change."""
     prompt, tr = state.prompt, state.tr
-    instrument = await instrument_of(state.session, prompt)
+    instrument = await state.instrument()
     if prompt.status != PromptStatus.ANSWERED or instrument is None:
         return await state.stale(stale_button(tr))
     if not state.is_open:

@@ -33,7 +33,6 @@ from conversations.kit.prompt import (
     SNOOZE,
     SUMMARY,
     contact_from_logs,
-    instrument_of,
     prompt_header,
     question_message,
     snooze_row,
@@ -46,7 +45,7 @@ from conversations.kit.reply import (
     Reply,
     deliver,
 )
-from storage.answers import OPEN, locked_prompt_with_answers
+from storage.answers import OPEN, tapped_prompt
 from storage.models import (
     Prompt,
     PromptStatus,
@@ -62,19 +61,18 @@ async def on_tap(update: Update, ctx: TandemContext) -> None:
     message_id = query.message.message_id if query.message else None
     async with ctx.db.session() as session:
         person = await known_person(session, ctx, update.effective_user.id)
-        found = await locked_prompt_with_answers(session, tap.prompt_id) if tap and person else None
-        prompt, answers = found or (None, {})
+        found = await tapped_prompt(session, tap.prompt_id) if tap and person else None
         if tap is None or person is None:
             reply = Reply(notice=stale_button(ctx.tr))
-        elif prompt is None:
+        elif found is None:
             reply = await current_question(session, ctx, person)
             reply.notice = stale_button(ctx.tr)
-        elif prompt.person_id != person.id:
+        elif found.prompt.person_id != person.id:
             reply = Reply(
                 notice=ctx.tr.gettext("This button isn't for you, so nothing was changed.")
             )
         else:
-            state = TapContext(session, ctx, person, prompt, answers, tap, message_id)
+            state = TapContext(session, ctx, person, found, tap, message_id)
             reply = await CONTROLS.get(tap.key, _on_answer)(state)
     await deliver(update, ctx, reply)
 
@@ -83,7 +81,7 @@ async def _on_answer(state: TapContext) -> Reply:
     """A tapped answer: stored if it answers the question the check-in is at (or, once
     the check-in is complete and the week still open, any question: an edit)."""
     prompt, tr = state.prompt, state.tr
-    instrument = await instrument_of(state.session, prompt)
+    instrument = await state.instrument()
     question = instrument.question(state.tap.key) if instrument else None
     if instrument is None or question is None:
         return await state.stale(stale_button(tr))
@@ -122,7 +120,7 @@ async def _asking(
     prompt = state.prompt
     assert prompt.id is not None
     if state.message_id is not None and state.message_id == prompt.telegram_message_id:
-        instrument = await instrument_of(state.session, prompt)
+        instrument = await state.instrument()
         assert instrument is not None
         header = await prompt_header(state.session, state.tr, prompt, state.person, instrument)
         snooze = snooze_row(state.tr, prompt.id)
@@ -135,7 +133,7 @@ async def _asking(
 async def _on_resume(state: TapContext) -> Reply:
     """The reminder's button: the question the check-in is waiting for."""
     prompt, tr = state.prompt, state.tr
-    instrument = await instrument_of(state.session, prompt)
+    instrument = await state.instrument()
     if prompt.status not in OPEN or not state.is_open or instrument is None:
         return Reply(notice=done_or_closed(tr, prompt))
     answers = state.answers
