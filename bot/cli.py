@@ -26,10 +26,11 @@ from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
 from conversations.kit.departure import Notice, erase, send_notices
+from conversations.kit.ending import NotInProgram, close_match
 from conversations.kit.erasure import erasure_keeps
 from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
-from storage.closure import Actor, ClosureError, ClosureReason, end_match
+from storage.closure import Actor, ClosureError, ClosureReason
 from storage.db import Database, DatabaseUrlError
 from storage.erasure import Erased, purge_expired
 from storage.exports import (
@@ -652,14 +653,17 @@ def match_close(
     The match closes once both answered, or when the survey window is over.
     """
 
-    async def work(database: Database, _: Settings) -> tuple[Program, Match]:
+    async def work(database: Database, settings: Settings) -> tuple[Program, Match]:
         async with database.session() as session:
             found = await _program(session, program)
-            match = await session.get(Match, match_id)
-            if match is None or match.program_id != found.id:
-                fail(f"{found.name} has no match {match_id}.")
+        actor = Actor(None, cli_actor())
+        async with _telegram_bot(settings) as bot:  # edits the end request's alert copies
             try:
-                ended = await end_match(session, match, reason, Actor(None, cli_actor()), clock())
+                ended = await close_match(
+                    bot, database, found.id or 0, match_id, reason, actor, clock()
+                )
+            except NotInProgram:
+                fail(f"{found.name} has no match {match_id}.")
             except ClosureError as error:
                 fail(f"Match {match_id} is already {error.match.status}; nothing to close.")
         return found, ended.match

@@ -267,9 +267,10 @@ async def ending_event(session: AsyncSession, match: Match) -> AuditEvent | None
     return (await session.exec(statement)).first()
 
 
-async def start_due_closures(session: AsyncSession, now: datetime) -> list[int]:
+async def start_due_closures(session: AsyncSession, now: datetime) -> list[Ended]:
     """Start closing the open matches whose planned end has begun in their program's zone
-    (reason `completed`); returns their ids. One indexed query when none is due."""
+    (reason `completed`), each through `end_match` (an open end request is resolved with
+    it). One indexed query when none is due."""
     horizon = (now + DAY).date()  # no zone is a day ahead of UTC
     statement = (
         select(Match, Program.timezone)
@@ -281,12 +282,11 @@ async def start_due_closures(session: AsyncSession, now: datetime) -> list[int]:
         )
         .order_by(col(Match.id))
     )
-    started: list[int] = []
+    started: list[Ended] = []
     for match, zone in (await session.exec(statement)).all():
         assert match.planned_end is not None
         if planned_end_reached(match.planned_end, zone_or_none(zone), now):
-            await end_match(session, match, ClosureReason.COMPLETED, SYSTEM, now)
-            started.append(match.id or 0)
+            started.append(await end_match(session, match, ClosureReason.COMPLETED, SYSTEM, now))
     return started
 
 
