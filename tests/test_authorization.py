@@ -29,9 +29,11 @@ from storage.db import Database
 from storage.models import (
     Answer,
     AuditEvent,
+    ExtensionStatus,
     Flag,
     FlagStatus,
     Goal,
+    MatchExtension,
     MeetingLog,
     Membership,
     PersonStatus,
@@ -153,7 +155,8 @@ PREFIXES: dict[str, tuple[tuple[str, set[str]], ...]] = {
     "exp": (("exp:{program}", A_COORD),),
     "cert": (("cert:{match}", A_PAIR | A_COORD),),
     # An extension request's Approve / Decline, sent to the match's coordinators only.
-    "ext": (("ext:a:{match}", A_COORD), ("ext:d:{match}", A_COORD)),
+    # The request's id, so that a button of an earlier round cannot decide a later one.
+    "ext": (("ext:y:{extension}", A_COORD), ("ext:n:{extension}", A_COORD)),
     # The re-asked consent: agreeing when one's consent is current changes nothing.
     "cst": (("cst:yes", ANYONE), ("cst:no", ANYONE)),
     # Erasing oneself: "no" leaves everything as it was (the yes is tested in
@@ -238,7 +241,14 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
             select(Membership).where(Membership.person_id == joining.id)
         ):
             membership.completed_at = None
-        match = await add_match(session, a, mentor, mentee, now - timedelta(days=30))
+        match = await add_match(
+            session, a, mentor, mentee, now - timedelta(days=30),
+            planned_end=(now + timedelta(weeks=8)).date(),
+        )  # fmt: skip
+        extension = MatchExtension(  # both said yes: for A's coordinators to decide
+            match_id=match.id or 0, planned_end=match.planned_end, weeks=4,
+            status=ExtensionStatus.AGREED, mentee_wants=True, mentor_wants=True, created_at=now,
+        )  # fmt: skip
         membership = (
             await session.exec(select(Membership).where(Membership.person_id == mentee.id))
         ).one()
@@ -264,7 +274,7 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
             match_id=match.id or 0, rule="no_contact", severity="medium",
             evidence={"weeks": 3, "since": "2026-10-26"}, opened_at=now - timedelta(days=1),
         )  # fmt: skip
-        session.add_all([goal, log, reflection, flag, open_flag])
+        session.add_all([goal, log, reflection, flag, open_flag, extension])
         await session.flush()
         session.add(
             Answer(
@@ -286,6 +296,7 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
         ids = {
             "program": a, "match": match.id or 0, "goal": goal.id or 0, "log": log.id or 0,
             "flag": flag.id or 0, "open_flag": open_flag.id or 0, "mentee_person": mentee.id or 0,
+            "extension": extension.id or 0,
         }  # fmt: skip
     users = {role: tg.user(IDS[role], role.split()[0].title()) for role in IDS}
     users[ADMIN] = tg.user(ADMIN_ID, "Admin")
