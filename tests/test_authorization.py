@@ -66,7 +66,7 @@ MAY_READ: dict[str, set[str]] = {
     MENTOR: {GOAL, NOTE, NAME},  # the introduction shows the mentee's goals
     COORD_A: {GOAL, NOTE, REFLECTION, FLAG_NOTE, NAME},
     COORD_B: set(),
-    ADMIN: set(),
+    ADMIN: {NAME},  # /people of any program, to erase someone (as `tandem people` shows)
 }
 
 EVERYONE = set(ROLES)
@@ -99,7 +99,7 @@ COMMANDS: dict[str, tuple[str, set[str]]] = {
     "broadcast": ("", COORDINATORS),
     "invite": ("", COORDINATORS | {ADMIN}),
     "pair": ("", COORDINATORS),
-    "people": ("", COORDINATORS),
+    "people": ("", COORDINATORS | {ADMIN}),
     "export": ("", COORDINATORS),
     "newprogram": ("Forged Program", {ADMIN}),
     "mydata": ("", EVERYONE),  # one's own data only: markers of others never show
@@ -108,7 +108,9 @@ COMMANDS: dict[str, tuple[str, set[str]]] = {
 # prefix -> data forged with program A's ids, and whose it is (who may press it), beyond
 # the buttons A's people are shown (those are whoever was shown them).
 A_COORD, A_MENTEE, A_PAIR, ANYONE = {COORD_A}, {MENTEE}, {MENTEE, MENTOR}, set(ROLES)
-ADMIN_MAY_PRESS = ("co:inv:", "co:new:")  # an admin invites people to any program
+# An admin invites people to any program, and lists and erases its people (the erasure
+# itself needs the reason typed next).
+ADMIN_MAY_PRESS = ("co:inv:", "co:new:", "co:ppl:", "co:erl:", "co:era:", "co:erq:")
 # Buttons that name nobody and act on the presser alone: /deleteme's confirmation erases
 # whoever presses it, which is each person's right (tests/test_deleteme.py).
 SELF_ONLY = frozenset({"del:yes"})
