@@ -25,7 +25,7 @@ from bot import program_settings
 from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
-from conversations.kit.departure import Notice, erase, send_notices
+from conversations.kit.departure import Notice, erase, refresh_named_copies, send_notices
 from conversations.kit.ending import NotInProgram, close_match
 from conversations.kit.erasure import erasure_keeps
 from conversations.kit.introductions import Letter, introductions, send_letters
@@ -710,10 +710,17 @@ def people(program: Annotated[str, typer.Argument(help="Program id or exact name
 # --- erasure --------------------------------------------------------------------------
 
 
-async def _tell(settings: Settings, notices: list[Notice]) -> int | None:
-    """Send the departure notices; how many failed, or None without a bot token."""
+async def _tell(
+    settings: Settings, database: Database, notices: list[Notice], person_id: int
+) -> int | None:
+    """Send the departure notices and edit the alerts that named the person; how many
+    notices failed, or None without a bot token."""
     async with _telegram_bot(settings) as bot:
-        return None if bot is None else await send_notices(bot, notices)
+        if bot is None:
+            return None
+        failed = await send_notices(bot, notices)
+        await refresh_named_copies(bot, database, person_id)
+        return failed
 
 
 def _told(failed: int | None) -> None:
@@ -759,7 +766,7 @@ def person_erase(
             erased, notices = await erase(
                 session, someone, Actor(None, cli_actor()), reason.strip(), clock()
             )
-        return erased, await _tell(settings, notices)
+        return erased, await _tell(settings, database, notices, erased.person_id)
 
     erased, failed = run_with_database(work)
     typer.echo(f"Erased person #{erased.person_id}; {len(erased.ended)} match(es) closed.")

@@ -230,13 +230,16 @@ async def _request_parts(
 async def decided_request(
     session: AsyncSession, tr: Translator, extension: MatchExtension
 ) -> str | None:
-    """A decided request as a coordinator's copy shows it: the request, then who decided
-    what. None when its match is gone."""
+    """A request nobody can act on any more, as a coordinator's copy shows it: the request,
+    then who decided what, or (never decided: a participant's erasure ended the match
+    first) that nothing is left to decide. None when its match is gone."""
     parts = await _request_parts(session, extension)
     if parts is None:
         return None
-    by = None if extension.decided_by is None else await session.get(Person, extension.decided_by)
     request = extension_request(tr, *parts, extension)
+    if extension.status not in (ExtensionStatus.APPROVED, ExtensionStatus.REFUSED):
+        return request + "\n\n" + tr.gettext("The match has ended: nothing is left to decide.")
+    by = None if extension.decided_by is None else await session.get(Person, extension.decided_by)
     return request + "\n\n" + extension_outcome(tr, extension, by)
 
 
