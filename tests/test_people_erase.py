@@ -31,7 +31,7 @@ from storage.models import (
     PersonStatus,
     Program,
 )
-from tests.builders import ROBERT
+from tests.builders import ALICE, ROBERT
 from tests.conftest import ADMIN_ID, FakeClock
 from tests.fakebot import BOT_TOKEN
 from tests.harness import FakeTelegram
@@ -317,3 +317,20 @@ async def test_a_copy_that_cannot_be_edited_is_skipped_and_logged_without_names(
         "could not update a copy of an alert: BadRequest"
     ]
     assert not any("Alice" in r.getMessage() or "Martin" in r.getMessage() for r in caplog.records)
+
+
+async def test_deleteme_edits_the_alerts_that_named_the_person_too(
+    tg: FakeTelegram, database: Database, clock: FakeClock, people: dict[str, Any]
+) -> None:
+    await raise_safety_flag(tg, database, clock, people)
+    cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude")
+    (alert,), (alerte,) = cora.messages, claude.messages
+    alice = tg.user(ALICE, "Alice")
+    await alice.send("/deleteme")
+    await alice.tap("Yes, erase my data")
+    assert alice.last.text.startswith("Your data is erased.")
+    alert = cora.api.message(CORA, alert.message_id)
+    assert "Robert Tremblay ↔ Erased participant" in alert.text and "Alice" not in alert.text
+    alerte = claude.api.message(CLAUDE, alerte.message_id)
+    assert ERASED_FR in alerte.text and "Alice" not in alerte.text
+    tg.assert_no_errors()
