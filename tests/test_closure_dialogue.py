@@ -164,13 +164,11 @@ async def test_one_declines_and_the_match_ends_as_planned(
     tg.assert_no_errors()
 
 
-async def test_the_other_coordinators_copies_show_the_decision(
-    tg: FakeTelegram,
-    database: Database,
-    clock: FakeClock,
-    program: Program,
-    ending: Pair,
-) -> None:
+async def both_asked_two_coordinators(
+    tg: FakeTelegram, database: Database, clock: FakeClock, program: Program, ending: Pair
+) -> tuple[FakeUser, FakeUser, FakeUser, FakeUser]:
+    """Chloé (French) and Sam (English) coordinate; both partners said yes to extending
+    on their notice. Returns Chloé, Sam, Alice and Robert."""
     await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
     await add_coordinator(database, program, clock, SECOND, "Sam Patel", locale="en")
     chloe = tg.user(COORDINATOR, "Chloé", language_code="fr")
@@ -179,6 +177,17 @@ async def test_the_other_coordinators_copies_show_the_decision(
     await tick_at(tg, clock, NOTICE_DUE)
     await tap_in(alice, "December 14, 2026", "Yes")
     await tap_in(robert, "14 décembre 2026", "Oui")
+    return chloe, sam, alice, robert
+
+
+async def test_the_other_coordinators_copies_show_the_decision(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    chloe, sam, _, robert = await both_asked_two_coordinators(tg, database, clock, program, ending)
     copy = chloe.last
     assert copy.labels == ["✅ Approuver", "✖️ Refuser"]
     assert sam.last.labels == ["✅ Approve", "✖️ Decline"]
@@ -358,14 +367,9 @@ async def test_an_approve_button_of_an_earlier_round_cannot_decide_the_next_one(
 ) -> None:
     """Round one approved by Sam; round two agreed by both. Chloé's round-one Decline (her
     client still shows it) says round one's decision and leaves round two to decide."""
-    await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
-    await add_coordinator(database, program, clock, SECOND, "Sam Patel", locale="en")
-    chloe = tg.user(COORDINATOR, "Chloé", language_code="fr")
-    sam = tg.user(SECOND, "Sam", language_code="en")
-    alice, robert = people(tg, ending)
-    await tick_at(tg, clock, NOTICE_DUE)
-    await tap_in(alice, "December 14, 2026", "Yes")
-    await tap_in(robert, "14 décembre 2026", "Oui")
+    chloe, sam, alice, robert = await both_asked_two_coordinators(
+        tg, database, clock, program, ending
+    )
     first = chloe.last
     decline_first = first.buttons[0][1].callback_data or ""
     await sam.tap("✅ Approve")
