@@ -1,11 +1,11 @@
 """A coordinator's one-tap decision on an extension both participants asked for
 (`ext:<y|n>:<extension request id>`, sent by conversations/kit/lifecycle.py; the request's
 id, not the match's, so that a button left from an earlier round of the same match cannot
-decide a later one): approved, the planned
-end moves; declined, the match ends as planned. Each press checks again that the presser
-coordinates the match's program; both participants are told, each in their language, and
-every other coordinator's copy of the request is edited to show who decided what. A late
-tap on a copy (already decided) says so, and by whom."""
+decide a later one): approved, the planned end moves; declined, the match ends as planned.
+Each press checks again that the presser coordinates the match's program; both
+participants are told, each in their language, and every other coordinator's copy of the
+request is edited to show who decided what. A late tap on a copy (already decided, this
+round or an earlier one) says what was decided about that request, and by whom."""
 
 from __future__ import annotations
 
