@@ -26,11 +26,11 @@ from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
 from conversations.kit.departure import Notice, erase, refresh_named_copies, send_notices
-from conversations.kit.ending import NotInProgram, close_match
+from conversations.kit.ending import AlreadyEnded, NotInProgram, close_match
 from conversations.kit.erasure import erasure_keeps
 from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
-from storage.closure import Actor, ClosureError, ClosureReason
+from storage.closure import Actor, ClosureReason
 from storage.db import Database, DatabaseUrlError
 from storage.erasure import Erased, purge_expired
 from storage.exports import (
@@ -664,8 +664,8 @@ def match_close(
                 )
             except NotInProgram:
                 fail(f"{found.name} has no match {match_id}.")
-            except ClosureError as error:
-                fail(f"Match {match_id} is already {error.match.status}; nothing to close.")
+            except AlreadyEnded as error:
+                fail(f"Match {match_id} is already {error.status}; nothing to close.")
         return found, ended.match
 
     found, match = run_with_database(work)

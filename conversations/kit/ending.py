@@ -22,13 +22,28 @@ from datetime import datetime
 from telegram import Bot
 
 from conversations.kit.alerting import refresh_copies
-from storage.closure import Actor, ClosureReason, Ended, end_match, start_due_closures
+from storage.closure import (
+    Actor,
+    ClosureError,
+    ClosureReason,
+    Ended,
+    end_match,
+    start_due_closures,
+)
 from storage.db import Database
 from storage.models import Match
 
 
 class NotInProgram(LookupError):
     """The program has no match with that id."""
+
+
+class AlreadyEnded(Exception):
+    """The match is closing or closed already; `status` says which."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 async def announce_end(
@@ -61,12 +76,15 @@ async def close_match(
     now: datetime,
 ) -> Ended:
     """End one match of the program (`tandem match close`). Raises NotInProgram, or
-    storage.closure.ClosureError when it is closing or closed already."""
+    AlreadyEnded when it is closing or closed already."""
     async with database.session() as session:
         match = await session.get(Match, match_id)
         if match is None or match.program_id != program_id:
             raise NotInProgram(match_id)
-        ended = await end_match(session, match, reason, actor, now)
+        try:
+            ended = await end_match(session, match, reason, actor, now)
+        except ClosureError as error:  # its status read before the rollback expires it
+            raise AlreadyEnded(str(error.match.status)) from error
     await announce_end(bot, database, [ended])
     return ended
 
