@@ -25,11 +25,12 @@ from bot import program_settings
 from bot.config import ConfigError, Settings, bot_username, load_settings
 from bot.qr import write_captioned_qr
 from conversations.export import export_codebook
-from conversations.kit.departure import Notice, erase, send_notices
+from conversations.kit.departure import Notice, erase, refresh_named_copies, send_notices
+from conversations.kit.ending import AlreadyEnded, NotInProgram, close_match
 from conversations.kit.erasure import erasure_keeps
 from conversations.kit.introductions import Letter, introductions, send_letters
 from storage.clock import Clock, utcnow
-from storage.closure import Actor, ClosureError, ClosureReason, end_match
+from storage.closure import Actor, ClosureReason
 from storage.db import Database, DatabaseUrlError
 from storage.erasure import Erased, purge_expired
 from storage.exports import (
@@ -652,16 +653,19 @@ def match_close(
     The match closes once both answered, or when the survey window is over.
     """
 
-    async def work(database: Database, _: Settings) -> tuple[Program, Match]:
+    async def work(database: Database, settings: Settings) -> tuple[Program, Match]:
         async with database.session() as session:
             found = await _program(session, program)
-            match = await session.get(Match, match_id)
-            if match is None or match.program_id != found.id:
-                fail(f"{found.name} has no match {match_id}.")
+        actor = Actor(None, cli_actor())
+        async with _telegram_bot(settings) as bot:  # edits the end request's alert copies
             try:
-                ended = await end_match(session, match, reason, Actor(None, cli_actor()), clock())
-            except ClosureError as error:
-                fail(f"Match {match_id} is already {error.match.status}; nothing to close.")
+                ended = await close_match(
+                    bot, database, found.id or 0, match_id, reason, actor, clock()
+                )
+            except NotInProgram:
+                fail(f"{found.name} has no match {match_id}.")
+            except AlreadyEnded as error:
+                fail(f"Match {match_id} is already {error.status}; nothing to close.")
         return found, ended.match
 
     found, match = run_with_database(work)
@@ -706,10 +710,17 @@ def people(program: Annotated[str, typer.Argument(help="Program id or exact name
 # --- erasure --------------------------------------------------------------------------
 
 
-async def _tell(settings: Settings, notices: list[Notice]) -> int | None:
-    """Send the departure notices; how many failed, or None without a bot token."""
+async def _tell(
+    settings: Settings, database: Database, notices: list[Notice], person_id: int
+) -> int | None:
+    """Send the departure notices and edit the alerts that named the person; how many
+    notices failed, or None without a bot token."""
     async with _telegram_bot(settings) as bot:
-        return None if bot is None else await send_notices(bot, notices)
+        if bot is None:
+            return None
+        failed = await send_notices(bot, notices)
+        await refresh_named_copies(bot, database, person_id)
+        return failed
 
 
 def _told(failed: int | None) -> None:
@@ -755,7 +766,7 @@ def person_erase(
             erased, notices = await erase(
                 session, someone, Actor(None, cli_actor()), reason.strip(), clock()
             )
-        return erased, await _tell(settings, notices)
+        return erased, await _tell(settings, database, notices, erased.person_id)
 
     erased, failed = run_with_database(work)
     typer.echo(f"Erased person #{erased.person_id}; {len(erased.ended)} match(es) closed.")

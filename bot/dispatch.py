@@ -77,10 +77,11 @@ from bot.dispatch_hooks import (
 )
 from bot.limiter import BULK
 from bot.telegram_bot import send_html
+from conversations.kit.ending import start_planned_ends
 from storage.broadcasts import claim_deliveries
 from storage.claims import CLAIM_LEASE
 from storage.clock import Clock
-from storage.closure import Actor, finish_closures, start_due_closures
+from storage.closure import Actor, finish_closures
 from storage.closure_prompts import materialise_closure_prompts
 from storage.db import Database
 from storage.erasure import Keeps, purge_expired
@@ -246,7 +247,7 @@ class Dispatcher:
                     report.recovered += await queue.recover(session, now, resends)
             async with self.database.session() as session:
                 ended = await finish_closures(session, now)
-                report.closing = len(await start_due_closures(session, now))
+            report.closing = len(await start_planned_ends(self.bot, self.database, now))
             report.ended = len(ended)
             if self.closures is not None:  # those not sent yet, an earlier tick's too
                 await self.closures.send_certificates(self.bot, self.database, now)

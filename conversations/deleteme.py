@@ -30,6 +30,7 @@ from conversations.kit.departure import (
     ERASE_YES,
     erase,
     erase_question,
+    refresh_named_copies,
     send_notices,
 )
 from conversations.kit.joining import how_to_join
@@ -61,12 +62,12 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
     async with ctx.db.session() as session:
         person = await known_person(session, ctx, update.effective_user.id)
         if person is None:
-            notices = None
+            erased, notices = None, []
         else:
             actor = Actor(person.id, "participant")
-            _, notices = await erase(session, person, actor, SELF_REQUEST, ctx.now())
+            erased, notices = await erase(session, person, actor, SELF_REQUEST, ctx.now())
     await query.answer()
-    if notices is None:
+    if erased is None:
         await query.edit_message_text(tr.gettext("There is no data of yours left to erase."))
         return
     ctx.user_data.clear()
@@ -77,6 +78,7 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         )
     )
     await send_notices(ctx.bot, notices)
+    await refresh_named_copies(ctx.bot, ctx.db, erased.person_id)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

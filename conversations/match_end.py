@@ -1,7 +1,8 @@
 """A coordinator ends a match, or keeps it going: from the alert about an end request
-(/endmatch) or from the match's timeline (/match <id>). Ending is `storage.closure.end_match`
-(both people get their closure survey, the open end request is resolved with an audit
-event); keeping it is `keep_match`. The participants are told, each in their language:
+(/endmatch) or from the match's timeline (/match <id>). Ending goes through the service every
+way a match ends shares (conversations/kit/ending.py: both people get their closure survey,
+the open end request is resolved with an audit event, every alert copy says how the match
+ended); keeping it is `keep_match`. The participants are told, each in their language:
 both when the match ends, the ones who asked when it goes on. Every other coordinator's
 copy of the alert is edited to show who decided what.
 
@@ -68,6 +69,7 @@ from conversations.kit.closure_text import (
     told_kept,
 )
 from conversations.kit.context import TandemContext
+from conversations.kit.ending import announce_end
 from conversations.kit.reply import say
 from conversations.kit.screens import edit_in_place
 from conversations.kit.text import person_name
@@ -77,6 +79,7 @@ from storage.closure import (
     OPEN,
     Actor,
     ClosureReason,
+    Ended,
     decision_of,
     end_match,
     ending_event,
@@ -106,7 +109,8 @@ class Outcome:
     text: str | None = None
     rows: list[list[Button]] = field(default_factory=list)
     new_message: bool = False
-    flag_id: int | None = None
+    flag_id: int | None = None  # an end request kept going: its copies to refresh
+    ended: Ended | None = None  # the match ended: `announce_end` refreshes the copies
     letters: list[tuple[int, str]] = field(default_factory=list)  # (chat id, text)
 
 
@@ -236,17 +240,17 @@ async def _on_alert(
     if action == END_BACK:
         return Outcome(None, *shown(await person_by_id(session, flag.handled_by)))
     actor = Actor(person.id, "coordinator")
+    letters = await _letters(session, match, action != KEEP, flag)
     if action == KEEP:
         await keep_match(session, match, actor, ctx.now())
         notice = tr.gettext("The match goes on.")
-    else:
-        assert reason is not None
-        if match.status not in OPEN:  # the planned end, say, while the request waited
-            raise Refused(await _already_ended(session, tr, match))
-        await end_match(session, match, reason, actor, ctx.now())
-        notice = tr.gettext("The match is ending: both people get their closure survey.")
-    letters = await _letters(session, match, action != KEEP, flag)
-    return Outcome(notice, *shown(person), flag_id=flag_id, letters=letters)
+        return Outcome(notice, *shown(person), flag_id=flag_id, letters=letters)
+    assert reason is not None
+    if match.status not in OPEN:  # ended without its request resolved (older data)
+        raise Refused(await _already_ended(session, tr, match))
+    ended = await end_match(session, match, reason, actor, ctx.now())
+    notice = tr.gettext("The match is ending: both people get their closure survey.")
+    return Outcome(notice, *shown(person), ended=ended, letters=letters)
 
 
 # --- on a timeline ------------------------------------------------------------------------
@@ -308,7 +312,7 @@ async def _on_timeline(
         reason=reason_label(tr, reason),
     )
     letters = await _letters(session, match, True, flag)
-    return Outcome(None, text, flag_id=ended.resolved_flag_id, letters=letters)
+    return Outcome(None, text, ended=ended, letters=letters)
 
 
 # --- the press ----------------------------------------------------------------------------
@@ -330,11 +334,13 @@ async def on_button(update: Update, ctx: TandemContext) -> None:
         await query.answer(str(refusal))
         return
     await _show(update, query, outcome)
+    pressed = query.message
+    edited = (pressed.chat.id, pressed.message_id) if pressed is not None else None
+    if action in ON_TIMELINE:
+        edited = None  # the alert's copies are other messages
+    if outcome.ended is not None:
+        await announce_end(ctx.bot, ctx.db, [outcome.ended], edited=edited)
     if outcome.flag_id is not None:
-        pressed = query.message
-        edited = (pressed.chat.id, pressed.message_id) if pressed is not None else None
-        if action in ON_TIMELINE:
-            edited = None  # the alert's copies are other messages
         await refresh_copies(ctx.bot, ctx.db, outcome.flag_id, edited=edited)
     for chat_id, text in outcome.letters:
         try:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -100,6 +100,7 @@ class ClosureProblem(StrEnum):
     ALREADY_ANSWERED = "already_answered"
     NOT_AGREED = "not_agreed"  # nothing for the coordinator to decide (yet)
     NOT_MENTEE = "not_mentee"
+    EARLIER_ROUND = "earlier_round"  # a button of an earlier extension request
 
 
 class ClosureError(Exception):
@@ -267,9 +268,10 @@ async def ending_event(session: AsyncSession, match: Match) -> AuditEvent | None
     return (await session.exec(statement)).first()
 
 
-async def start_due_closures(session: AsyncSession, now: datetime) -> list[int]:
+async def start_due_closures(session: AsyncSession, now: datetime) -> list[Ended]:
     """Start closing the open matches whose planned end has begun in their program's zone
-    (reason `completed`); returns their ids. One indexed query when none is due."""
+    (reason `completed`), each through `end_match` (an open end request is resolved with
+    it). One indexed query when none is due."""
     horizon = (now + DAY).date()  # no zone is a day ahead of UTC
     statement = (
         select(Match, Program.timezone)
@@ -281,12 +283,11 @@ async def start_due_closures(session: AsyncSession, now: datetime) -> list[int]:
         )
         .order_by(col(Match.id))
     )
-    started: list[int] = []
+    started: list[Ended] = []
     for match, zone in (await session.exec(statement)).all():
         assert match.planned_end is not None
         if planned_end_reached(match.planned_end, zone_or_none(zone), now):
-            await end_match(session, match, ClosureReason.COMPLETED, SYSTEM, now)
-            started.append(match.id or 0)
+            started.append(await end_match(session, match, ClosureReason.COMPLETED, SYSTEM, now))
     return started
 
 
@@ -336,33 +337,28 @@ async def current_extension(session: AsyncSession, match: Match) -> MatchExtensi
     return (await session.exec(statement.with_for_update())).first()
 
 
-async def latest_decision(session: AsyncSession, match_id: int) -> MatchExtension | None:
-    """The match's most recently decided extension (approved or refused), if any: what a
-    late tap on an old request is answered with."""
-    statement = (
-        select(MatchExtension)
-        .where(
-            MatchExtension.match_id == match_id,
-            col(MatchExtension.status).in_((ExtensionStatus.APPROVED, ExtensionStatus.REFUSED)),
-        )
-        .order_by(col(MatchExtension.decided_at).desc(), col(MatchExtension.id).desc())
-        .limit(1)
-    )
-    return (await session.exec(statement)).first()
-
-
 async def answer_extension(
-    session: AsyncSession, match: Match, person_id: int, wants: bool, now: datetime
+    session: AsyncSession,
+    match: Match,
+    person_id: int,
+    wants: bool,
+    now: datetime,
+    *,
+    planned_end: date | None = None,
 ) -> MatchExtension:
-    """Store one participant's answer to "extend the match?" for its current planned end.
-    A no declines the request; the second yes makes it `agreed`, for the coordinator to
-    decide. Raises ClosureError: NOT_OPEN, NOT_PARTICIPANT, NOT_ASKING, ALREADY_ANSWERED."""
+    """Store one participant's answer to "extend the match?" for its current planned end
+    (`planned_end`: the one the question was asked about, the request's round; None:
+    the current one). A no declines the request; the second yes makes it `agreed`, for
+    the coordinator to decide. Raises ClosureError: NOT_OPEN, NOT_PARTICIPANT,
+    EARLIER_ROUND (asked about another planned end), NOT_ASKING, ALREADY_ANSWERED."""
     match = await _locked(session, match)
     role = role_in(match, person_id)
     if role is None:
         raise ClosureError(ClosureProblem.NOT_PARTICIPANT, match)
     if match.status not in OPEN or match.planned_end is None:
         raise ClosureError(ClosureProblem.NOT_OPEN, match)
+    if planned_end is not None and planned_end != match.planned_end:
+        raise ClosureError(ClosureProblem.EARLIER_ROUND, match)
     extension = await current_extension(session, match)
     if extension is None:
         program = await session.get(Program, match.program_id)
@@ -395,15 +391,25 @@ async def answer_extension(
 
 
 async def decide_extension(
-    session: AsyncSession, match: Match, actor: Actor, approve: bool, now: datetime
+    session: AsyncSession,
+    match: Match,
+    actor: Actor,
+    approve: bool,
+    now: datetime,
+    *,
+    extension_id: int | None = None,
 ) -> MatchExtension:
-    """The coordinator's decision on an agreed extension: approved, the planned end moves
-    by the extension's weeks (and the new planned end gets its own notice); refused, the
-    match ends at its planned end. Raises ClosureError: NOT_OPEN, NOT_AGREED."""
+    """The coordinator's decision on an agreed extension (`extension_id`: the request the
+    button was drawn for; None: the current one): approved, the planned end moves by the
+    extension's weeks (and the new planned end gets its own notice); refused, the match
+    ends at its planned end. Raises ClosureError: NOT_OPEN, EARLIER_ROUND (the request is
+    not the current planned end's), NOT_AGREED."""
     match = await _locked(session, match)
     if match.status not in OPEN or match.planned_end is None:
         raise ClosureError(ClosureProblem.NOT_OPEN, match)
     extension = await current_extension(session, match)
+    if extension_id is not None and (extension is None or extension.id != extension_id):
+        raise ClosureError(ClosureProblem.EARLIER_ROUND, match)
     if extension is None or extension.status != ExtensionStatus.AGREED:
         raise ClosureError(ClosureProblem.NOT_AGREED, match)
     extension.decided_by, extension.decided_at = actor.person_id, now

@@ -29,9 +29,11 @@ from storage.db import Database
 from storage.models import (
     Answer,
     AuditEvent,
+    ExtensionStatus,
     Flag,
     FlagStatus,
     Goal,
+    MatchExtension,
     MeetingLog,
     Membership,
     PersonStatus,
@@ -64,7 +66,7 @@ MAY_READ: dict[str, set[str]] = {
     MENTOR: {GOAL, NOTE, NAME},  # the introduction shows the mentee's goals
     COORD_A: {GOAL, NOTE, REFLECTION, FLAG_NOTE, NAME},
     COORD_B: set(),
-    ADMIN: set(),
+    ADMIN: {NAME},  # /people of any program, to erase someone (as `tandem people` shows)
 }
 
 EVERYONE = set(ROLES)
@@ -97,7 +99,7 @@ COMMANDS: dict[str, tuple[str, set[str]]] = {
     "broadcast": ("", COORDINATORS),
     "invite": ("", COORDINATORS | {ADMIN}),
     "pair": ("", COORDINATORS),
-    "people": ("", COORDINATORS),
+    "people": ("", COORDINATORS | {ADMIN}),
     "export": ("", COORDINATORS),
     "newprogram": ("Forged Program", {ADMIN}),
     "mydata": ("", EVERYONE),  # one's own data only: markers of others never show
@@ -106,7 +108,9 @@ COMMANDS: dict[str, tuple[str, set[str]]] = {
 # prefix -> data forged with program A's ids, and whose it is (who may press it), beyond
 # the buttons A's people are shown (those are whoever was shown them).
 A_COORD, A_MENTEE, A_PAIR, ANYONE = {COORD_A}, {MENTEE}, {MENTEE, MENTOR}, set(ROLES)
-ADMIN_MAY_PRESS = ("co:inv:", "co:new:")  # an admin invites people to any program
+# An admin invites people to any program, and lists and erases its people (the erasure
+# itself needs the reason typed next).
+ADMIN_MAY_PRESS = ("co:inv:", "co:new:", "co:ppl:", "co:erl:", "co:era:", "co:erq:")
 # Buttons that name nobody and act on the presser alone: /deleteme's confirmation erases
 # whoever presses it, which is each person's right (tests/test_deleteme.py).
 SELF_ONLY = frozenset({"del:yes"})
@@ -153,7 +157,8 @@ PREFIXES: dict[str, tuple[tuple[str, set[str]], ...]] = {
     "exp": (("exp:{program}", A_COORD),),
     "cert": (("cert:{match}", A_PAIR | A_COORD),),
     # An extension request's Approve / Decline, sent to the match's coordinators only.
-    "ext": (("ext:a:{match}", A_COORD), ("ext:d:{match}", A_COORD)),
+    # The request's id, so that a button of an earlier round cannot decide a later one.
+    "ext": (("ext:y:{extension}", A_COORD), ("ext:n:{extension}", A_COORD)),
     # The re-asked consent: agreeing when one's consent is current changes nothing.
     "cst": (("cst:yes", ANYONE), ("cst:no", ANYONE)),
     # Erasing oneself: "no" leaves everything as it was (the yes is tested in
@@ -238,7 +243,14 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
             select(Membership).where(Membership.person_id == joining.id)
         ):
             membership.completed_at = None
-        match = await add_match(session, a, mentor, mentee, now - timedelta(days=30))
+        match = await add_match(
+            session, a, mentor, mentee, now - timedelta(days=30),
+            planned_end=(now + timedelta(weeks=8)).date(),
+        )  # fmt: skip
+        extension = MatchExtension(  # both said yes: for A's coordinators to decide
+            match_id=match.id or 0, planned_end=match.planned_end, weeks=4,
+            status=ExtensionStatus.AGREED, mentee_wants=True, mentor_wants=True, created_at=now,
+        )  # fmt: skip
         membership = (
             await session.exec(select(Membership).where(Membership.person_id == mentee.id))
         ).one()
@@ -264,7 +276,7 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
             match_id=match.id or 0, rule="no_contact", severity="medium",
             evidence={"weeks": 3, "since": "2026-10-26"}, opened_at=now - timedelta(days=1),
         )  # fmt: skip
-        session.add_all([goal, log, reflection, flag, open_flag])
+        session.add_all([goal, log, reflection, flag, open_flag, extension])
         await session.flush()
         session.add(
             Answer(
@@ -286,6 +298,7 @@ async def build(tg: FakeTelegram, database: Database, clock: FakeClock) -> World
         ids = {
             "program": a, "match": match.id or 0, "goal": goal.id or 0, "log": log.id or 0,
             "flag": flag.id or 0, "open_flag": open_flag.id or 0, "mentee_person": mentee.id or 0,
+            "extension": extension.id or 0,
         }  # fmt: skip
     users = {role: tg.user(IDS[role], role.split()[0].title()) for role in IDS}
     users[ADMIN] = tg.user(ADMIN_ID, "Admin")

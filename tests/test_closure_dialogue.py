@@ -18,6 +18,7 @@ from bot.dispatch_job import JOB_NAME
 from storage.closure import finish_closures
 from storage.db import Database
 from storage.models import (
+    Answer,
     CertificateDelivery,
     ExtensionStatus,
     Match,
@@ -164,13 +165,11 @@ async def test_one_declines_and_the_match_ends_as_planned(
     tg.assert_no_errors()
 
 
-async def test_the_other_coordinators_copies_show_the_decision(
-    tg: FakeTelegram,
-    database: Database,
-    clock: FakeClock,
-    program: Program,
-    ending: Pair,
-) -> None:
+async def both_asked_two_coordinators(
+    tg: FakeTelegram, database: Database, clock: FakeClock, program: Program, ending: Pair
+) -> tuple[FakeUser, FakeUser, FakeUser, FakeUser]:
+    """Chloé (French) and Sam (English) coordinate; both partners said yes to extending
+    on their notice. Returns Chloé, Sam, Alice and Robert."""
     await add_coordinator(database, program, clock, COORDINATOR, "Chloé Gagnon", locale="fr")
     await add_coordinator(database, program, clock, SECOND, "Sam Patel", locale="en")
     chloe = tg.user(COORDINATOR, "Chloé", language_code="fr")
@@ -179,9 +178,21 @@ async def test_the_other_coordinators_copies_show_the_decision(
     await tick_at(tg, clock, NOTICE_DUE)
     await tap_in(alice, "December 14, 2026", "Yes")
     await tap_in(robert, "14 décembre 2026", "Oui")
+    return chloe, sam, alice, robert
+
+
+async def test_the_other_coordinators_copies_show_the_decision(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    chloe, sam, _, robert = await both_asked_two_coordinators(tg, database, clock, program, ending)
     copy = chloe.last
     assert copy.labels == ["✅ Approuver", "✖️ Refuser"]
     assert sam.last.labels == ["✅ Approve", "✖️ Decline"]
+    approve = copy.buttons[0][0].callback_data
     await sam.tap("✖️ Decline")
     declined = "✖️ Declined by Sam Patel: the mentorship ends on December 14, 2026 as planned."
     assert sam.last.text.endswith(declined) and not sam.last.has_buttons
@@ -193,7 +204,7 @@ async def test_the_other_coordinators_copies_show_the_decision(
     assert copy.text.endswith(refused) and not copy.has_buttons
     assert "Alice Martin" in copy.text
     # A late tap on her copy (her client still showed the buttons) decides nothing more.
-    await chloe.press("ext:a:" + str(ending.match.id), copy.message_id)
+    await chloe.press(approve or "", copy.message_id)
     assert chloe.answers[-1].endswith(refused)
     assert (await match_row(database, ending)).planned_end == PLANNED_END
     async with database.session() as session:
@@ -341,3 +352,74 @@ async def test_a_certificate_that_may_have_arrived_is_not_sent_again(
             for row in (await session.exec(select(CertificateDelivery))).all()
         }
     assert statuses == {ending.mentee.id: "uncertain", ending.mentor.id: "sent"}
+
+
+# --- a button of an earlier extension round acts on nothing ---------------------------
+
+ROUND_TWO_NOTICE = datetime(2026, 12, 28, 14, tzinfo=UTC)  # two weeks before 2027-01-11
+
+
+async def test_an_approve_button_of_an_earlier_round_cannot_decide_the_next_one(
+    tg: FakeTelegram,
+    database: Database,
+    clock: FakeClock,
+    program: Program,
+    ending: Pair,
+) -> None:
+    """Round one approved by Sam; round two agreed by both. Chloé's round-one Decline (her
+    client still shows it) says round one's decision and leaves round two to decide."""
+    chloe, sam, alice, robert = await both_asked_two_coordinators(
+        tg, database, clock, program, ending
+    )
+    first = chloe.last
+    decline_first = first.buttons[0][1].callback_data or ""
+    await sam.tap("✅ Approve")
+    assert (await match_row(database, ending)).planned_end == date(2027, 1, 11)
+    await tick_at(tg, clock, ROUND_TWO_NOTICE)
+    await tap_in(alice, "January 11, 2027", "Yes")
+    await tap_in(robert, "11 janvier 2027", "Oui")
+    second = chloe.last
+    assert second.message_id != first.message_id and "11 janvier 2027" in second.text
+    await chloe.press(decline_first, first.message_id)
+    assert chloe.answers[-1] == (
+        "Cette prolongation a déjà fait l’objet d’une décision. ✅ Approuvée par Sam "
+        "Patel\u00a0: le mentorat se termine maintenant le 11 janvier 2027."
+    )
+    assert (await match_row(database, ending)).planned_end == date(2027, 1, 11)
+    async with database.session() as session:
+        rounds = (await session.exec(select(MatchExtension).order_by(MatchExtension.id))).all()
+    assert [(r.planned_end, r.status) for r in rounds] == [
+        (PLANNED_END, ExtensionStatus.APPROVED),
+        (date(2027, 1, 11), ExtensionStatus.AGREED),
+    ]
+    # Round two is still Chloé's to decide, with its own buttons.
+    await chloe.press(second.buttons[0][0].callback_data or "", second.message_id)
+    assert (await match_row(database, ending)).planned_end == date(2027, 2, 8)
+    tg.assert_no_errors()
+
+
+async def test_an_extend_answer_on_an_earlier_rounds_notice_changes_nothing(
+    tg: FakeTelegram, database: Database, clock: FakeClock, ending: Pair
+) -> None:
+    """A notice about an earlier planned end, still open with its question unanswered,
+    while the planned end has moved: the tap says so, in the person's language, and
+    neither the answer nor an extension request is stored."""
+    alice, robert = people(tg, ending)
+    await tick_at(tg, clock, NOTICE_DUE)
+    async with database.session() as session:
+        match = await session.get(Match, ending.match.id)
+        assert match is not None
+        match.planned_end = date(2027, 1, 11)  # as an approved extension moves it
+        session.add(match)
+    await tap_in(alice, "December 14, 2026", "Yes")
+    assert alice.answers[-1] == (
+        "This question was about an earlier end date, so it no longer works. "
+        "Your mentorship now ends on January 11, 2027."
+    )
+    await tap_in(robert, "14 décembre 2026", "Non")
+    assert robert.answers[-1].endswith("se termine maintenant le 11 janvier 2027.")
+    async with database.session() as session:
+        assert (await session.exec(select(MatchExtension))).all() == []
+        answers = (await session.exec(select(Answer))).all()
+    assert [a for a in answers if a.question_key == "extend"] == []
+    tg.assert_no_errors()

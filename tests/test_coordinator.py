@@ -690,9 +690,12 @@ async def test_admin_creates_a_program_and_invites_its_coordinator(
     assert (made.program_id, made.role, made.created_by) == (created.id, "coordinator", None)
     assert (event.actor_id, event.actor_label) == (None, f"admin {ADMIN_ID}")
 
-    # The admin is no coordinator: inviting is all they may do in a program.
-    await ada.send("/people")
+    # The admin is no coordinator: inviting, and /people to erase someone at their request
+    # (tests/test_people_erase.py), is all they may do in a program.
+    await ada.send("/pair")
     assert ada.last.text == REFUSAL
+    await ada.send("/people")
+    assert ada.last.text == "Which program?"
 
     zack = tg.user(7600, "Zack")
     await join(zack, code, "coordinator")

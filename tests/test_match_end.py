@@ -6,18 +6,22 @@ language; stale, repeated, foreign and forged taps change nothing and say why.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+from bot import cli
 from storage.closure import ClosureReason
 from storage.db import Database
 from storage.models import AuditEvent, Flag, FlagStatus, Match, MatchStatus, Program
 from tests.builders import ALICE, ROBERT
-from tests.conftest import FakeClock
+from tests.conftest import BOT_TOKEN, FakeClock
 from tests.harness import FakeTelegram, FakeUser
 from tests.test_alerts import CLAUDE, CORA, OTTO, seed_people
+from tests.test_cli import tandem
+from tests.test_closure_dialogue import dispatcher_of
 
 ALERT_BUTTONS = ["🏁 End the match", "▶️ Keep it going", "Acknowledge", "Snooze 7 days"]
 ALERT_BUTTONS_FR = [
@@ -228,4 +232,88 @@ async def test_foreign_participant_and_forged_presses_change_nothing(
     assert match.status == MatchStatus.ACTIVE
     assert (await the_flag(database)).status == FlagStatus.OPEN
     assert "match.end" not in await actions(database)
+    tg.assert_no_errors()
+
+
+# --- every way a match ends goes through one service: the alert copies follow ----------
+
+
+async def test_the_planned_end_resolves_an_open_request_and_edits_every_alert_copy(
+    tg: FakeTelegram, database: Database, people: dict[str, Any], clock: FakeClock
+) -> None:
+    """The dispatcher's planned end while an /endmatch request waits: the request is
+    resolved with an audit event, both coordinators' copies say the match ended (no
+    decision buttons left), and a late tap on a copy says so and changes nothing."""
+    match_id = people["match"].id
+    alice = tg.user(ALICE, "Alice")
+    cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude", language_code="fr")
+    await ask_to_end(alice, "Yes, ask the coordinator", "Skip")
+    (alert,), (copy,) = cora.messages, claude.messages
+    assert alert.labels[:4] == ALERT_BUTTONS
+    async with database.session() as session:
+        match = await session.get(Match, match_id)
+        assert match is not None
+        match.planned_end = clock().date()  # the planned end has begun in Toronto by 14:00 UTC
+        session.add(match)
+    clock.advance(days=1)
+    await dispatcher_of(tg).tick()
+    match = await the_match(database, match_id)
+    assert (match.status, match.closure_reason) == (MatchStatus.CLOSING, ClosureReason.COMPLETED)
+    flag = await the_flag(database)
+    assert flag.status == FlagStatus.RESOLVED and flag.handled_by is None
+    assert flag.evidence["decision"] == {"outcome": "ended", "reason": "completed"}
+    assert (await actions(database))[-2:] == ["match.end", "flag.resolve"]
+    alert = cora.api.message(CORA, alert.message_id)
+    assert alert.text.endswith("🏁 The match ended: completed the program.")
+    assert alert.labels == ["Show match"]
+    copy = claude.api.message(CLAUDE, copy.message_id)
+    assert copy.text.endswith("🏁 Le jumelage a pris fin\u00a0: programme terminé.")
+    assert copy.labels == ["Voir le jumelage"]
+    await cora.press(f"mx:r:{flag.id}:goals_met", alert.message_id)
+    assert cora.answers[-1] == (
+        "This has already been decided. 🏁 The match ended: completed the program."
+    )
+    assert (await the_match(database, match_id)).closure_reason == ClosureReason.COMPLETED
+    assert (await actions(database)).count("match.end") == 1
+    tg.assert_no_errors()
+
+
+async def test_tandem_match_close_edits_every_alert_copy(
+    tg: FakeTelegram,
+    database: Database,
+    database_url: str,
+    people: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    """`tandem match close` with an end request open: resolved, audited, and each
+    coordinator's copy edited through the Bot API the command line reaches."""
+    match_id = people["match"].id
+    alice = tg.user(ALICE, "Alice")
+    cora, claude = tg.user(CORA, "Cora"), tg.user(CLAUDE, "Claude", language_code="fr")
+    await ask_to_end(alice, "Yes, ask the coordinator", "Skip")
+    (alert,), (copy,) = cora.messages, claude.messages
+    monkeypatch.chdir(tmp_path)  # away from any developer .env file
+    monkeypatch.setattr(cli, "telegram_request", lambda: tg.api)
+    monkeypatch.setattr(cli, "clock", clock)
+    monkeypatch.setattr(cli, "cli_actor", lambda: "cli ana")
+    args = ("match", "close", str(people["match"].program_id), str(match_id))
+    result = await tandem(database_url, *args, "--reason", "found_employment",
+                          TELEGRAM_BOT_TOKEN=BOT_TOKEN)  # fmt: skip
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    flag = await the_flag(database)
+    assert flag.status == FlagStatus.RESOLVED
+    assert flag.evidence["decision"] == {"outcome": "ended", "reason": "found_employment"}
+    async with database.session() as session:
+        events = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))).all()
+    assert [(e.action, e.actor_label) for e in events][-2:] == [
+        ("match.end", "cli ana"),
+        ("flag.resolve", "cli ana"),
+    ]
+    alert = cora.api.message(CORA, alert.message_id)
+    assert alert.text.endswith("🏁 The match ended: found employment.")
+    assert alert.labels == ["Show match"]
+    copy = claude.api.message(CLAUDE, copy.message_id)
+    assert copy.text.endswith("🏁 Le jumelage a pris fin\u00a0: a trouvé un emploi.")
     tg.assert_no_errors()

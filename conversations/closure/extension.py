@@ -1,9 +1,11 @@
 """A coordinator's one-tap decision on an extension both participants asked for
-(`ext:<a|d>:<match id>`, sent by conversations/kit/lifecycle.py): approved, the planned
-end moves; declined, the match ends as planned. Each press checks again that the presser
-coordinates the match's program; both participants are told, each in their language, and
-every other coordinator's copy of the request is edited to show who decided what. A late
-tap on a copy (already decided) says so, and by whom."""
+(`ext:<y|n>:<extension request id>`, sent by conversations/kit/lifecycle.py; the request's
+id, not the match's, so that a button left from an earlier round of the same match cannot
+decide a later one): approved, the planned end moves; declined, the match ends as planned.
+Each press checks again that the presser coordinates the match's program; both
+participants are told, each in their language, and every other coordinator's copy of the
+request is edited to show who decided what. A late tap on a copy (already decided, this
+round or an earlier one) says what was decided about that request, and by whom."""
 
 from __future__ import annotations
 
@@ -30,12 +32,13 @@ from storage.closure import (
     ClosureError,
     ClosureProblem,
     decide_extension,
-    latest_decision,
 )
-from storage.models import ExtensionStatus, Match, Person, Program
+from storage.models import ExtensionStatus, Match, MatchExtension, Person, Program
 from storage.people import coordinated_programs
 
 log = logging.getLogger(__name__)
+
+DECIDED = (ExtensionStatus.APPROVED, ExtensionStatus.REFUSED)
 
 
 def _told(tr: Translator, approved: bool, planned_end: date) -> str:
@@ -57,14 +60,15 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
     assert query is not None and update.effective_user is not None
     tr = ctx.tr
     _, action, number = split_callback(query.data)
-    match_id = parse_number(number)
-    if action not in (APPROVE, DECLINE) or match_id is None:
+    extension_id = parse_number(number)
+    if action not in (APPROVE, DECLINE) or extension_id is None:
         await query.answer(tr.gettext("That button no longer works."))
         return
     approve = action == APPROVE
     async with ctx.db.session() as session:
         presser = await known_person(session, ctx, update.effective_user.id)
-        match = await session.get(Match, match_id)
+        asked = await session.get(MatchExtension, extension_id)
+        match = None if asked is None else await session.get(Match, asked.match_id)
         programs = (
             {program.id for program in await coordinated_programs(session, presser.id)}
             if presser and presser.id
@@ -76,7 +80,9 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
         actor = Actor(presser.id, "coordinator")
         problem: ClosureProblem | None = None
         try:
-            extension = await decide_extension(session, match, actor, approve, ctx.now())
+            extension = await decide_extension(
+                session, match, actor, approve, ctx.now(), extension_id=extension_id
+            )
         except ClosureError as error:
             problem = error.problem
             extension = None
@@ -86,7 +92,7 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
         planned_end = match.planned_end
     assert program is not None and mentor is not None and mentee is not None
     if extension is None or planned_end is None:
-        await _refuse(update, ctx, match_id, problem)
+        await _refuse(update, ctx, extension_id, problem)
         return
     await query.answer()
     approved = extension.status == ExtensionStatus.APPROVED
@@ -110,15 +116,18 @@ async def on_decision(update: Update, ctx: TandemContext) -> None:
 
 
 async def _refuse(
-    update: Update, ctx: TandemContext, match_id: int, problem: ClosureProblem | None
+    update: Update, ctx: TandemContext, extension_id: int, problem: ClosureProblem | None
 ) -> None:
-    """A late tap: say what was decided, and by whom, and show it on this copy too."""
+    """A late tap: say what was decided about this request, and by whom, and show it on
+    this copy too; a request of an earlier round never decided says so."""
     query = update.callback_query
     assert query is not None
     tr, text = ctx.tr, None
     async with ctx.db.session() as session:
-        decided = await latest_decision(session, match_id)
-        if problem == ClosureProblem.NOT_AGREED and decided is not None:
+        decided = await session.get(MatchExtension, extension_id)
+        if decided is not None and decided.status not in DECIDED:
+            decided = None
+        if decided is not None:
             text = await decided_request(session, tr, decided)
             by = (
                 None
@@ -128,6 +137,10 @@ async def _refuse(
             notice = tr.gettext(
                 "This extension has already been decided. {decision}",
                 decision=extension_outcome(tr, decided, by),
+            )
+        elif problem == ClosureProblem.EARLIER_ROUND:
+            notice = tr.gettext(
+                "This button belongs to an earlier extension request, so it no longer works."
             )
         elif problem == ClosureProblem.NOT_AGREED:
             notice = tr.gettext("This extension has already been decided.")

@@ -1,5 +1,6 @@
 """Coordinator commands: /invite, /pair and /people for a program's coordinators, and
-/newprogram (plus /invite in any program) for Tandem's admins.
+/newprogram (plus /invite, and /people with erasing someone, in any program) for Tandem's
+admins.
 
 ```mermaid
 stateDiagram-v2
@@ -20,7 +21,8 @@ who presses and dispatches.
 Buttons carry everything a step needs, as `co:<action>:<program id>[:<argument>…]`, so a
 restart or a lost conversation state loses nothing. Callback data is therefore never
 trusted: every press is checked again against the person pressing it — the program in
-the data must be one they coordinate (any program, for an admin's invitations), and the
+the data must be one they coordinate (any program, for an admin's invitations, /people
+and erasing), and the
 people named in it must be in that program in the expected role. Each step decides in
 one transaction and sends once it has committed. The conversation state only records
 that a tap is expected, so that text typed instead gets an explanation.
@@ -62,7 +64,14 @@ from conversations.coordinator.pairing import (
 from conversations.coordinator.people import people_page
 from conversations.coordinator.press import PREFIX, Press, data, parse_press
 from conversations.coordinator.programs import new_program
-from conversations.kit.actor import Refused, Task, current_actor, not_a_coordinator, programs_for
+from conversations.kit.actor import (
+    ADMIN_TASKS,
+    Refused,
+    Task,
+    current_actor,
+    not_a_coordinator,
+    programs_for,
+)
 from conversations.kit.buttons import CHOICES_PER_PAGE, page_buttons, page_of, parse_number
 from conversations.kit.context import TandemContext
 from conversations.kit.joining import reprompt
@@ -75,7 +84,7 @@ from storage.models import Program
 NAME = "coordinator"
 
 
-FIRST_ACTION = {Task.INVITE: "inv", Task.PAIR: "pair", Task.PEOPLE: "ppl"}
+FIRST_ACTION = {Task.INVITE: "inv", Task.PAIR: "pair", Task.ROSTER: "ppl"}
 
 
 async def _open(
@@ -85,7 +94,7 @@ async def _open(
     actor = await current_actor(session, update, ctx)
     programs = await programs_for(session, actor, task)
     if not programs:
-        if actor.admin and task == Task.INVITE:
+        if actor.admin and task in ADMIN_TASKS:
             return Screen(
                 ctx.tr.gettext(
                     "There are no programs yet. Create one with /newprogram followed by its name."
@@ -115,10 +124,10 @@ ACTIONS: dict[str, tuple[Task, Action]] = {
     "ask": (Task.PAIR, confirm_pair),
     "yes": (Task.PAIR, make_pair),
     "no": (Task.PAIR, cancel_pair),
-    "ppl": (Task.PEOPLE, people_page),
-    "erl": (Task.PEOPLE, erase_choice),
-    "era": (Task.PEOPLE, erase_terms),
-    "erq": (Task.PEOPLE, ask_reason),
+    "ppl": (Task.ROSTER, people_page),
+    "erl": (Task.ROSTER, erase_choice),
+    "era": (Task.ROSTER, erase_terms),
+    "erq": (Task.ROSTER, ask_reason),
 }
 
 
@@ -185,7 +194,7 @@ async def pair(update: Update, ctx: TandemContext) -> str | int | None:
 
 
 async def people(update: Update, ctx: TandemContext) -> str | int | None:
-    return await _command(update, ctx, Task.PEOPLE)
+    return await _command(update, ctx, Task.ROSTER)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -16,8 +16,10 @@ stateDiagram-v2
     Reason --> [*]: the reason typed (erased, notices sent), or /cancel
 ```
 
-Only the program's coordinators may (the press and the reason are checked again against
-the person acting, as every co: button is). The person waiting for the reason is held in
+Only the program's coordinators and Tandem's admins may (an admin who coordinates no
+program reaches /people of any program, as `tandem person erase` can erase anyone; the
+audit trail names them "admin <Telegram id>"). The press and the reason are checked again
+against the person acting, as every co: button is. The person waiting for the reason is held in
 `user_data` between the tap and the text; the erasure itself checks everything again, so
 a person erased meanwhile (a double tap, another coordinator, the command line) is
 answered "already erased" and nothing happens twice.
@@ -35,7 +37,12 @@ from conversations.coordinator.press import data
 from conversations.kit.actor import Task, current_actor
 from conversations.kit.buttons import BUTTON_CLIP, CHOICES_PER_PAGE, page_buttons, page_of
 from conversations.kit.context import TandemContext
-from conversations.kit.departure import erase, erasure_terms, send_notices
+from conversations.kit.departure import (
+    erase,
+    erasure_terms,
+    refresh_named_copies,
+    send_notices,
+)
 from conversations.kit.reply import say
 from conversations.kit.screens import Screen, Turn
 from conversations.kit.text import member_name
@@ -182,9 +189,10 @@ async def take_reason(update: Update, ctx: TandemContext) -> str | int:
     async with ctx.db.session() as session:
         actor = await current_actor(session, update, ctx)
         program = (
-            await session.get(Program, program_id) if actor.may(Task.PEOPLE, program_id) else None
+            await session.get(Program, program_id) if actor.may(Task.ROSTER, program_id) else None
         )
         person = None if program is None else await _member(session, program_id, person_id)
+        erased = None
         if program is None or person is None:
             text, notices = tr.gettext("Only this program's coordinators can do that."), []
         elif person.status == PersonStatus.ERASED:
@@ -203,6 +211,8 @@ async def take_reason(update: Update, ctx: TandemContext) -> str | int:
     await send_notices(
         ctx.bot, [notice for notice in notices if notice.chat_id != update.effective_chat.id]
     )
+    if erased is not None:
+        await refresh_named_copies(ctx.bot, ctx.db, erased.person_id)
     return ConversationHandler.END
 
 

@@ -3,7 +3,9 @@
 
 Every command and every press is checked again against the person pressing, so callback
 data is never trusted: `Actor.may` decides from the programs they finished joining as
-coordinator (and, for invitations only, Tandem's admins)."""
+coordinator and, for invitations and for /people with erasing someone from it (what
+`tandem invite`, `tandem people` and `tandem person erase` let them do anyway), Tandem's
+admins in any program."""
 
 from __future__ import annotations
 
@@ -26,7 +28,12 @@ class Task(StrEnum):
 
     INVITE = "invite"
     PAIR = "pair"
-    PEOPLE = "people"
+    PEOPLE = "people"  # a program's own business: its coordinators only
+    ROSTER = "roster"  # /people and erasing someone from it
+
+
+# What Tandem's admins may do in any program, coordinating it or not.
+ADMIN_TASKS = (Task.INVITE, Task.ROSTER)
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,9 @@ class Actor:
         return None if self.person is None else self.person.id
 
     def may(self, task: Task, program_id: int) -> bool:
-        """Admins may invite into any program; everything else is for its coordinators."""
-        return program_id in self.coordinates or (self.admin and task == Task.INVITE)
+        """Admins may invite into any program, and list and erase its people; everything
+        else is for its coordinators."""
+        return program_id in self.coordinates or (self.admin and task in ADMIN_TASKS)
 
     def label(self, program_id: int) -> str:
         return "coordinator" if program_id in self.coordinates else f"admin {self.telegram_id}"
@@ -68,7 +76,7 @@ async def current_actor(session: AsyncSession, update: Update, ctx: TandemContex
 
 async def programs_for(session: AsyncSession, actor: Actor, task: Task) -> Sequence[Program]:
     statement = select(Program).order_by(col(Program.id))
-    if not (actor.admin and task == Task.INVITE):
+    if not (actor.admin and task in ADMIN_TASKS):
         statement = statement.where(col(Program.id).in_(actor.coordinates))
     return (await session.exec(statement)).all()
 

@@ -1,6 +1,14 @@
 """Erasing a person and telling those left behind: the partner of each match the erasure
 closed, and the coordinators of the person's programs, each in their own language and
 never with a reason. Shared by /deleteme, the consent re-ask, /people and the command line.
+
+Once the erasure has committed, `refresh_named_copies` edits the messages already in
+coordinators' chats that named the person and whose copies the bot stored (chat id and
+message id): the alerts of flags on their matches or handled by them (`AlertCopy`) and the
+extension requests of their matches or decided by them (`ExtensionCopy`), re-rendered so
+that they say "Erased participant". Other messages that named them (departure notices,
+digests, screens a coordinator asked for, pairing confirmations) were never stored with
+their ids and stay as they are.
 """
 
 from __future__ import annotations
@@ -9,18 +17,32 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from conversations.kit.alerting import coordinators
+from conversations.kit.alerting import coordinators, refresh_copies
 from conversations.kit.buttons import keyboard
 from conversations.kit.erasure import erasure_keeps
+from conversations.kit.lifecycle import refresh_extension_copies
 from locales.translator import Translator, translator
 from storage.closure import Actor
+from storage.db import Database
 from storage.erasure import Erased, erase_person
-from storage.models import Person, PersonStatus, Program, Role
+from storage.models import (
+    AlertCopy,
+    ExtensionCopy,
+    Flag,
+    Match,
+    MatchExtension,
+    Person,
+    PersonStatus,
+    Program,
+    Role,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +164,39 @@ async def send_notices(bot: Bot, notices: list[Notice]) -> int:
             failed += 1
             log.warning("a departure notice was not delivered: %s", type(error).__name__)
     return failed
+
+
+async def refresh_named_copies(bot: Bot, database: Database, person_id: int) -> int:
+    """Edit the stored copies of the alerts and extension requests that named the erased
+    person (see the module docstring); call once the erasure has committed. A copy that
+    cannot be edited (deleted, too old) is skipped and logged by error class only. Returns
+    the copies edited."""
+    theirs = select(Match.id).where(
+        sa.or_(col(Match.mentor_id) == person_id, col(Match.mentee_id) == person_id)
+    )
+    async with database.session() as session:
+        flags = await session.exec(
+            select(Flag.id)
+            .join(AlertCopy, col(AlertCopy.flag_id) == col(Flag.id))
+            .where(sa.or_(col(Flag.match_id).in_(theirs), col(Flag.handled_by) == person_id))
+            .distinct()
+        )
+        flag_ids = sorted(flags.all())
+        extensions = await session.exec(
+            select(MatchExtension.id)
+            .join(ExtensionCopy, col(ExtensionCopy.extension_id) == col(MatchExtension.id))
+            .where(
+                sa.or_(
+                    col(MatchExtension.match_id).in_(theirs),
+                    col(MatchExtension.decided_by) == person_id,
+                )
+            )
+            .distinct()
+        )
+        extension_ids = sorted(extensions.all())
+    edited = 0
+    for flag_id in flag_ids:
+        edited += await refresh_copies(bot, database, flag_id or 0)
+    for extension_id in extension_ids:
+        edited += await refresh_extension_copies(bot, database, extension_id or 0)
+    return edited

@@ -2,9 +2,10 @@
 messages it causes (`storage.closure` is the lifecycle itself):
 
 - the closure notice's ``extend`` question is the person's answer to "extend the
-  match?" (`answer_extension`); it is given once. When both said yes, every coordinator
-  of the program gets a one-tap Approve / Decline message (callback data
-  ``ext:<a|d>:<match id>``, handled by conversations/closure/);
+  match?" (`answer_extension`) for the planned end that notice gave (its period): it is
+  given once, and a notice of an earlier planned end can no longer answer. When both
+  said yes, every coordinator of the program gets a one-tap Approve / Decline message
+  (callback data ``ext:<y|n>:<extension request id>``, handled by conversations/closure/);
 - a mentee's closure survey ``rematch`` answer marks (or unmarks) their wish for a new
   match (`set_wants_rematch`);
 - closure surveys and follow-ups are asked with the facts their questions depend on:
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -68,12 +69,14 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 EXTEND, REMATCH = "extend", "rematch"  # the question keys with consequences
-EXTENSION_PREFIX, APPROVE, DECLINE = "ext", "a", "d"
+# y/n rather than the a/d of the buttons that carried a match id, so that those, still
+# in coordinators' chats, are refused rather than read as a request's id.
+EXTENSION_PREFIX, APPROVE, DECLINE = "ext", "y", "n"
 WITH_FACTS = (PromptKind.CLOSURE, PromptKind.FOLLOWUP)
 
 
-def extension_data(action: str, match_id: int) -> str:
-    return f"{EXTENSION_PREFIX}:{action}:{match_id}"
+def extension_data(action: str, extension_id: int) -> str:
+    return f"{EXTENSION_PREFIX}:{action}:{extension_id}"
 
 
 async def prompt_facts(session: AsyncSession, prompt: Prompt) -> dict[str, str | None]:
@@ -132,11 +135,21 @@ async def _extension(
     if EXTEND in answers or match is None:
         return Consequence(refusal=tr.gettext("Your answer about extending is already recorded."))
     try:
-        extension = await answer_extension(session, match, person.id or 0, wants, now)
+        extension = await answer_extension(
+            session, match, person.id or 0, wants, now, planned_end=_notice_end(prompt)
+        )
     except ClosureError as error:
         if error.problem == ClosureProblem.ALREADY_ANSWERED:
             return Consequence(
                 refusal=tr.gettext("Your answer about extending is already recorded.")
+            )
+        if error.problem == ClosureProblem.EARLIER_ROUND:
+            return Consequence(
+                refusal=tr.gettext(
+                    "This question was about an earlier end date, so it no longer works. "
+                    "Your mentorship now ends on {date}.",
+                    date=Html(tr.date(error.match.planned_end)),
+                )
             )
         over = tr.gettext("The extension is no longer possible: your mentorship ends as planned.")
         return Consequence(lines=[over])
@@ -153,6 +166,15 @@ async def _extension(
 
         return Consequence(lines=[line], effects=[ask])
     return Consequence(lines=[tr.gettext("Noted. An extension also needs your partner's yes.")])
+
+
+def _notice_end(prompt: Prompt) -> date | None:
+    """The planned end a closure notice was about (its period), which is the extension
+    request's round; None for a period that is no date."""
+    try:
+        return date.fromisoformat(prompt.period)
+    except ValueError:
+        return None
 
 
 # --- the coordinators' decision ---------------------------------------------------------------
@@ -208,13 +230,16 @@ async def _request_parts(
 async def decided_request(
     session: AsyncSession, tr: Translator, extension: MatchExtension
 ) -> str | None:
-    """A decided request as a coordinator's copy shows it: the request, then who decided
-    what. None when its match is gone."""
+    """A request nobody can act on any more, as a coordinator's copy shows it: the request,
+    then who decided what, or (never decided: a participant's erasure ended the match
+    first) that nothing is left to decide. None when its match is gone."""
     parts = await _request_parts(session, extension)
     if parts is None:
         return None
-    by = None if extension.decided_by is None else await session.get(Person, extension.decided_by)
     request = extension_request(tr, *parts, extension)
+    if extension.status not in (ExtensionStatus.APPROVED, ExtensionStatus.REFUSED):
+        return request + "\n\n" + tr.gettext("The match has ended: nothing is left to decide.")
+    by = None if extension.decided_by is None else await session.get(Person, extension.decided_by)
     return request + "\n\n" + extension_outcome(tr, extension, by)
 
 
@@ -236,8 +261,8 @@ async def ask_coordinators(bot: Bot, database: Database, match_id: int) -> int:
         tr = translator(reader.locale)
         text = extension_request(tr, *parts, extension)
         markup = keyboard(
-            [[(tr.gettext("✅ Approve"), extension_data(APPROVE, match_id)),
-              (tr.gettext("✖️ Decline"), extension_data(DECLINE, match_id))]]
+            [[(tr.gettext("✅ Approve"), extension_data(APPROVE, extension.id or 0)),
+              (tr.gettext("✖️ Decline"), extension_data(DECLINE, extension.id or 0))]]
         )  # fmt: skip
         try:
             message = await bot.send_message(
