@@ -174,6 +174,31 @@ def _differs(old: str, new: str, dialect: str) -> str:
     return f"{old} IS DISTINCT FROM {new}" if dialect == "postgresql" else f"{old} IS NOT {new}"
 
 
+# pg_advisory_xact_lock's first key for a match's weekly figures (the dispatcher's lock
+# has one 64-bit key: the two kinds of keys never meet).
+LOCK_CLASS = 0x5746  # "WF"
+
+
+def _refreshes(dialect: str, *keys: str) -> tuple[str, ...]:
+    """The statements that recompute the weeks `keys` select. On PostgreSQL the matches
+    are locked first, in order, until the transaction ends: each statement of a trigger
+    function sees the rows committed when it starts, so two transactions that each wrote
+    one answer of the same week, recomputing at once, would each miss the other's. Once
+    the lock is held, the recomputation sees what the one before committed. SQLite has one
+    writer at a time, which reads the latest rows."""
+    refreshes = tuple(_refresh(selected, dialect) for selected in keys)
+    if dialect != "postgresql":
+        return refreshes
+    union = " UNION ".join(
+        f"SELECT match_id FROM ({selected}) AS s{n}" for n, selected in enumerate(keys)
+    )
+    lock = (
+        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.match_id)"
+        f" FROM ({union}) AS locked ORDER BY locked.match_id"
+    )
+    return (lock, *refreshes)
+
+
 def triggers(dialect: str) -> list[Trigger]:
     """Every trigger that keeps the weekly figures, for "sqlite" or "postgresql"."""
 
@@ -211,17 +236,20 @@ def triggers(dialect: str) -> list[Trigger]:
             f"(SELECT 1 FROM ({keys('NEW')}) AS n"
             " WHERE n.match_id = o.match_id AND n.period = o.period)"
         )
-        refresh_old, refresh_new = _refresh(keys("OLD"), dialect), _refresh(keys("NEW"), dialect)
         result += [
-            Trigger(f"figures_{table}_insert", table, "INSERT", None, (refresh_new,)),
+            Trigger(
+                f"figures_{table}_insert", table, "INSERT", None, _refreshes(dialect, keys("NEW"))
+            ),
             Trigger(
                 f"figures_{table}_update",
                 table,
                 "UPDATE",
                 moved,
-                (_refresh(moved_away, dialect), refresh_new),
+                _refreshes(dialect, moved_away, keys("NEW")),
             ),
-            Trigger(f"figures_{table}_delete", table, "DELETE", None, (refresh_old,)),
+            Trigger(
+                f"figures_{table}_delete", table, "DELETE", None, _refreshes(dialect, keys("OLD"))
+            ),
         ]
     return [
         *result,
@@ -255,10 +283,11 @@ def install(connection: Connection) -> None:
 def uninstall(connection: Connection) -> None:
     dialect = connection.dialect.name
     for trigger in triggers(dialect):
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name}" + (
-            f" ON {trigger.table}; DROP FUNCTION IF EXISTS {trigger.name}()"
-            if dialect == "postgresql" else ""
-        ))  # fmt: skip
+        if dialect == "postgresql":
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name} ON {trigger.table}")
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {trigger.name}()")
+        else:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name}")
 
 
 def refill(connection: Connection) -> None:

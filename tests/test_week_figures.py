@@ -8,6 +8,7 @@ TEST_DATABASE_URL, on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any
@@ -33,12 +34,14 @@ from storage.models import (
     MatchWeek,
     MeetingLog,
     Person,
+    PersonStatus,
     Program,
     ProgramWeek,
     Prompt,
     PromptKind,
     PromptStatus,
 )
+from storage.schedule import period_key
 from storage.summary import local_today
 from storage.week_figures import WeekFigures, program_weeks, refill
 from tests.conftest import FakeClock
@@ -186,3 +189,72 @@ async def test_kept_figures_follow_every_change(
             await change(session, rng, now)
         assert await _check(database, programs, now) > 10, change.__name__
     await _refilled_alike(database)
+
+
+async def _week_of_two_checkins(database: Database, program: Program, now: datetime) -> list[int]:
+    """A match whose mentor and mentee both have this week's check-in open: their ids."""
+    async with database.session() as session:
+        people = [
+            Person(
+                telegram_id=80_000 + n,
+                name=f"P{n}",
+                status=PersonStatus.ACTIVE,
+                consent_at=now,
+                consent_version="t",
+                created_at=now,
+            )
+            for n in (0, 1)
+        ]
+        session.add_all(people)
+        await session.flush()
+        match = Match(
+            program_id=program.id or 0,
+            mentor_id=people[0].id or 0,
+            mentee_id=people[1].id or 0,
+            started_at=now - timedelta(weeks=3),
+        )
+        session.add(match)
+        await session.flush()
+        prompts = [
+            Prompt(
+                person_id=person.id or 0,
+                match_id=match.id or 0,
+                kind=PromptKind.CHECKIN,
+                period=period_key(now.date()),
+                instrument="t",
+                due_at=now,
+                closes_at=now + timedelta(days=7),
+                status=PromptStatus.SENT,
+            )
+            for person in people
+        ]
+        session.add_all(prompts)
+        await session.flush()
+        return [prompt.id or 0 for prompt in prompts]
+
+
+async def test_two_partners_answering_at_once_both_count(
+    database: Database, program: Program, clock: FakeClock
+) -> None:
+    """The mentor's and the mentee's answers of one week, written by two transactions at
+    the same time: the second to recompute the week waits for the first and counts both
+    ratings (on PostgreSQL, without the lock, each would recompute from what it saw)."""
+    now = clock()
+    mentor_prompt, mentee_prompt = await _week_of_two_checkins(database, program, now)
+
+    async def answer(prompt_id: int, key: str, value: str) -> None:
+        async with database.session() as session:
+            await store_answers(session, [(prompt_id, key, value, now)])
+
+    async with database.session() as first:
+        await store_answers(first, [(mentee_prompt, "helpful", "4", now)])
+        second = asyncio.create_task(answer(mentor_prompt, "going", "2"))
+        await asyncio.sleep(0.3)  # the second transaction is under way, waiting
+        assert not second.done()
+    await second
+    async with database.session() as session:
+        week = (await program_weeks(session, program.id or 0, [period_key(now.date())]))[
+            period_key(now.date())
+        ]
+    assert (week.mentee_rating, week.mentor_rating) == (4.0, 2.0)
+    assert await _check(database, [program], now) == 1
