@@ -14,8 +14,9 @@ computed from it as the migration does (storage.week_figures.refill): a trigger 
 would make seeding 1,300,000 rows much longer, and seeding is not what is measured.
 Each is the median of five runs, printed with the SQL
 statements one run sends and its ratio to the /flags first page of the same run (the
-reference: the machine may be shared, so absolute times move and ratios hold). Prints
-figures; not a test.
+reference: the machine may be shared, so absolute times move and ratios hold). Last, what
+keeping the weekly figures costs a write: a check-in answered with the triggers and
+without them. Prints figures; not a test.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from conversations.kit.charts import render_report, report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
@@ -234,6 +235,43 @@ async def measure(database: Database, program: Program, weeks: int) -> list[Figu
     return figures
 
 
+WRITES = 300  # check-ins answered to measure what the figure triggers add to a write
+
+
+async def _answer(connection: Any, prompt_id: int) -> None:
+    await connection.execute(sa.insert(Answer.__table__), [  # type: ignore[attr-defined]
+        {"prompt_id": prompt_id, "question_key": "helpful", "value": "4", "answered_at": NOW}
+    ])  # fmt: skip
+    prompts = Prompt.__table__  # type: ignore[attr-defined]
+    await connection.execute(
+        sa.update(prompts).where(prompts.c.id == prompt_id).values(status=PromptStatus.ANSWERED)
+    )
+
+
+async def answering(database: Database) -> tuple[float, float]:
+    """Seconds per check-in answered (its rating stored, its status set to answered, as a
+    tap does; the median of a few hundred) with the weekly-figure triggers and without
+    them, on missed check-ins of the history, in transactions rolled back."""
+    async with database.session() as session:
+        missed = select(Prompt.id).where(Prompt.status == PromptStatus.MISSED).limit(2 * WRITES)
+        ids = list((await session.exec(missed)).all())
+    half = max(1, len(ids) // 2)  # a tiny program has few missed check-ins
+    times = []
+    for batch, triggers in ((ids[:half], True), (ids[half:], False)):
+        async with database.engine.connect() as connection:
+            transaction = await connection.begin()
+            if not triggers:
+                await connection.run_sync(uninstall)
+            each = []
+            for prompt_id in batch:
+                start = clock.perf_counter()
+                await _answer(connection, prompt_id)
+                each.append(clock.perf_counter() - start)
+            times.append(statistics.median(each))
+            await transaction.rollback()
+    return times[0], times[1]
+
+
 async def run(matches: int, weeks: int, url: str | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         database = Database(async_database_url(url or f"sqlite:///{Path(folder) / 'bench.db'}"))
@@ -259,6 +297,11 @@ async def run(matches: int, weeks: int, url: str | None) -> None:
         for label, seconds, statements in figures:
             count = "" if statements is None else str(statements)
             print(f"  {label:<34} {seconds * 1000:8.1f} ms {count:>10} {seconds / reference:8.1f}×")
+        kept, plain = await answering(database)
+        print(
+            f"  a check-in answered (rating + status): {kept * 1000:.2f} ms with the weekly"
+            f" figures kept, {plain * 1000:.2f} ms without (+{(kept - plain) * 1000:.2f} ms)"
+        )
         await database.engine.dispose()
 
 
