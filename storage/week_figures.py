@@ -71,8 +71,11 @@ def _iso_week(day: str, dialect: str) -> str:
 def _week_days(period: str, dialect: str) -> tuple[str, str]:
     """SQL for the Monday and the Sunday of an ISO week ('2026-W47'): ISO week 1 is the
     one with January 4th."""
-    if dialect == "postgresql":
-        monday = f"to_date({period}, 'IYYY-\"W\"IW')"
+    if dialect == "postgresql":  # to_date raises on a period that is not a week
+        monday = (
+            f"CASE WHEN {period} ~ '^[0-9]{{4}}-W[0-9]{{2}}$'"
+            f" THEN to_date({period}, 'IYYY-\"W\"IW') END"
+        )
         return monday, f"({monday} + 6)"
     weeks = f"((CAST(substr({period}, 7) AS INTEGER) - 1) * 7)"
     monday = f"date(substr({period}, 1, 4) || '-01-04', '-6 days', 'weekday 1', '+' || {weeks} || ' days')"  # noqa: E501
