@@ -9,10 +9,14 @@ missed or skipped, with ratings and contact), a meeting log most weeks, a flag o
 match in ten — then times, as of the last week: every open match's health mark
 (storage.standings, what /matches orders and counts), the /matches and /flags first
 pages, /dashboard's figures, the digest's week in review, and /report's figures and
-drawing. Each is the median of five runs, printed with the SQL
+drawing. The history goes in with the weekly-figure triggers off, then the figures are
+computed from it as the migration does (storage.week_figures.refill): a trigger per row
+would make seeding 1,300,000 rows much longer, and seeding is not what is measured.
+Each is the median of five runs, printed with the SQL
 statements one run sends and its ratio to the /flags first page of the same run (the
-reference: the machine may be shared, so absolute times move and ratios hold). Prints
-figures; not a test.
+reference: the machine may be shared, so absolute times move and ratios hold). Last, what
+keeping the weekly figures costs a write: a check-in answered with the triggers and
+without them. Prints figures; not a test.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from conversations.kit.charts import render_report, report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
@@ -52,6 +56,7 @@ from storage.models import (
 from storage.schedule import period_key
 from storage.standings import marks
 from storage.summary import dashboard, previous_week, week_in_review
+from storage.week_figures import install, refill, uninstall
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in Toronto
 RUNS = 5
@@ -230,12 +235,54 @@ async def measure(database: Database, program: Program, weeks: int) -> list[Figu
     return figures
 
 
+WRITES = 300  # check-ins answered to measure what the figure triggers add to a write
+
+
+async def _answer(connection: Any, prompt_id: int) -> None:
+    await connection.execute(sa.insert(Answer.__table__), [  # type: ignore[attr-defined]
+        {"prompt_id": prompt_id, "question_key": "helpful", "value": "4", "answered_at": NOW}
+    ])  # fmt: skip
+    prompts = Prompt.__table__  # type: ignore[attr-defined]
+    await connection.execute(
+        sa.update(prompts).where(prompts.c.id == prompt_id).values(status=PromptStatus.ANSWERED)
+    )
+
+
+async def answering(database: Database) -> tuple[float, float]:
+    """Seconds per check-in answered (its rating stored, its status set to answered, as a
+    tap does; the median of a few hundred) with the weekly-figure triggers and without
+    them, on missed check-ins of the history, in transactions rolled back."""
+    async with database.session() as session:
+        missed = select(Prompt.id).where(Prompt.status == PromptStatus.MISSED).limit(2 * WRITES)
+        ids = list((await session.exec(missed)).all())
+    half = max(1, len(ids) // 2)  # a tiny program has few missed check-ins
+    times = []
+    for batch, triggers in ((ids[:half], True), (ids[half:], False)):
+        async with database.engine.connect() as connection:
+            transaction = await connection.begin()
+            if not triggers:
+                await connection.run_sync(uninstall)
+            each = []
+            for prompt_id in batch:
+                start = clock.perf_counter()
+                await _answer(connection, prompt_id)
+                each.append(clock.perf_counter() - start)
+            times.append(statistics.median(each))
+            await transaction.rollback()
+    return times[0], times[1]
+
+
 async def run(matches: int, weeks: int, url: str | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         database = Database(async_database_url(url or f"sqlite:///{Path(folder) / 'bench.db'}"))
         await upgrade(database)
         start = clock.perf_counter()
+        async with database.engine.begin() as connection:
+            await connection.run_sync(uninstall)
         program = await seed(database, matches, weeks)
+        async with database.engine.begin() as connection:
+            await connection.run_sync(refill)
+            await connection.run_sync(install)
         if not database.is_sqlite:  # statistics, as autovacuum keeps them after such a load
             async with database.engine.connect() as connection:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -250,6 +297,11 @@ async def run(matches: int, weeks: int, url: str | None) -> None:
         for label, seconds, statements in figures:
             count = "" if statements is None else str(statements)
             print(f"  {label:<34} {seconds * 1000:8.1f} ms {count:>10} {seconds / reference:8.1f}×")
+        kept, plain = await answering(database)
+        print(
+            f"  a check-in answered (rating + status): {kept * 1000:.2f} ms with the weekly"
+            f" figures kept, {plain * 1000:.2f} ms without (+{(kept - plain) * 1000:.2f} ms)"
+        )
         await database.engine.dispose()
 
 

@@ -125,6 +125,8 @@ TEXT_COLUMNS: dict[str, dict[str, Handling]] = {
         "detail": Handling.ERASED,
     },
     "stored_state": dict.fromkeys(("namespace", "key", "value"), Handling.ERASED),
+    "match_week": {"period": Handling.KEPT},  # weekly counts (storage.week_figures)
+    "program_week": {"period": Handling.KEPT},
 }
 
 

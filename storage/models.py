@@ -446,3 +446,40 @@ class StoredState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     value: Any = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = required_utc_column()
+
+
+class MatchWeek(SQLModel, table=True):
+    """One match's check-in figures for one ISO week, kept by database triggers as prompts,
+    answers and meeting logs are written (storage.week_figures): /report sums them by week
+    without reading a check-in."""
+
+    __tablename__ = "match_week"
+
+    match_id: int = Field(foreign_key="match.id", primary_key=True, ondelete="CASCADE")
+    period: str = Field(max_length=20, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    reached: int = 0  # check-ins that reached someone (storage.metrics.REACHED)
+    answered: int = 0
+    mentee_total: int = 0  # sum of the mentee's "How helpful" ratings
+    mentee_ratings: int = 0
+    mentor_total: int = 0
+    mentor_ratings: int = 0
+    logs: int = 0  # meeting logs held that week, deleted ones left out
+    logged_minutes: int = 0
+    estimated_minutes: int = 0  # the mentor's check-in estimate, counted when no log
+
+
+class ProgramWeek(SQLModel, table=True):
+    """A program's weekly figures: its `MatchWeek` rows summed, kept by triggers."""
+
+    __tablename__ = "program_week"
+
+    program_id: int = Field(foreign_key="program.id", primary_key=True, ondelete="CASCADE")
+    period: str = Field(max_length=20, primary_key=True)
+    reached: int = 0
+    answered: int = 0
+    mentee_total: int = 0
+    mentee_ratings: int = 0
+    mentor_total: int = 0
+    mentor_ratings: int = 0
+    contact_minutes: int = 0  # logged, else estimated, over the program's matches

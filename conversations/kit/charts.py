@@ -20,16 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from locales.translator import Translator
 from storage.flags import period_monday
-from storage.metrics import (
-    Rate,
-    expected_minutes_per_week,
-    recent_periods,
-    weekly_contact_minutes,
-    weekly_rates,
-    weekly_ratings,
-)
+from storage.metrics import Rate, expected_minutes_per_week, recent_periods
 from storage.models import Match, Program
 from storage.programs import zone_or_none
+from storage.week_figures import WeekFigures, program_weeks
 
 
 @dataclass(frozen=True)
@@ -127,9 +121,8 @@ async def report_data(
         started = first.replace(tzinfo=first.tzinfo or UTC).astimezone(zone).date()
         before = sum(1 for monday in mondays[:-1] if monday + timedelta(days=7) <= started)
         periods, mondays = periods[before:], mondays[before:]
-    rates = await weekly_rates(session, program.id, periods)
-    ratings = await weekly_ratings(session, program.id, periods)
-    minutes = await weekly_contact_minutes(session, program.id, periods)
+    figures = await program_weeks(session, program.id, periods)
+    nothing = WeekFigures(Rate(), None, None, 0)
     active = await active_matches(session, program.id, mondays, zone)
     per_match = expected_minutes_per_week(program.settings)
     return ReportData(
@@ -137,14 +130,15 @@ async def report_data(
             ChartWeek(
                 period=period,
                 monday=monday,
-                rate=rates.get(period, Rate()),
-                mentee_rating=ratings.get(period, {}).get("mentee"),
-                mentor_rating=ratings.get(period, {}).get("mentor"),
-                contact_minutes=minutes[period],
+                rate=week.rate,
+                mentee_rating=week.mentee_rating,
+                mentor_rating=week.mentor_rating,
+                contact_minutes=week.contact_minutes,
                 active_matches=count,
                 expected_minutes=per_match * count,
             )
             for period, monday, count in zip(periods, mondays, active, strict=True)
+            for week in (figures.get(period, nothing),)
         )
     )
 

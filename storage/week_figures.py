@@ -1,0 +1,356 @@
+"""Weekly figures kept as they are written: what /report charts, read in one short query.
+
+Summing a program's check-ins, answers and meeting logs on every view read each of them
+(520,000 check-ins and their answers for 10,000 matches over 26 weeks, seconds). Instead
+the database keeps two small tables up to date with triggers, in the transaction that
+writes a check-in's status, an answer or a meeting log, whatever code writes it (the
+dispatcher's bulk updates, an answer, an edit, a deletion, an erasure's cascade):
+
+- ``match_week``: one match's figures for one ISO week, recomputed whole from its rows
+  (two check-ins, their answers, the week's logs) each time one of them changes, so it
+  cannot drift: a trigger never adds a difference it might get wrong.
+- ``program_week``: the program's sums of those rows, moved by the difference between a
+  ``match_week`` row's old and new contribution. A match's contact is its logged minutes,
+  or its mentor's estimate in a week with no log, so the sum is only right per match first.
+
+The figures are storage.metrics' definitions (tests/test_week_figures.py checks them
+against those queries on random programs); changing a definition means installing the
+triggers again and refilling the tables in a migration (`install`, `refill`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.metrics import DURATION_MINUTES, RATING_KEYS, RATING_VALUES, REACHED, Rate
+from storage.models import ProgramWeek, PromptKind, PromptStatus
+
+
+def _strings(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+CHECKIN = f"'{PromptKind.CHECKIN.value}'"
+REACHED_SQL = _strings([status.value for status in REACHED])
+ANSWERED_SQL = f"'{PromptStatus.ANSWERED.value}'"
+RATINGS_SQL = _strings(RATING_VALUES)
+FIGURE_KEYS = _strings([*RATING_KEYS.values(), "duration"])  # the answers a figure reads
+ESTIMATE = (
+    "CASE a.value "
+    + " ".join(f"WHEN '{value}' THEN {minutes}" for value, minutes in DURATION_MINUTES.items())
+    + " ELSE 0 END"
+)
+FIGURES = (
+    "reached",
+    "answered",
+    "mentee_total",
+    "mentee_ratings",
+    "mentor_total",
+    "mentor_ratings",
+)
+
+
+def _iso_week(day: str, dialect: str) -> str:
+    """SQL for the ISO week of a date column, as storage.schedule.period_key writes it
+    ('2026-W47'). SQLite before 3.46 has no %G/%V: the week is that of its Thursday."""
+    if dialect == "postgresql":
+        return f"to_char({day}, 'IYYY-\"W\"IW')"
+    thursday = f"date({day}, '-3 days', 'weekday 4')"
+    return (
+        f"printf('%s-W%02d', strftime('%Y', {thursday}),"
+        f" (CAST(strftime('%j', {thursday}) AS INTEGER) - 1) / 7 + 1)"
+    )
+
+
+def _week_days(period: str, dialect: str) -> tuple[str, str]:
+    """SQL for the Monday and the Sunday of an ISO week ('2026-W47'): ISO week 1 is the
+    one with January 4th."""
+    if dialect == "postgresql":  # to_date raises on a period that is not a week
+        monday = (
+            f"CASE WHEN {period} ~ '^[0-9]{{4}}-W[0-9]{{2}}$'"
+            f" THEN to_date({period}, 'IYYY-\"W\"IW') END"
+        )
+        return monday, f"({monday} + 6)"
+    weeks = f"((CAST(substr({period}, 7) AS INTEGER) - 1) * 7)"
+    monday = f"date(substr({period}, 1, 4) || '-01-04', '-6 days', 'weekday 1', '+' || {weeks} || ' days')"  # noqa: E501
+    return monday, f"date({monday}, '+6 days')"
+
+
+def _refresh(keys: str, dialect: str) -> str:
+    """Recompute the `match_week` rows of the (match_id, period) pairs `keys` selects, from
+    the rows themselves, in one pass over the week's two check-ins and their answers; a
+    match that no longer exists gets none."""
+    mentor, mentee = "q.person_id = m.mentor_id", "q.person_id <> m.mentor_id"
+
+    def rating(role: str, who: str) -> tuple[str, str]:
+        rated = f"{who} AND a.question_key = '{RATING_KEYS[role]}' AND a.value IN ({RATINGS_SQL})"
+        total = f"coalesce(sum(CASE WHEN {rated} THEN CAST(a.value AS INTEGER) END), 0)"
+        return total, f"count(CASE WHEN {rated} THEN 1 END)"
+
+    monday, sunday = _week_days("k.period", dialect)
+    logs = (
+        "FROM meetinglog l WHERE l.match_id = m.id AND l.deleted_at IS NULL"
+        f" AND l.met_on >= {monday} AND l.met_on <= {sunday}"
+    )
+    mentee_total, mentee_ratings = rating("mentee", mentee)
+    mentor_total, mentor_ratings = rating("mentor", mentor)
+    values = {
+        "reached": f"count(DISTINCT CASE WHEN q.status IN ({REACHED_SQL}) THEN q.id END)",
+        "answered": f"count(DISTINCT CASE WHEN q.status = {ANSWERED_SQL} THEN q.id END)",
+        "mentee_total": mentee_total,
+        "mentee_ratings": mentee_ratings,
+        "mentor_total": mentor_total,
+        "mentor_ratings": mentor_ratings,
+        "logs": f"(SELECT count(*) {logs})",
+        "logged_minutes": f"(SELECT coalesce(sum(l.minutes), 0) {logs})",
+        "estimated_minutes": (
+            f"coalesce(sum(CASE WHEN {mentor} AND a.question_key = 'duration'"
+            f" THEN {ESTIMATE} END), 0)"
+        ),
+    }
+    names = ", ".join(values)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in values)
+    # Without statistics SQLite would rather read the week's check-ins of every match.
+    by_match = "" if dialect == "postgresql" else " INDEXED BY ix_prompt_match_period"
+    return (
+        f"INSERT INTO match_week (match_id, period, program_id, {names}) "
+        f"SELECT m.id, k.period, m.program_id, {', '.join(values.values())} "
+        f'FROM ({keys}) AS k JOIN "match" m ON m.id = k.match_id '
+        f"LEFT JOIN prompt q{by_match} ON q.match_id = m.id AND q.kind = {CHECKIN}"
+        " AND q.period = k.period "
+        f"LEFT JOIN answer a ON a.prompt_id = q.id AND a.question_key IN ({FIGURE_KEYS}) "
+        "WHERE k.period IS NOT NULL GROUP BY m.id, k.period, m.program_id, m.mentor_id "
+        f"ON CONFLICT (match_id, period) DO UPDATE SET {updates}"
+    )
+
+
+def _contribution(row: str) -> list[str]:
+    """What a `match_week` row adds to its program's week, column by column."""
+    contact = f"CASE WHEN {row}.logs > 0 THEN {row}.logged_minutes ELSE {row}.estimated_minutes END"
+    return [f"{row}.{name}" for name in FIGURES] + [contact]
+
+
+def _add(row: str, minus: str | None = None) -> str:
+    """Add `row`'s contribution (less `minus`'s) to its `program_week` row."""
+    names = [*FIGURES, "contact_minutes"]
+    added = _contribution(row)
+    if minus is not None:
+        added = [f"({new}) - ({old})" for new, old in zip(added, _contribution(minus), strict=True)]
+    updates = ", ".join(f"{name} = program_week.{name} + excluded.{name}" for name in names)
+    return (
+        f"INSERT INTO program_week (program_id, period, {', '.join(names)}) "
+        f"VALUES ({row}.program_id, {row}.period, {', '.join(added)}) "
+        f"ON CONFLICT (program_id, period) DO UPDATE SET {updates}"
+    )
+
+
+def _subtract(row: str) -> str:
+    """Take `row`'s contribution off its program's week (an UPDATE: when the program is
+    being deleted, there is nothing to take it from)."""
+    names = [*FIGURES, "contact_minutes"]
+    updates = ", ".join(
+        f"{name} = {name} - ({value})"
+        for name, value in zip(names, _contribution(row), strict=True)
+    )
+    return (
+        f"UPDATE program_week SET {updates} "
+        f"WHERE program_id = {row}.program_id AND period = {row}.period"
+    )
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    event: str  # INSERT, UPDATE or DELETE
+    when: str | None
+    statements: tuple[str, ...]
+
+
+def _differs(old: str, new: str, dialect: str) -> str:
+    return f"{old} IS DISTINCT FROM {new}" if dialect == "postgresql" else f"{old} IS NOT {new}"
+
+
+# pg_advisory_xact_lock's first key for a match's weekly figures (the dispatcher's lock
+# has one 64-bit key: the two kinds of keys never meet).
+LOCK_CLASS = 0x5746  # "WF"
+
+
+def _refreshes(dialect: str, *keys: str) -> tuple[str, ...]:
+    """The statements that recompute the weeks `keys` select. On PostgreSQL the matches
+    are locked first, in order, until the transaction ends: each statement of a trigger
+    function sees the rows committed when it starts, so two transactions that each wrote
+    one answer of the same week, recomputing at once, would each miss the other's. Once
+    the lock is held, the recomputation sees what the one before committed. SQLite has one
+    writer at a time, which reads the latest rows."""
+    refreshes = tuple(_refresh(selected, dialect) for selected in keys)
+    if dialect != "postgresql":
+        return refreshes
+    union = " UNION ".join(
+        f"SELECT match_id FROM ({selected}) AS s{n}" for n, selected in enumerate(keys)
+    )
+    lock = (
+        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.match_id)"
+        f" FROM ({union}) AS locked ORDER BY locked.match_id"
+    )
+    return (lock, *refreshes)
+
+
+def triggers(dialect: str) -> list[Trigger]:
+    """Every trigger that keeps the weekly figures, for "sqlite" or "postgresql"."""
+
+    def checkin(row: str) -> str:
+        return f"SELECT {row}.match_id AS match_id, {row}.period AS period WHERE {row}.kind = {CHECKIN}"  # noqa: E501
+
+    def answered(row: str) -> str:
+        return (
+            f"SELECT match_id, period FROM prompt WHERE id = {row}.prompt_id AND kind = {CHECKIN}"
+            f" AND {row}.question_key IN ({FIGURE_KEYS})"
+        )
+
+    def met(row: str) -> str:
+        return f"SELECT {row}.match_id AS match_id, {_iso_week(f'{row}.met_on', dialect)} AS period"
+
+    def changed(columns: Sequence[str]) -> str:
+        return " OR ".join(_differs(f"OLD.{name}", f"NEW.{name}", dialect) for name in columns)
+
+    status_class = (
+        f"(OLD.status IN ({REACHED_SQL})) <> (NEW.status IN ({REACHED_SQL}))"
+        f" OR (OLD.status = {ANSWERED_SQL}) <> (NEW.status = {ANSWERED_SQL})"
+    )
+    result = []
+    for table, keys, moved in (
+        (
+            "prompt",
+            checkin,
+            f"{status_class} OR {changed(['match_id', 'period', 'kind', 'person_id'])}",
+        ),
+        ("answer", answered, changed(["prompt_id", "question_key", "value"])),
+        ("meetinglog", met, changed(["match_id", "met_on", "minutes", "deleted_at"])),
+    ):
+        moved_away = (  # the old week, when the row left it
+            f"SELECT o.match_id, o.period FROM ({keys('OLD')}) AS o WHERE NOT EXISTS "
+            f"(SELECT 1 FROM ({keys('NEW')}) AS n"
+            " WHERE n.match_id = o.match_id AND n.period = o.period)"
+        )
+        result += [
+            Trigger(
+                f"figures_{table}_insert", table, "INSERT", None, _refreshes(dialect, keys("NEW"))
+            ),
+            Trigger(
+                f"figures_{table}_update",
+                table,
+                "UPDATE",
+                moved,
+                _refreshes(dialect, moved_away, keys("NEW")),
+            ),
+            Trigger(
+                f"figures_{table}_delete", table, "DELETE", None, _refreshes(dialect, keys("OLD"))
+            ),
+        ]
+    return [
+        *result,
+        Trigger("figures_match_week_insert", "match_week", "INSERT", None, (_add("NEW"),)),
+        Trigger("figures_match_week_update", "match_week", "UPDATE", None, (_add("NEW", "OLD"),)),
+        Trigger("figures_match_week_delete", "match_week", "DELETE", None, (_subtract("OLD"),)),
+    ]
+
+
+def _create(trigger: Trigger, dialect: str) -> list[str]:
+    when = f" WHEN ({trigger.when})" if trigger.when else ""
+    head = f"CREATE TRIGGER {trigger.name} AFTER {trigger.event} ON {trigger.table} FOR EACH ROW"
+    body = "".join(f"{statement}; " for statement in trigger.statements)
+    if dialect != "postgresql":
+        return [f"{head}{when} BEGIN {body}END"]
+    return [
+        f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN {body}RETURN NULL; END $$",
+        f"{head}{when} EXECUTE FUNCTION {trigger.name}()",
+    ]
+
+
+def install(connection: Connection) -> None:
+    """Create the triggers (on a schema that has the tables and none of them)."""
+    dialect = connection.dialect.name
+    for trigger in triggers(dialect):
+        for statement in _create(trigger, dialect):
+            connection.exec_driver_sql(statement)
+
+
+def uninstall(connection: Connection) -> None:
+    dialect = connection.dialect.name
+    for trigger in triggers(dialect):
+        if dialect == "postgresql":
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name} ON {trigger.table}")
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {trigger.name}()")
+        else:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name}")
+
+
+def refill(connection: Connection) -> None:
+    """Compute every match's weeks from the rows already there, then their sums by program
+    (a migration's backfill, before `install`: a trigger per row would be slower)."""
+    dialect = connection.dialect.name
+    connection.exec_driver_sql("DELETE FROM program_week")
+    connection.exec_driver_sql("DELETE FROM match_week")
+    keys = (
+        f"SELECT match_id, period FROM prompt WHERE kind = {CHECKIN} UNION "
+        f"SELECT match_id, {_iso_week('met_on', dialect)} FROM meetinglog"
+    )
+    connection.exec_driver_sql(_refresh(keys, dialect))
+    connection.exec_driver_sql("DELETE FROM program_week")  # what triggers may have added
+    names = [*FIGURES, "contact_minutes"]
+    sums = ", ".join(f"sum({value})" for value in _contribution("match_week"))
+    connection.exec_driver_sql(
+        f"INSERT INTO program_week (program_id, period, {', '.join(names)}) "
+        f"SELECT program_id, period, {sums} FROM match_week GROUP BY program_id, period"
+    )
+
+
+def _install_on_create(target: sa.MetaData, connection: Connection, **_: object) -> None:
+    install(connection)
+
+
+# A schema built from the models (tests, `create_all`) gets the triggers as migrations do.
+sa.event.listen(SQLModel.metadata, "after_create", _install_on_create)
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """A program's week as /report shows it."""
+
+    rate: Rate
+    mentee_rating: float | None
+    mentor_rating: float | None
+    contact_minutes: int
+
+
+def _mean(total: int, count: int) -> float | None:
+    return total / count if count else None
+
+
+async def program_weeks(
+    session: AsyncSession, program_id: int, periods: Sequence[str]
+) -> dict[str, WeekFigures]:
+    """The program's figures for each of `periods` (a week nothing happened in is
+    absent): one row per week, read from `program_week`."""
+    rows = await session.exec(
+        select(ProgramWeek).where(
+            ProgramWeek.program_id == program_id, col(ProgramWeek.period).in_(list(periods))
+        )
+    )
+    return {
+        row.period: WeekFigures(
+            Rate(row.answered, row.reached),
+            _mean(row.mentee_total, row.mentee_ratings),
+            _mean(row.mentor_total, row.mentor_ratings),
+            row.contact_minutes,
+        )
+        for row in rows.all()
+    }
