@@ -224,15 +224,23 @@ def triggers(dialect: str) -> list[Trigger]:
         f"(OLD.status IN ({REACHED_SQL})) <> (NEW.status IN ({REACHED_SQL}))"
         f" OR (OLD.status = {ANSWERED_SQL}) <> (NEW.status = {ANSWERED_SQL})"
     )
+
+    def counted(row: str) -> str:
+        """A check-in that counts in some figure. One inserted pending has no answers
+        yet and adds nothing, so the week's materialisation passes the trigger by. (A
+        deleted one may have answers, which cascade after it: deletes always refresh.)"""
+        return f"{row}.status IN ({REACHED_SQL}) OR {row}.status = {ANSWERED_SQL}"
+
     result = []
-    for table, keys, moved in (
+    for table, keys, moved, inserted in (
         (
             "prompt",
             checkin,
             f"{status_class} OR {changed(['match_id', 'period', 'kind', 'person_id'])}",
+            counted("NEW"),
         ),
-        ("answer", answered, changed(["prompt_id", "question_key", "value"])),
-        ("meetinglog", met, changed(["match_id", "met_on", "minutes", "deleted_at"])),
+        ("answer", answered, changed(["prompt_id", "question_key", "value"]), None),
+        ("meetinglog", met, changed(["match_id", "met_on", "minutes", "deleted_at"]), None),
     ):
         moved_away = (  # the old week, when the row left it
             f"SELECT o.match_id, o.period FROM ({keys('OLD')}) AS o WHERE NOT EXISTS "
@@ -241,7 +249,11 @@ def triggers(dialect: str) -> list[Trigger]:
         )
         result += [
             Trigger(
-                f"figures_{table}_insert", table, "INSERT", None, _refreshes(dialect, keys("NEW"))
+                f"figures_{table}_insert",
+                table,
+                "INSERT",
+                inserted,
+                _refreshes(dialect, keys("NEW")),
             ),
             Trigger(
                 f"figures_{table}_update",
@@ -251,7 +263,11 @@ def triggers(dialect: str) -> list[Trigger]:
                 _refreshes(dialect, moved_away, keys("NEW")),
             ),
             Trigger(
-                f"figures_{table}_delete", table, "DELETE", None, _refreshes(dialect, keys("OLD"))
+                f"figures_{table}_delete",
+                table,
+                "DELETE",
+                None,
+                _refreshes(dialect, keys("OLD")),
             ),
         ]
     return [
