@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, CommandHandler, ConversationHandler, filters
+from telegram.ext import ApplicationHandlerStop, CommandHandler, filters
 
+from bot.conversation_states import holds_state
 from conversations.kit.cancel import dialogue_answers, forget_waits
 from conversations.kit.context import TandemContext, known_person, resolve_language
 from conversations.kit.reply import say
@@ -21,18 +22,6 @@ from storage.answers import open_prompt, stored_answers
 
 CANCEL_GROUP = -2  # after the typed-reason (-4) and note (-3) readers, which answer /cancel
 # themselves; before every dialogue (0)
-
-
-def _in_a_conversation(update: Update, ctx: TandemContext) -> bool:
-    """True when a ConversationHandler holds a state for this chat and user: its own
-    /cancel fallback answers."""
-    for handlers in ctx.application.handlers.values():
-        for handler in handlers:
-            if isinstance(handler, ConversationHandler):
-                key = handler._get_key(update)  # PTB offers no public lookup of a state
-                if handler._conversations.get(key) is not None:
-                    return True
-    return False
 
 
 async def _checkin_half_answered(update: Update, ctx: TandemContext) -> bool:
@@ -46,7 +35,7 @@ async def _checkin_half_answered(update: Update, ctx: TandemContext) -> bool:
 
 
 async def cancel(update: Update, ctx: TandemContext) -> None:
-    if _in_a_conversation(update, ctx) or dialogue_answers(ctx.user_data):
+    if holds_state(ctx.application, update) or dialogue_answers(ctx.user_data):
         return  # the dialogue's own fallback ends it and answers
     await resolve_language(update, ctx)
     stopped = forget_waits(ctx.user_data)

@@ -85,7 +85,7 @@ from storage.closure import Actor, finish_closures
 from storage.closure_prompts import materialise_closure_prompts
 from storage.db import Database
 from storage.erasure import Keeps, purge_expired
-from storage.flags import sweep_due
+from storage.flag_sweep import sweep_due
 from storage.materialise import (
     materialisation_due,
     materialise_page,

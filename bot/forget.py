@@ -21,8 +21,9 @@ import logging
 from typing import Any
 
 from sqlmodel import col, select
-from telegram.ext import Application, ConversationHandler
+from telegram.ext import Application
 
+from bot.conversation_states import drop_states
 from conversations.kit.context import PERSON_ID
 from storage.db import Database
 from storage.models import Person
@@ -32,21 +33,12 @@ log = logging.getLogger(__name__)
 CHUNK = 500  # person ids per query of the tick's sweep
 
 
-def _conversations(application: Application[Any, Any, Any, Any, Any, Any]) -> list[Any]:
-    found = []
-    for handlers in application.handlers.values():
-        found += [handler for handler in handlers if isinstance(handler, ConversationHandler)]
-    return found
-
-
 def forget(application: Application[Any, Any, Any, Any, Any, Any], telegram_id: int) -> None:
     """Drop this user's data and conversation states; the next persistence flush deletes
     their stored rows (a deleted state is written as None, which drops its row)."""
     application.drop_user_data(telegram_id)
     application.drop_chat_data(telegram_id)  # their private chat's, were any kept
-    for handler in _conversations(application):
-        for key in [key for key in handler._conversations if telegram_id in key]:
-            del handler._conversations[key]
+    drop_states(application, telegram_id)
 
 
 async def forget_if_erased(

@@ -2,7 +2,7 @@
 
 The bot explains what happens and asks to confirm (after asking which match, for someone
 in several), then asks for a short reason, typed or skipped. The request is then recorded
-(`storage.flags.request_end`: an audit event and a "high" flag) and the program's
+(`storage.end_requests.request_end`: an audit event and a "high" flag) and the program's
 coordinators are alerted at once. Nothing about the match changes: the coordinators talk
 it over with the person and decide. A person whose request is still open is told it is
 already with the coordinators.
@@ -58,7 +58,7 @@ from conversations.kit.reply import ASKED, Reply, say
 from conversations.kit.text import clip, partner_name
 from conversations.kit.unusable import describe_unusable, forget_on_other_buttons, too_long
 from locales.translator import Translator
-from storage.flags import Requested, open_end_request, request_end, requested_by
+from storage.end_requests import Requested, open_end_request, request_end, requested_by
 from storage.meetings import open_matches
 from storage.models import Match, MatchStatus, Person, Prompt, PromptStatus
 

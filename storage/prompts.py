@@ -26,8 +26,6 @@ from storage.db import upsert
 
 # The `name as name` imports: moved to storage.materialise and storage.participants, and
 # still importable from here for bot/cli.py and conversations/onboarding.py.
-from storage.materialise import planned_checkins as planned_checkins
-from storage.materialise import schedule_changed as schedule_changed
 from storage.models import (
     Flag,
     FlagStatus,
@@ -38,9 +36,6 @@ from storage.models import (
     Prompt,
     PromptStatus,
 )
-from storage.participants import Participant as Participant
-from storage.participants import pause_over as pause_over
-from storage.participants import scheduled_participants as scheduled_participants
 
 UNREACHABLE_RULE = "unreachable"
 UNREACHABLE_SEVERITY = "high"

@@ -17,7 +17,7 @@ from conversations.kit.alert_text import alert_text, flag_goals
 from conversations.kit.alerting import evaluate_and_notify, notify
 from locales.translator import translator
 from storage.db import Database
-from storage.flags import evaluate_matches
+from storage.flag_sweep import evaluate_matches
 from storage.models import (
     AlertCopy,
     Answer,

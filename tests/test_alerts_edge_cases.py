@@ -14,7 +14,7 @@ from sqlmodel import col, delete, select
 
 from conversations.kit.alerting import notify
 from storage.db import Database
-from storage.flags import end_snoozes
+from storage.flag_sweep import end_snoozes
 from storage.models import (
     Flag,
     FlagStatus,

@@ -1,4 +1,4 @@
-"""The catalog tooling (locales/tools.py), tested on small catalogs written to tmp_path,
+"""The catalog tooling (locales/tools/), tested on small catalogs written to tmp_path,
 and the project's own catalogs checked for real."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from locales import tools
+from locales.tools import catalogs, checks, filling, merging
 
 SOURCE = """\
 from locales.translator import N_
@@ -37,7 +38,7 @@ FRENCH_RULE = get_plural("fr")
 def french(one: str, other: str) -> list[str]:
     """A French plural written as one/other, in the forms of the installed rule."""
     return list(
-        tools.convert_plural_forms(
+        merging.convert_plural_forms(
             [one, other], "(n > 1)", FRENCH_RULE.plural_expr, FRENCH_RULE.num_plurals
         )
     )
@@ -59,9 +60,9 @@ def with_plural_rule(catalog: Catalog, rule: str, *, convert: bool) -> Catalog:
     expr = rule.split("plural=", 1)[1].rstrip(";")
     count = int(rule.split("nplurals=", 1)[1].split(";")[0])
     if convert:
-        for message in tools.messages(catalog):
+        for message in catalogs.messages(catalog):
             if message.pluralizable:
-                message.string = tools.convert_plural_forms(
+                message.string = merging.convert_plural_forms(
                     message.string, catalog.plural_expr, expr, count
                 )
     catalog.mime_headers = [
@@ -87,19 +88,19 @@ class Project:
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
-    def update(self) -> tools.UpdateSummary:
-        return tools.update(self.locales, self.mapping, self.root)
+    def update(self) -> merging.UpdateSummary:
+        return merging.update(self.locales, self.mapping, self.root)
 
-    def check(self) -> list[tools.Problem]:
-        return tools.check(self.locales, self.mapping, self.root)
+    def check(self) -> list[checks.Problem]:
+        return checks.check(self.locales, self.mapping, self.root)
 
-    def fill(self, entries: dict[str, object]) -> tools.FillReport:
+    def fill(self, entries: dict[str, object]) -> filling.FillReport:
         path = self.root / "fr.json"
         path.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
-        return tools.fill([path], self.locales)
+        return filling.fill([path], self.locales)
 
     def po(self, language: str = "fr") -> Path:
-        return tools.po_path(self.locales, language)
+        return catalogs.po_path(self.locales, language)
 
     def catalog(self, language: str = "fr"):
         with self.po(language).open("rb") as source:
@@ -108,7 +109,7 @@ class Project:
     def set_plural_rule(self, rule: str, language: str = "fr", convert: bool = False) -> None:
         """Rewrite the catalog's Plural-Forms header (and, if `convert`, its plurals)."""
         catalog = with_plural_rule(self.catalog(language), rule, convert=convert)
-        self.po(language).write_bytes(tools.render(catalog))
+        self.po(language).write_bytes(catalogs.render(catalog))
 
     def edit_po(self, old: str, new: str, language: str = "fr") -> None:
         path = self.po(language)
@@ -117,7 +118,7 @@ class Project:
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def kinds(problems: list[tools.Problem]) -> list[tuple[str, str]]:
+def kinds(problems: list[checks.Problem]) -> list[tuple[str, str]]:
     return [(problem.kind, problem.entry) for problem in problems]
 
 
@@ -140,7 +141,7 @@ def test_update_creates_catalogs_with_contexts_and_plurals(project: Project) -> 
     assert (summary.messages, summary.new, summary.removed) == (7, 7, 0)
     assert summary.untranslated["fr"] == 7
     assert "7 messages, 7 new, 0 removed, untranslated fr: 7" in summary.line()
-    pot = tools.pot_path(project.locales).read_text(encoding="utf-8")
+    pot = catalogs.pot_path(project.locales).read_text(encoding="utf-8")
     assert "#:" not in pot  # no locations: diffs show only real changes
     assert 'msgctxt "button"' in pot and 'msgctxt "status"' in pot
     assert 'msgctxt "weeks"' in pot and 'msgid_plural "{n} weeks left"' in pot
@@ -170,7 +171,8 @@ def test_update_moves_a_three_form_catalog_back_to_two(
 ) -> None:
     """With an older Babel installed (two French forms), `update` converts the other way."""
     two = type(FRENCH_RULE)((2, "(n > 1)"))
-    monkeypatch.setattr(tools, "get_plural", lambda locale: two)
+    monkeypatch.setattr(merging, "get_plural", lambda locale: two)
+    monkeypatch.setattr(checks, "get_plural", lambda locale: two)
 
     complete.update()
 
@@ -186,7 +188,7 @@ def test_the_real_french_catalog_loads_under_either_rule(rule: str) -> None:
     from babel.messages.mofile import write_mo
     from babel.support import Translations
 
-    real = tools.read_catalog(tools.po_path(tools.LOCALES_DIR, "fr"), "fr")
+    real = catalogs.read_catalog(catalogs.po_path(catalogs.LOCALES_DIR, "fr"), "fr")
     catalog = with_plural_rule(real, rule, convert=True)
     buffer = BytesIO()
     write_mo(buffer, catalog)
@@ -399,7 +401,7 @@ def test_todo_lists_what_fill_needs(complete: Project) -> None:
     complete.update()
     complete.edit_po('msgctxt "weeks"\n', '#, fuzzy\nmsgctxt "weeks"\n')
 
-    assert tools.todo(complete.locales) == {
+    assert filling.todo(complete.locales) == {
         "See you": "",
         "weeks\u0004{n} week left": [""] * FRENCH_RULE.num_plurals,
     }
@@ -419,5 +421,5 @@ def test_cli_check_output(complete: Project, capsys: pytest.CaptureFixture[str])
 
 def test_project_catalogs_are_complete() -> None:
     """The real catalogs: run `python -m locales.tools update`, translate, and commit."""
-    problems = tools.check()
-    assert not problems, "\n" + tools.report(problems)
+    problems = checks.check()
+    assert not problems, "\n" + checks.report(problems)

@@ -33,7 +33,8 @@ from storage.closure import (
 )
 from storage.closure_schedule import ClosureSettings, add_months, closure_settings
 from storage.db import Database
-from storage.flags import Rule, request_end
+from storage.end_requests import request_end
+from storage.flags import Rule
 from storage.models import (
     AuditEvent,
     ExtensionStatus,

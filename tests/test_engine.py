@@ -27,8 +27,8 @@ from conversations.instruments import (
     parse_instrument,
 )
 from conversations.kit.profile import Invalid
-from locales import tools
 from locales.extract import extract_instruments
+from locales.tools import catalogs
 from locales.translator import translator
 from storage.models import Program
 
@@ -502,7 +502,7 @@ def test_the_extractor_yields_every_user_facing_string_with_its_line() -> None:
 
 
 def test_catalog_extraction_includes_the_instrument_files() -> None:
-    catalog = tools.extract(tools.SOURCE_ROOT, tools.MAPPING_FILE)
+    catalog = catalogs.extract(catalogs.SOURCE_ROOT, catalogs.MAPPING_FILE)
     ids = {message.id for message in catalog if message.id}
     for instrument in load_all().values():
         assert instrument.title in ids

@@ -15,9 +15,9 @@ from conversations.kit.erasure import erasure_keeps
 from storage import metrics
 from storage.closure import Actor
 from storage.db import Database
+from storage.end_requests import request_end
 from storage.erasure import TEXT_COLUMNS, Ended, erase_person, erased_telegram_id
 from storage.exports import export_tables
-from storage.flags import request_end
 from storage.models import (
     AlertCopy,
     Answer,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from telegram.ext import ConversationHandler
 
+from bot.conversation_states import conversation_handlers, live_states
 from bot.forget import forget_erased
 from conversations.kit.departure import erase
 from storage.closure import Actor
@@ -34,10 +34,8 @@ def held(tg: FakeTelegram) -> str:
     """What the application holds for Robert: user_data and conversation states."""
     states = [
         (handler.name, key, state)
-        for handlers in tg.application.handlers.values()
-        for handler in handlers
-        if isinstance(handler, ConversationHandler)
-        for key, state in handler._conversations.items()
+        for handler in conversation_handlers(tg.application)
+        for key, state in live_states(handler).items()
         if ROBERT in key
     ]
     return repr((tg.application.user_data.get(ROBERT), states))

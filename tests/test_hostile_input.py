@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from sqlmodel import select
 
 from conversations.kit.buttons import MAX_ID, parse_number
-from locales.tools import LOCALES_DIR
+from locales.tools.catalogs import LOCALES_DIR
 from storage.db import Database, clean_text
 from storage.models import Goal, Program
 from tests.conftest import FakeClock

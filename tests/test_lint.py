@@ -9,7 +9,8 @@ from datetime import date, time
 
 import pytest
 
-from locales import lint, tools
+from locales import lint
+from locales.tools import checks, filling, merging
 from locales.translator import translator
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -122,32 +123,32 @@ def _project(tmp_path, french: dict[str, str], code: str = SOURCE):
     mapping = tmp_path / "babel.cfg"
     mapping.write_text("[python: app/**.py]\n", encoding="utf-8")
     locales_dir = tmp_path / "locales"
-    tools.update(locales_dir, mapping, source_root)
+    merging.update(locales_dir, mapping, source_root)
     path = tmp_path / "fr.json"
     path.write_text(json.dumps(french), encoding="utf-8")
-    assert tools.fill([path], locales_dir).ok
+    assert filling.fill([path], locales_dir).ok
     return locales_dir, mapping, source_root
 
 
 def test_check_reports_style_problems_and_passes_once_they_are_fixed(tmp_path) -> None:
     bad = {"Hello, {name}!": "Bonjour {name} !", "Name: {name}": "Nom : {name}"}
-    problems = tools.check(*_project(tmp_path / "bad", bad))
+    problems = checks.check(*_project(tmp_path / "bad", bad))
     kinds = sorted(problem.kind for problem in problems)
     assert kinds == ["style fr-colon", "style fr-tight-punctuation"]
-    assert "U+00A0 before « : »: 'Nom : {…}'" in tools.report(problems)
+    assert "U+00A0 before « : »: 'Nom : {…}'" in checks.report(problems)
 
     good = {"Hello, {name}!": "Bonjour, {name}!", "Name: {name}": f"Nom{NBSP}: {{name}}"}
-    assert tools.check(*_project(tmp_path / "good", good)) == []
+    assert checks.check(*_project(tmp_path / "good", good)) == []
 
 
 def test_check_reports_a_label_glued_to_its_value_in_code(tmp_path) -> None:
     code = 'def show(t, name):\n    return t.gettext("Name") + ": " + name\n'
-    problems = tools.check(*_project(tmp_path, {"Name": "Nom"}, code))
+    problems = checks.check(*_project(tmp_path, {"Name": "Nom"}, code))
     assert [(p.kind, p.entry) for p in problems] == [("style joined-label", "app/views.py:2")]
 
 
 def test_the_projects_catalogs_pass_the_lint() -> None:
-    assert tools.style_problems() == []
+    assert checks.style_problems() == []
 
 
 def test_french_dates_write_the_first_of_the_month_as_1er() -> None:

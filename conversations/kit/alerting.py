@@ -24,14 +24,14 @@ from conversations.kit.context import TandemContext
 from locales.translator import translator
 from storage.clock import utcnow
 from storage.db import Database
-from storage.flags import (
-    SEVERITY_ORDER,
+from storage.flag_sweep import (
     end_snoozes,
     evaluate_matches,
     new_unreachable_flags,
     open_match_pages,
     sweep_due,
 )
+from storage.flags import SEVERITY_ORDER
 from storage.models import (
     AlertCopy,
     Flag,
