@@ -63,6 +63,10 @@ SOURCES = {
     "auditevent": "audit_events",
     "stored_state": "conversation_state",
 }
+# Figures summed from rows the document already holds (storage.week_figures): a match's
+# week mixes both partners' ratings, so it is not the person's to receive, and it holds
+# nothing that is not in their own sections already.
+DERIVED = frozenset({"match_week", "program_week"})
 
 
 def _plain(value: Any) -> Any:
