@@ -23,9 +23,15 @@ from storage.models import (
     Role,
 )
 
+_BY_TELEGRAM_ID = select(Person).where(Person.telegram_id == sa.bindparam("telegram_id"))
+"""Built once: every update reads its sender with it, and a statement built once keeps
+its cache key (SQLAlchemy memoizes it on the object), so neither the expression nor the
+key is made again per update."""
+
 
 async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
-    return (await session.exec(select(Person).where(Person.telegram_id == telegram_id))).first()
+    rows = await session.exec(_BY_TELEGRAM_ID, params={"telegram_id": telegram_id})
+    return rows.first()
 
 
 async def memberships_of(session: AsyncSession, person_id: int) -> Sequence[Membership]:

@@ -31,11 +31,11 @@ from conversations.kit.reply import (
 from locales.translator import Translator
 from storage.answers import (
     Tapped,
-    insert_for,
     open_prompt,
     role_in,
     stored_answers,
 )
+from storage.db import upsert
 from storage.models import (
     Match,
     Person,
@@ -102,7 +102,8 @@ async def week_prompt(
         "sent_at": now if status == PromptStatus.SENT else None,
         "remind_at": None if delay is None else max(now, occurrence.due_at) + delay,
     }
-    statement = insert_for(session)(Prompt).values(**values).on_conflict_do_nothing()
+    table = Prompt.__table__  # type: ignore[attr-defined]
+    statement = upsert(session, table).values(**values).on_conflict_do_nothing()
     await session.exec(statement)
     found = await session.exec(
         select(Prompt)
