@@ -76,8 +76,8 @@ from bot.dispatch_hooks import (
     Rendered,
 )
 from bot.limiter import BULK
-from bot.telegram_bot import send_html
 from conversations.kit.ending import start_planned_ends
+from conversations.kit.sending import send_html
 from storage.broadcasts import claim_deliveries
 from storage.claims import CLAIM_LEASE
 from storage.clock import Clock
@@ -439,8 +439,9 @@ class Dispatcher:
                 return Delivery(item, Outcome.RELEASED)
             try:
                 message_id = await send_html(
-                    self.bot, chat_id, message.text, message.markup, reply_to, self._rate_limit
-                )
+                    self.bot, chat_id, message.text, message.markup, reply_to, self._rate_limit,
+                    preview=True,  # a broadcast's link is shown as the coordinator wrote it
+                )  # fmt: skip
             except Exception as error:
                 outcome = classify(error)
                 kind = kind_of(item)

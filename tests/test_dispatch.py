@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.delivery import Outcome, TickReport, backoff, classify
 from bot.dispatch import Dispatcher
 from bot.dispatch_job import JOB_NAME, run_dispatcher, schedule_dispatcher
-from bot.telegram_bot import markup_json
+from conversations.kit.sending import markup_json
 from conversations import broadcast
 from conversations.kit import alerting as alerts
 from storage.db import Database
@@ -1018,7 +1018,7 @@ def test_tick_report_reads_well() -> None:
 
 
 def test_dispatcher_keyboards_are_written_as_ptb_writes_them() -> None:
-    """The dispatcher writes plain buttons' JSON itself (bot.telegram_bot.markup_json);
+    """The dispatcher writes plain buttons' JSON itself (conversations.kit.sending.markup_json);
     whatever the buttons, Telegram receives what python-telegram-bot would have sent."""
     button = InlineKeyboardButton
     yes, no = button("Yes", callback_data="ci:7:yes"), button("No", callback_data="ci:7:no")

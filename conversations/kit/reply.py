@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from conversations.instruments import Instrument, Question
 from conversations.kit.alerting import after_answer
 from conversations.kit.context import TandemContext
+from conversations.kit.sending import edit_html, send_html
 from storage.db import Database
 from storage.models import Person, Prompt
 
@@ -32,16 +32,12 @@ Effect = Callable[[Bot, Database], Awaitable[None]]
 """Something to do once a decision has committed, such as a message to someone else."""
 
 
-async def say(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    """Send `text` (Telegram HTML) to the chat the update came from."""
+async def say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> int | None:
+    """Send `text` (Telegram HTML) to the chat the update came from; its message id."""
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
-    )
+    return await send_html(chat.get_bot(), chat.id, text, markup)
 
 
 @dataclass(frozen=True)
@@ -89,10 +85,10 @@ class Answering:
     answers: dict[str, str]
 
 
-async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Message | None]:
+async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[int | None]:
     """Send what a decision produced: the callback answer (or a notice), the edit of the
     message that asked, new messages; then cache what the last one asks. Returns the new
-    messages (other dialogues that reuse this remember which message asked what)."""
+    messages' ids (other dialogues that reuse this remember which message asked what)."""
     query = update.callback_query
     if query is None and reply.notice:
         await say(update, reply.notice)  # before the messages it introduces
@@ -109,10 +105,10 @@ async def deliver(update: Update, ctx: TandemContext, reply: Reply) -> list[Mess
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
-    sent: list[Message | None] = outcomes[2]
-    _remember(ctx, reply, sent[-1].message_id if sent and sent[-1] else None)
+    sent: list[int | None] = outcomes[2]
+    _remember(ctx, reply, sent[-1] if sent else None)
     if reply.record_first_message_of is not None and sent and sent[0] is not None:
-        await _record_message(ctx, reply.record_first_message_of, sent[0].message_id)
+        await _record_message(ctx, reply.record_first_message_of, sent[0])
     if reply.evaluate_match is not None:
         await after_answer(ctx, reply.evaluate_match)
     for effect in reply.effects:
@@ -133,7 +129,7 @@ async def _change(update: Update, ctx: TandemContext, reply: Reply) -> None:
         await _drop_buttons(query)
 
 
-async def _send(update: Update, messages: list[OutgoingMessage]) -> list[Message | None]:
+async def _send(update: Update, messages: list[OutgoingMessage]) -> list[int | None]:
     return [await say(update, message.text, message.markup) for message in messages]
 
 
@@ -148,14 +144,7 @@ async def _edit(
     ctx: TandemContext, chat_id: int, message_id: int, message: OutgoingMessage
 ) -> None:
     try:
-        await ctx.bot.edit_message_text(
-            message.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=message.markup,
-            disable_web_page_preview=True,
-        )
+        await edit_html(ctx.bot, chat_id, message_id, message.text, message.markup)
     except BadRequest as error:
         # Unchanged, deleted or too old to edit: the answer is stored all the same.
         if "not modified" not in str(error).lower():

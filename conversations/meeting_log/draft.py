@@ -122,7 +122,7 @@ async def send(update: Update, ctx: TandemContext, outcome: Outcome) -> None:
     if outcome.draft is not None:
         last = sent[-1] if sent else None
         if last is not None:
-            outcome.draft.message_id = last.message_id
+            outcome.draft.message_id = last
         outcome.draft.asked_at = ctx.now().timestamp()
         data[DRAFT] = asdict(outcome.draft)
     elif outcome.clear:
