@@ -13,8 +13,11 @@ answer, against an in-process fake Bot API that answers at once:
   around one SQLModel commit (the tap's floor), and a bare command that runs one SELECT and
   replies (/help's and /start's floor);
 - a tap with the production rate limiter (bot.app.rate_limiter) beside the same tap
-  without it, one tap at a time with idle pauses between them;
-- a tap while the real dispatcher's tick has 30 check-ins to send;
+  without it, one tap at a time with idle pauses between them, each going first for half
+  the people;
+- a tap while the real dispatcher's tick has 30 check-ins to send. These taps, like the
+  idle ones they are compared with, answer a check-in's second or third question (the
+  first answer also reads the partner's name for the header; it is given unmeasured);
 - the resident memory of a fresh process once the application is built and initialised
   on an empty database (what start-up imports).
 
@@ -329,8 +332,13 @@ async def measure(url: str, users: int, limited_users: int, in_flight_reps: int)
                 figures.add("tap", await play(tandem, player.tap(telegram_id)))
                 figures.add("tap floor", await play(floor, player.tap(telegram_id)))
         await _check_answered(database, plain, 3)
-        for telegram_id in rated:  # alternately with and without the limiter, idle between
-            for name, application in (("tap limited", limited), ("tap unlimited", tandem)):
+        # The first answer of a check-in also reads the partner's name for its header: it
+        # is given unmeasured, so that the taps compared below all answer a later question.
+        for telegram_id in (*rated, *racing):
+            await play(tandem, player.tap(telegram_id))
+        lanes = (("tap limited", limited), ("tap unlimited", tandem))
+        for index, telegram_id in enumerate(rated):  # with and without the limiter, idle
+            for name, application in lanes if index % 2 else reversed(lanes):  # between
                 await asyncio.sleep(IDLE)
                 figures.add(name, await play(application, player.tap(telegram_id)))
         dispatcher: Dispatcher = limited.job_queue.get_jobs_by_name(JOB_NAME)[0].data
