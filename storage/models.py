@@ -260,8 +260,17 @@ class Answer(SQLModel, table=True):
 
     __table_args__ = (
         sa.UniqueConstraint("prompt_id", "question_key"),
-        # Recent answers (contacts reported lately, storage.standings).
-        sa.Index("ix_answer_answered_key", "answered_at", "question_key"),
+        # Contacts reported lately (storage.standings), read from the index alone: a
+        # partial index of the check-ins' "were you in touch?" answers (short choices).
+        sa.Index(
+            "ix_answer_contact",
+            "answered_at",
+            "prompt_id",
+            "value",
+            "question_key",
+            sqlite_where=sa.text("question_key = 'contact'"),
+            postgresql_where=sa.text("question_key = 'contact'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -151,11 +151,14 @@ def _recent_logs(since: datetime) -> Any:
 
 def _recent_reports(since: datetime) -> Any:
     """Each match's latest contact reported after `since`, read by date like the logs."""
+    # The key is written into the SQL, not bound: only then may the databases read the
+    # partial index of contact answers (ix_answer_contact), whose condition it must match.
+    contact = sa.literal_column(f"'{CONTACT_KEY}'")
     rows = (
         select(col(Prompt.match_id), col(Answer.answered_at))
         .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
         .where(
-            col(Answer.question_key) == CONTACT_KEY,
+            col(Answer.question_key) == contact,
             col(Answer.answered_at) > since,
             col(Answer.value).not_in(["", NO_CONTACT]),
         )
