@@ -177,18 +177,23 @@ def _differs(old: str, new: str, dialect: str) -> str:
     return f"{old} IS DISTINCT FROM {new}" if dialect == "postgresql" else f"{old} IS NOT {new}"
 
 
-# pg_advisory_xact_lock's first key for a match's weekly figures (the dispatcher's lock
+# pg_advisory_xact_lock's first key for a program's weekly figures (the dispatcher's lock
 # has one 64-bit key: the two kinds of keys never meet).
 LOCK_CLASS = 0x5746  # "WF"
 
 
 def _refreshes(dialect: str, *keys: str) -> tuple[str, ...]:
-    """The statements that recompute the weeks `keys` select. On PostgreSQL the matches
-    are locked first, in order, until the transaction ends: each statement of a trigger
-    function sees the rows committed when it starts, so two transactions that each wrote
-    one answer of the same week, recomputing at once, would each miss the other's. Once
-    the lock is held, the recomputation sees what the one before committed. SQLite has one
-    writer at a time, which reads the latest rows."""
+    """The statements that recompute the weeks `keys` select. On PostgreSQL the programs
+    of their matches are locked first, in order, until the transaction ends: each
+    statement of a trigger function sees the rows committed when it starts, so two
+    transactions that each wrote one answer of the same week, recomputing at once, would
+    each miss the other's. Once the lock is held, the recomputation sees what the one
+    before committed. The lock is the program's, not the match's: a transaction that
+    touches thousands of matches (a purge, a program's deletion) would otherwise hold a
+    lock per match and run out of PostgreSQL's lock table (max_locks_per_transaction ×
+    max_connections, 6,400 by default); and writers of one program's week already queue
+    on its `program_week` row. SQLite has one writer at a time, which reads the latest
+    rows."""
     refreshes = tuple(_refresh(selected, dialect) for selected in keys)
     if dialect != "postgresql":
         return refreshes
@@ -196,8 +201,9 @@ def _refreshes(dialect: str, *keys: str) -> tuple[str, ...]:
         f"SELECT match_id FROM ({selected}) AS s{n}" for n, selected in enumerate(keys)
     )
     lock = (
-        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.match_id)"
-        f" FROM ({union}) AS locked ORDER BY locked.match_id"
+        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.program_id) FROM"
+        f' (SELECT DISTINCT m.program_id FROM ({union}) AS k JOIN "match" m ON m.id = k.match_id)'
+        " AS locked ORDER BY locked.program_id"
     )
     return (lock, *refreshes)
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from random import Random
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -258,3 +259,59 @@ async def test_two_partners_answering_at_once_both_count(
         ]
     assert (week.mentee_rating, week.mentor_rating) == (4.0, 2.0)
     assert await _check(database, [program], now) == 1
+
+
+async def test_a_transaction_over_many_matches_locks_their_program_once(
+    database: Database, program: Program, clock: FakeClock
+) -> None:
+    """On PostgreSQL the triggers lock what they recompute until the transaction ends. A
+    lock per match made a transaction over thousands of matches (a purge, deleting a
+    week's prompts) run out of PostgreSQL's lock table; the program is locked once."""
+    if database.is_sqlite:
+        pytest.skip("SQLite takes no lock: one writer at a time")
+    now, matches = clock(), 300
+    week = period_key(now.date())
+    async with database.session() as session:
+        first = (await session.exec(sa.select(sa.func.coalesce(sa.func.max(Person.id), 0)))).one()[
+            0
+        ]
+        people = [
+            {"id": first + n + 1, "telegram_id": 90_000 + n, "name": f"P{n}",
+             "status": PersonStatus.ACTIVE, "created_at": now, "consent_at": now,
+             "consent_version": "t"}
+            for n in range(2 * matches)
+        ]  # fmt: skip
+        await session.exec(sa.insert(Person), params=people)
+        pairs = [
+            {"program_id": program.id, "mentor_id": first + 2 * n + 1,
+             "mentee_id": first + 2 * n + 2, "started_at": now - timedelta(weeks=3)}
+            for n in range(matches)
+        ]  # fmt: skip
+        ids = (await session.exec(sa.insert(Match).returning(Match.id), params=pairs)).all()
+        await session.exec(
+            sa.insert(Prompt),
+            params=[
+                {"person_id": first + 2 * n + 1 + side, "match_id": match_id,
+                 "kind": PromptKind.CHECKIN, "period": week, "instrument": "t", "due_at": now,
+                 "closes_at": now + timedelta(days=7), "status": PromptStatus.SENDING}
+                for n, (match_id,) in enumerate(ids)
+                for side in (0, 1)
+            ],
+        )  # fmt: skip
+    async with database.session() as session:
+        await session.exec(
+            sa.update(Prompt)
+            .where(col(Prompt.match_id).in_([match_id for (match_id,) in ids]))
+            .values(status=PromptStatus.SENT)
+        )
+        held = await session.exec(
+            sa.text(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            )
+        )
+        assert held.one()[0] == 1
+    async with database.session() as session:
+        figures = await program_weeks(session, program.id or 0, [week])
+    assert figures[week].rate == Rate(0, 2 * matches)
+    assert await _check(database, [program], now) >= 1
