@@ -126,6 +126,20 @@ async def record_sent(
     """
     if not sent:
         return
+    rows = [
+        (
+            prompt.id or 0,
+            message_id,
+            None
+            if prompt.remind_at is None
+            else prompt.remind_at + max(now - prompt.due_at, timedelta()),
+        )
+        for prompt, message_id in sent
+    ]
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        await session.exec(_sent_together(rows, now))
+        return
     statement = (
         sa.update(_prompt)
         .where(_prompt.c.id == sa.bindparam("prompt_id"))
@@ -138,16 +152,34 @@ async def record_sent(
         )
     )
     params = [
-        {
-            "prompt_id": prompt.id,
-            "message_id": message_id,
-            "new_remind_at": None
-            if prompt.remind_at is None
-            else prompt.remind_at + max(now - prompt.due_at, timedelta()),
-        }
-        for prompt, message_id in sent
+        {"prompt_id": prompt_id, "message_id": message_id, "new_remind_at": remind_at}
+        for prompt_id, message_id, remind_at in rows
     ]
     await session.exec(statement, params=params)
+
+
+def _sent_together(rows: Sequence[tuple[int, int, datetime | None]], now: datetime) -> Any:
+    """`record_sent` as one UPDATE … FROM (VALUES …) on PostgreSQL, whose weekly-figure
+    triggers fire once per statement (storage.week_figures): one recomputation for the
+    batch instead of one per prompt. (SQLite's fire per row either way, and it names no
+    columns of a VALUES list, so it keeps the executemany.)"""
+    remind_type = _prompt.c.remind_at.type
+    sent = sa.values(
+        sa.column("prompt_id", sa.Integer),
+        sa.column("message_id", sa.Integer),
+        sa.column("new_remind_at", remind_type),
+        name="sent",
+    ).data(rows)
+    return (
+        sa.update(_prompt)
+        .where(_prompt.c.id == sent.c.prompt_id, _prompt.c.status == PromptStatus.SENDING)
+        .values(
+            status=PromptStatus.SENT,
+            sent_at=now,
+            telegram_message_id=sent.c.message_id,
+            remind_at=sa.cast(sent.c.new_remind_at, remind_type),
+        )
+    )
 
 
 def _sending(prompt_ids: Iterable[int]) -> list[sa.ColumnElement[bool]]:

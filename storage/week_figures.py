@@ -171,6 +171,7 @@ class Trigger:
     event: str  # INSERT, UPDATE or DELETE
     when: str | None
     statements: tuple[str, ...]
+    transition: str | None = None  # PostgreSQL: fires once per statement, over these tables
 
 
 def _differs(old: str, new: str, dialect: str) -> str:
@@ -209,27 +210,44 @@ def _refreshes(dialect: str, *keys: str) -> tuple[str, ...]:
 
 
 def triggers(dialect: str) -> list[Trigger]:
-    """Every trigger that keeps the weekly figures, for "sqlite" or "postgresql"."""
+    """Every trigger that keeps the weekly figures, for "sqlite" or "postgresql".
 
-    def checkin(row: str) -> str:
-        return f"SELECT {row}.match_id AS match_id, {row}.period AS period WHERE {row}.kind = {CHECKIN}"  # noqa: E501
+    SQLite's fire for each row written, with a WHEN that passes by the rows that change no
+    figure. PostgreSQL's fire once per statement and read the statement's rows from its
+    transition tables: one recomputation of all the weeks a statement touched (the
+    dispatcher marks 30 check-ins sent at a time) instead of one trigger function, lock
+    and recomputation per row, which cost 0.4–0.8 ms a row there."""
+    per_statement = dialect == "postgresql"
+    pairs = "old_rows o JOIN new_rows n ON n.id = o.id"  # an UPDATE's rows, before and after
 
-    def answered(row: str) -> str:
+    def checkin(row: str, rows: str | None, condition: str = "TRUE") -> str:
+        tables = f" FROM {rows}" if rows else ""
         return (
-            f"SELECT match_id, period FROM prompt WHERE id = {row}.prompt_id AND kind = {CHECKIN}"
-            f" AND {row}.question_key IN ({FIGURE_KEYS})"
+            f"SELECT {row}.match_id AS match_id, {row}.period AS period{tables}"
+            f" WHERE {row}.kind = {CHECKIN} AND ({condition})"
         )
 
-    def met(row: str) -> str:
-        return f"SELECT {row}.match_id AS match_id, {_iso_week(f'{row}.met_on', dialect)} AS period"
+    def answered(row: str, rows: str | None, condition: str = "TRUE") -> str:
+        tables = f"{rows} JOIN prompt p ON p.id = {row}.prompt_id" if rows else "prompt p"
+        own = "" if rows else f"p.id = {row}.prompt_id AND "
+        return (
+            f"SELECT p.match_id AS match_id, p.period AS period FROM {tables} WHERE {own}"
+            f"p.kind = {CHECKIN} AND {row}.question_key IN ({FIGURE_KEYS}) AND ({condition})"
+        )
 
-    def changed(columns: Sequence[str]) -> str:
-        return " OR ".join(_differs(f"OLD.{name}", f"NEW.{name}", dialect) for name in columns)
+    def met(row: str, rows: str | None, condition: str = "TRUE") -> str:
+        tables = f" FROM {rows}" if rows else ""
+        week = _iso_week(f"{row}.met_on", dialect)
+        return f"SELECT {row}.match_id AS match_id, {week} AS period{tables} WHERE ({condition})"
 
-    status_class = (
-        f"(OLD.status IN ({REACHED_SQL})) <> (NEW.status IN ({REACHED_SQL}))"
-        f" OR (OLD.status = {ANSWERED_SQL}) <> (NEW.status = {ANSWERED_SQL})"
-    )
+    def changed(old: str, new: str, columns: Sequence[str]) -> str:
+        return " OR ".join(_differs(f"{old}.{name}", f"{new}.{name}", dialect) for name in columns)
+
+    def status_class(old: str, new: str) -> str:
+        return (
+            f"({old}.status IN ({REACHED_SQL})) <> ({new}.status IN ({REACHED_SQL}))"
+            f" OR ({old}.status = {ANSWERED_SQL}) <> ({new}.status = {ANSWERED_SQL})"
+        )
 
     def counted(row: str) -> str:
         """A check-in that counts in some figure. One inserted pending has no answers
@@ -237,20 +255,40 @@ def triggers(dialect: str) -> list[Trigger]:
         deleted one may have answers, which cascade after it: deletes always refresh.)"""
         return f"{row}.status IN ({REACHED_SQL}) OR {row}.status = {ANSWERED_SQL}"
 
+    def prompt_moved(old: str, new: str) -> str:
+        moved = changed(old, new, ["match_id", "period", "kind", "person_id"])
+        return f"{status_class(old, new)} OR {moved}"
+
+    def answer_moved(old: str, new: str) -> str:
+        return changed(old, new, ["prompt_id", "question_key", "value"])
+
+    def log_moved(old: str, new: str) -> str:
+        return changed(old, new, ["match_id", "met_on", "minutes", "deleted_at"])
+
     result = []
     for table, keys, moved, inserted in (
-        (
-            "prompt",
-            checkin,
-            f"{status_class} OR {changed(['match_id', 'period', 'kind', 'person_id'])}",
-            counted("NEW"),
-        ),
-        ("answer", answered, changed(["prompt_id", "question_key", "value"]), None),
-        ("meetinglog", met, changed(["match_id", "met_on", "minutes", "deleted_at"]), None),
+        ("prompt", checkin, prompt_moved, counted),
+        ("answer", answered, answer_moved, None),
+        ("meetinglog", met, log_moved, None),
     ):
+        if per_statement:  # each week once: the recomputation joins its rows to the keys
+            added = keys("n", "new_rows n", inserted("n") if inserted else "TRUE")
+            new_keys = f"SELECT DISTINCT match_id, period FROM ({added}) AS d"
+            both = f"{keys('o', pairs, moved('o', 'n'))} UNION {keys('n', pairs, moved('o', 'n'))}"
+            gone = keys("o", "old_rows o")
+            old_keys = f"SELECT DISTINCT match_id, period FROM ({gone}) AS d"
+            result += [
+                Trigger(f"figures_{table}_insert", table, "INSERT", None,
+                        (_refresh_call(new_keys),), "NEW TABLE AS new_rows"),
+                Trigger(f"figures_{table}_update", table, "UPDATE", None,
+                        (_refresh_call(both),), "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                Trigger(f"figures_{table}_delete", table, "DELETE", None,
+                        (_refresh_call(old_keys),), "OLD TABLE AS old_rows"),
+            ]  # fmt: skip
+            continue
         moved_away = (  # the old week, when the row left it
-            f"SELECT o.match_id, o.period FROM ({keys('OLD')}) AS o WHERE NOT EXISTS "
-            f"(SELECT 1 FROM ({keys('NEW')}) AS n"
+            f"SELECT o.match_id, o.period FROM ({keys('OLD', None)}) AS o WHERE NOT EXISTS "
+            f"(SELECT 1 FROM ({keys('NEW', None)}) AS n"
             " WHERE n.match_id = o.match_id AND n.period = o.period)"
         )
         result += [
@@ -258,22 +296,22 @@ def triggers(dialect: str) -> list[Trigger]:
                 f"figures_{table}_insert",
                 table,
                 "INSERT",
-                inserted,
-                _refreshes(dialect, keys("NEW")),
+                inserted("NEW") if inserted else None,
+                _refreshes(dialect, keys("NEW", None)),
             ),
             Trigger(
                 f"figures_{table}_update",
                 table,
                 "UPDATE",
-                moved,
-                _refreshes(dialect, moved_away, keys("NEW")),
+                moved("OLD", "NEW"),
+                _refreshes(dialect, moved_away, keys("NEW", None)),
             ),
             Trigger(
                 f"figures_{table}_delete",
                 table,
                 "DELETE",
                 None,
-                _refreshes(dialect, keys("OLD")),
+                _refreshes(dialect, keys("OLD", None)),
             ),
         ]
     return [
@@ -284,22 +322,49 @@ def triggers(dialect: str) -> list[Trigger]:
     ]
 
 
+REFRESH_WEEKS = "figures_refresh_weeks"
+"""PostgreSQL: the function that locks and recomputes the weeks whose (match, period)
+pairs it is given. A query that reads a statement's transition tables is planned again at
+every call; this one reads its arguments, so PostgreSQL plans the recomputation once per
+connection rather than once per statement (7 ms of the 10 a batch of 30 took)."""
+
+
+def _refresh_call(keys: str) -> str:
+    return (
+        f"PERFORM {REFRESH_WEEKS}(array_agg(k.match_id), array_agg(k.period::text))"
+        f" FROM ({keys}) AS k HAVING count(*) > 0"
+    )
+
+
+def _refresh_function() -> str:
+    keys = "SELECT * FROM unnest(match_ids, periods) AS u(match_id, period)"
+    body = "".join(f"{statement}; " for statement in _refreshes("postgresql", keys))
+    return (
+        f"CREATE OR REPLACE FUNCTION {REFRESH_WEEKS}(match_ids integer[], periods text[])"
+        f" RETURNS void LANGUAGE plpgsql AS $$ BEGIN {body}END $$"
+    )
+
+
 def _create(trigger: Trigger, dialect: str) -> list[str]:
     when = f" WHEN ({trigger.when})" if trigger.when else ""
-    head = f"CREATE TRIGGER {trigger.name} AFTER {trigger.event} ON {trigger.table} FOR EACH ROW"
+    head = f"CREATE TRIGGER {trigger.name} AFTER {trigger.event} ON {trigger.table}"
     body = "".join(f"{statement}; " for statement in trigger.statements)
     if dialect != "postgresql":
-        return [f"{head}{when} BEGIN {body}END"]
+        return [f"{head} FOR EACH ROW{when} BEGIN {body}END"]
+    each = "ROW" if trigger.transition is None else "STATEMENT"
+    referencing = f" REFERENCING {trigger.transition}" if trigger.transition else ""
     return [
         f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS "
         f"$$ BEGIN {body}RETURN NULL; END $$",
-        f"{head}{when} EXECUTE FUNCTION {trigger.name}()",
+        f"{head}{referencing} FOR EACH {each}{when} EXECUTE FUNCTION {trigger.name}()",
     ]
 
 
 def install(connection: Connection) -> None:
     """Create the triggers (on a schema that has the tables and none of them)."""
     dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(_refresh_function())
     for trigger in triggers(dialect):
         for statement in _create(trigger, dialect):
             connection.exec_driver_sql(statement)
@@ -313,6 +378,8 @@ def uninstall(connection: Connection) -> None:
             connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {trigger.name}()")
         else:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name}")
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {REFRESH_WEEKS}(integer[], text[])")
 
 
 def refill(connection: Connection) -> None:

@@ -1,4 +1,4 @@
-"""weekly figures' triggers lock the program, not each match (PostgreSQL)
+"""weekly figures' triggers: once per statement, locking the program (PostgreSQL)
 
 Revision ID: 8a2f5c7d1e64
 Revises: 4c1d7e2a9b30
@@ -7,9 +7,10 @@ Create Date: 2026-12-03 16:40:00.000000
 On PostgreSQL the triggers that keep the weekly figures took one advisory lock per match
 they recomputed, held until the transaction ended: a transaction touching more matches
 than PostgreSQL's lock table holds (6,400 by default) failed with "out of shared memory"
-(deleting 100,000 prompts did). They now lock each program once (storage.week_figures).
-The SQLite triggers take no lock and do not change; they are installed again all the same,
-which is the same statement.
+(deleting 100,000 prompts did). They now lock each program once, and fire once per
+statement over its transition tables, recomputing all the weeks it touched through one
+function, `figures_refresh_weeks` (storage.week_figures). The SQLite triggers take no lock
+and do not change; they are installed again all the same, which is the same statement.
 """
 
 from collections.abc import Sequence
