@@ -99,6 +99,21 @@ class Seeder:
             }
         return self.defaults[model] | values | {"id": next(self.ids[model])}
 
+    async def advance_sequences(self) -> None:
+        """On PostgreSQL, move each table's id sequence past the ids chosen here, so that
+        later inserts (the writes measured last) get fresh ones."""
+        connection = await self.session.connection()
+        if connection.dialect.name != "postgresql":
+            return
+        for model in self.ids:
+            table = model.__table__.name  # type: ignore[attr-defined]
+            await connection.execute(
+                sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'),"
+                    f' (SELECT max(id) FROM "{table}"))'
+                )
+            )
+
     async def insert(self, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
         table = model.__table__  # type: ignore[attr-defined]
         connection = await self.session.connection()
@@ -137,6 +152,7 @@ async def seed(database: Database, matches: int, weeks: int) -> Program:
             for match in pairs[::10]
         ]  # fmt: skip
         await seeder.insert(Flag, flags)
+        await seeder.advance_sequences()
     return program
 
 
