@@ -28,9 +28,9 @@ from bot.config import Settings
 from bot.delivery import Outcome, TickReport, backoff, classify
 from bot.dispatch import Dispatcher
 from bot.dispatch_job import JOB_NAME, run_dispatcher, schedule_dispatcher
-from conversations.kit.sending import markup_json
 from conversations import broadcast
 from conversations.kit import alerting as alerts
+from conversations.kit.sending import markup_json
 from storage.db import Database
 from storage.materialise import (
     invalidate_future,
