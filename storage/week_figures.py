@@ -183,32 +183,6 @@ def _differs(old: str, new: str, dialect: str) -> str:
 LOCK_CLASS = 0x5746  # "WF"
 
 
-def _refreshes(dialect: str, *keys: str) -> tuple[str, ...]:
-    """The statements that recompute the weeks `keys` select. On PostgreSQL the programs
-    of their matches are locked first, in order, until the transaction ends: each
-    statement of a trigger function sees the rows committed when it starts, so two
-    transactions that each wrote one answer of the same week, recomputing at once, would
-    each miss the other's. Once the lock is held, the recomputation sees what the one
-    before committed. The lock is the program's, not the match's: a transaction that
-    touches thousands of matches (a purge, a program's deletion) would otherwise hold a
-    lock per match and run out of PostgreSQL's lock table (max_locks_per_transaction ×
-    max_connections, 6,400 by default); and writers of one program's week already queue
-    on its `program_week` row. SQLite has one writer at a time, which reads the latest
-    rows."""
-    refreshes = tuple(_refresh(selected, dialect) for selected in keys)
-    if dialect != "postgresql":
-        return refreshes
-    union = " UNION ".join(
-        f"SELECT match_id FROM ({selected}) AS s{n}" for n, selected in enumerate(keys)
-    )
-    lock = (
-        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.program_id) FROM"
-        f' (SELECT DISTINCT m.program_id FROM ({union}) AS k JOIN "match" m ON m.id = k.match_id)'
-        " AS locked ORDER BY locked.program_id"
-    )
-    return (lock, *refreshes)
-
-
 def triggers(dialect: str) -> list[Trigger]:
     """Every trigger that keeps the weekly figures, for "sqlite" or "postgresql".
 
@@ -297,21 +271,21 @@ def triggers(dialect: str) -> list[Trigger]:
                 table,
                 "INSERT",
                 inserted("NEW") if inserted else None,
-                _refreshes(dialect, keys("NEW", None)),
+                (_refresh(keys("NEW", None), dialect),),
             ),
             Trigger(
                 f"figures_{table}_update",
                 table,
                 "UPDATE",
                 moved("OLD", "NEW"),
-                _refreshes(dialect, moved_away, keys("NEW", None)),
+                (_refresh(moved_away, dialect), _refresh(keys("NEW", None), dialect)),
             ),
             Trigger(
                 f"figures_{table}_delete",
                 table,
                 "DELETE",
                 None,
-                _refreshes(dialect, keys("OLD", None)),
+                (_refresh(keys("OLD", None), dialect),),
             ),
         ]
     return [
@@ -337,11 +311,25 @@ def _refresh_call(keys: str) -> str:
 
 
 def _refresh_function() -> str:
+    """`REFRESH_WEEKS`. It locks the programs of the weeks first, in order, until the
+    transaction ends: each statement of a trigger function sees the rows committed when it
+    starts, so two transactions that each wrote one answer of the same week, recomputing
+    at once, would each miss the other's; once the lock is held, the recomputation sees
+    what the one before committed. The program's lock, not the match's: a transaction
+    over thousands of matches (a purge, a program's deletion) would otherwise hold a lock
+    per match and run out of PostgreSQL's lock table (max_locks_per_transaction ×
+    max_connections, 6,400 by default), and writers of one program's week already queue
+    on its `program_week` row. (SQLite has one writer at a time, which reads the latest
+    rows: its triggers take no lock.)"""
     keys = "SELECT * FROM unnest(match_ids, periods) AS u(match_id, period)"
-    body = "".join(f"{statement}; " for statement in _refreshes("postgresql", keys))
+    lock = (
+        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.program_id) FROM"
+        f' (SELECT DISTINCT m.program_id FROM ({keys}) AS k JOIN "match" m ON m.id = k.match_id)'
+        " AS locked ORDER BY locked.program_id"
+    )
     return (
         f"CREATE OR REPLACE FUNCTION {REFRESH_WEEKS}(match_ids integer[], periods text[])"
-        f" RETURNS void LANGUAGE plpgsql AS $$ BEGIN {body}END $$"
+        f" RETURNS void LANGUAGE plpgsql AS $$ BEGIN {lock}; {_refresh(keys, 'postgresql')}; END $$"
     )
 
 
