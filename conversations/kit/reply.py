@@ -146,9 +146,9 @@ async def _edit(
     try:
         await edit_html(ctx.bot, chat_id, message_id, message.text, message.markup)
     except BadRequest as error:
-        # Unchanged, deleted or too old to edit: the answer is stored all the same.
-        if "not modified" not in str(error).lower():
-            log.info("could not edit a check-in message: %s", error.message)
+        # Deleted or too old to edit (an unchanged one is a success: bot/telegram_bot.py):
+        # the answer is stored all the same.
+        log.info("could not edit a check-in message: %s", error.message)
 
 
 def _remember(ctx: TandemContext, reply: Reply, last_message_id: int | None) -> None:
