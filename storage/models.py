@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from storage.contacts import CONTACT_KEY
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime column: refuses naive values, stores UTC, reads UTC.
@@ -255,6 +257,11 @@ class Prompt(SQLModel, table=True):
     answered_at: datetime | None = utc_column()
 
 
+CONTACT_ANSWERS = sa.text(f"question_key = '{CONTACT_KEY}'")
+"""The condition of the partial index of contact answers; a query reads that index only
+when its own condition is written the same way (`storage.standings`)."""
+
+
 class Answer(SQLModel, table=True):
     """One answer to one question: exports and aggregates are plain queries."""
 
@@ -268,8 +275,8 @@ class Answer(SQLModel, table=True):
             "prompt_id",
             "value",
             "question_key",
-            sqlite_where=sa.text("question_key = 'contact'"),
-            postgresql_where=sa.text("question_key = 'contact'"),
+            sqlite_where=CONTACT_ANSWERS,
+            postgresql_where=CONTACT_ANSWERS,
         ),
     )
 
