@@ -1,6 +1,8 @@
 """Program figures for coordinators: check-in response rates, ratings and contact time,
-per week or per match. The dashboard, the weekly digest, match health and /report all
-read them here, so one definition of each figure holds everywhere (README, "Figures").
+per week or per match, one definition of each (README, "Figures"). The weekly ones
+summed over a program (`weekly_rates`, `weekly_ratings`, `weekly_contact_minutes`) are
+what storage.week_figures keeps as rows are written, and what its tests check it
+against; the dashboard, the digest and /report read the kept rows.
 
 - **Response rate**: weekly check-ins (kind ``checkin`` only: reflections, closure and
   follow-up surveys never count) answered, over those that reached the participant:

@@ -45,7 +45,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.contacts import CONTACT_KEY, NO_CONTACT
 from storage.db import upsert
 from storage.flags import SEVERITY_ORDER, period_monday
-from storage.metrics import Rate, estimated_minutes, meeting_days, weekly_rates
+from storage.metrics import Rate, estimated_minutes, meeting_days
 from storage.models import (
     Answer,
     Flag,
@@ -65,6 +65,7 @@ from storage.models import (
 from storage.pairing import unmatched
 from storage.programs import zone_or_none
 from storage.schedule import period_key, wall_time_to_utc
+from storage.week_figures import program_weeks
 
 WEEK = timedelta(days=7)
 TOP_FLAGS = 3  # flags a digest lists by name, per program
@@ -219,13 +220,20 @@ async def month_contact(session: AsyncSession, program_id: int, today: date) -> 
     return meetings, minutes + sum(estimated.values())
 
 
+async def _rates(session: AsyncSession, program_id: int, periods: list[str]) -> dict[str, Rate]:
+    """The weeks' response rates, as kept with the weekly figures (storage.week_figures):
+    two rows read, not every check-in of the weeks counted again."""
+    weeks = await program_weeks(session, program_id, periods)
+    return {period: week.rate for period, week in weeks.items()}
+
+
 async def dashboard(session: AsyncSession, program: Program, now: datetime) -> Dashboard:
     """The program's figures as of `now`, in its time zone."""
     assert program.id is not None
     today = local_today(program, now)
     this_week = period_key(today)
     last_week = previous_week(this_week)
-    rates = await weekly_rates(session, program.id, [last_week, this_week])
+    rates = await _rates(session, program.id, [last_week, this_week])
     meetings, minutes = await month_contact(session, program.id, today)
     waiting = {
         role.value: len(await unmatched(session, program.id, role))
@@ -295,7 +303,7 @@ async def week_in_review(
     assert monday is not None, week
     sunday = monday + timedelta(days=6)
     before = previous_week(week)
-    rates = await weekly_rates(session, program.id, [before, week])
+    rates = await _rates(session, program.id, [before, week])
     days = await meeting_days(session, program.id, monday, sunday)
     estimated = await estimated_minutes(session, program.id, [week])
     began = datetime.combine(monday, time.min, program_zone(program))
