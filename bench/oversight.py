@@ -9,8 +9,8 @@ missed or skipped, with ratings and contact), a meeting log most weeks, a flag o
 match in ten — then times, as of the last week: every open match's health mark
 (storage.standings, what /matches orders and counts), the /matches and /flags first
 pages, /dashboard's figures, the digest's week in review, and /report's figures and
-drawing. The history goes in with the weekly-figure triggers off, then the figures are
-computed from it as the migration does (storage.week_figures.refill): a trigger per row
+drawing. The history goes in with the triggers that keep figures off, then the figures are
+computed from it as the migrations do (storage.kept.refill): a trigger per row
 would make seeding 1,300,000 rows much longer, and seeding is not what is measured.
 Each is the median of five runs, printed with the SQL
 statements one run sends and its ratio to the /flags first page of the same run (the
@@ -41,6 +41,7 @@ from conversations.kit.charts import render_report, report_data
 from conversations.oversight import ALL, Look, flags_view, matches_view
 from locales.translator import translator
 from storage.db import Database, async_database_url
+from storage.kept import install, refill, uninstall
 from storage.migrate import upgrade
 from storage.models import (
     Answer,
@@ -56,7 +57,6 @@ from storage.models import (
 from storage.schedule import period_key
 from storage.standings import marks
 from storage.summary import dashboard, previous_week, week_in_review
-from storage.week_figures import install, refill, uninstall
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in Toronto
 RUNS = 5

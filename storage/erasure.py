@@ -127,6 +127,7 @@ TEXT_COLUMNS: dict[str, dict[str, Handling]] = {
     "stored_state": dict.fromkeys(("namespace", "key", "value"), Handling.ERASED),
     "match_week": {"period": Handling.KEPT},  # weekly counts (storage.week_figures)
     "program_week": {"period": Handling.KEPT},
+    "match_contact": {},  # a latest meeting day and report time (storage.last_contact)
 }
 
 

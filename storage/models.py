@@ -14,8 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from storage.contacts import CONTACT_KEY
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime column: refuses naive values, stores UTC, reads UTC.
@@ -257,28 +255,10 @@ class Prompt(SQLModel, table=True):
     answered_at: datetime | None = utc_column()
 
 
-CONTACT_ANSWERS = sa.text(f"question_key = '{CONTACT_KEY}'")
-"""The condition of the partial index of contact answers; a query reads that index only
-when its own condition is written the same way (`storage.standings`)."""
-
-
 class Answer(SQLModel, table=True):
     """One answer to one question: exports and aggregates are plain queries."""
 
-    __table_args__ = (
-        sa.UniqueConstraint("prompt_id", "question_key"),
-        # Contacts reported lately (storage.standings), read from the index alone: a
-        # partial index of the check-ins' "were you in touch?" answers (short choices).
-        sa.Index(
-            "ix_answer_contact",
-            "answered_at",
-            "prompt_id",
-            "value",
-            "question_key",
-            sqlite_where=CONTACT_ANSWERS,
-            postgresql_where=CONTACT_ANSWERS,
-        ),
-    )
+    __table_args__ = (sa.UniqueConstraint("prompt_id", "question_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     prompt_id: int = Field(foreign_key="prompt.id", index=True, ondelete="CASCADE")
@@ -485,6 +465,18 @@ class MatchWeek(SQLModel, table=True):
     estimated_minutes: int = 0  # the mentor's check-in estimate, counted when no log
 
 
+class MatchContact(SQLModel, table=True):
+    """A match's latest meeting logged and latest contact reported, kept by database
+    triggers as logs and answers are written (storage.last_contact): /matches judges every
+    match's contact from one row each instead of reading its recent logs and answers."""
+
+    __tablename__ = "match_contact"
+
+    match_id: int = Field(foreign_key="match.id", primary_key=True, ondelete="CASCADE")
+    met_on: date | None = None  # its latest meeting logged, deleted ones left out
+    reported_at: datetime | None = utc_column()  # its latest contact reported in a check-in
+
+
 class ProgramWeek(SQLModel, table=True):
     """A program's weekly figures: its `MatchWeek` rows summed, kept by triggers."""
 
@@ -499,3 +491,12 @@ class ProgramWeek(SQLModel, table=True):
     mentor_total: int = 0
     mentor_ratings: int = 0
     contact_minutes: int = 0  # logged, else estimated, over the program's matches
+
+
+@sa.event.listens_for(SQLModel.metadata, "after_create")
+def _install_triggers(target: sa.MetaData, connection: sa.Connection, **_: object) -> None:
+    """A schema built from the models (tests, `create_all`) gets the triggers that keep
+    its kept rows, as the migrations install them."""
+    from storage import kept  # imported here: the triggers' modules import these models
+
+    kept.install(connection)

@@ -63,10 +63,11 @@ SOURCES = {
     "auditevent": "audit_events",
     "stored_state": "conversation_state",
 }
-# Figures summed from rows the document already holds (storage.week_figures): a match's
-# week mixes both partners' ratings, so it is not the person's to receive, and it holds
-# nothing that is not in their own sections already.
-DERIVED = frozenset({"match_week", "program_week"})
+# Figures summed from rows the document already holds (storage.week_figures,
+# storage.last_contact): a match's week mixes both partners' ratings and its last contact
+# either partner's report, so they are not the person's to receive, and they hold nothing
+# that is not in the document's sections already.
+DERIVED = frozenset({"match_week", "program_week", "match_contact"})
 
 
 def _plain(value: Any) -> Any:

@@ -15,8 +15,8 @@ agree on random programs):
   integers (answered / reached < 1/2 ⇔ 2 × answered < reached), so no rounding differs.
 - **Contact** (active matches only): the latest of the match's start, its meetings logged
   (noon UTC on the day) and its contacts reported, against the program's
-  ``no_contact_weeks``. Only contacts newer than twice the threshold can change a mark, so
-  only those are read (by date, through indexes), whatever the match's age.
+  ``no_contact_weeks``. The latest meeting and report are read from the row the database
+  keeps for each match (storage.last_contact), not from the logs and answers.
 
 The order is `storage.health.sort_key`'s: at risk, watch, on track; then the most severe
 unresolved flag; then the lowest response rate; then the match id. Closed matches: the
@@ -34,7 +34,6 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.contacts import CONTACT_KEY, NO_CONTACT
 from storage.flags import SEVERITY_ORDER, thresholds
 from storage.health import (
     FLAG_MARKS,
@@ -46,12 +45,11 @@ from storage.health import (
     recent_checkins,
 )
 from storage.models import (
-    Answer,
     Flag,
     FlagStatus,
     Match,
+    MatchContact,
     MatchStatus,
-    MeetingLog,
     Program,
     Prompt,
     PromptStatus,
@@ -126,46 +124,6 @@ def _noon_on_or_before(moment: datetime) -> date:
     return (moment.astimezone(UTC) - timedelta(hours=12)).date()
 
 
-def _latest(rows: Any, name: str, moment: str) -> Any:
-    """Each match's latest `moment` among `rows`. The rows are a MATERIALIZED common table
-    expression (SQLite 3.35+, PostgreSQL 12+), so they are read first through the date
-    index: grouped directly, SQLite would rather read every row of the table in the order
-    of its match index than sort the few recent ones."""
-    recent = rows.cte(f"recent_{name}").prefix_with("MATERIALIZED")
-    return (
-        select(recent.c.match_id, sa.func.max(recent.c[moment]).label(moment))
-        .group_by(recent.c.match_id)
-        .subquery(name)
-    )
-
-
-def _recent_logs(since: datetime) -> Any:
-    """Each match's latest meeting newer than `since`, whatever its program (the outer
-    query keeps the matches asked for): read by date, so only recent logs are touched."""
-    rows = select(col(MeetingLog.match_id), col(MeetingLog.met_on)).where(
-        col(MeetingLog.met_on) > _noon_on_or_before(since),
-        col(MeetingLog.deleted_at).is_(None),
-    )
-    return _latest(rows, "logs", "met_on")
-
-
-def _recent_reports(since: datetime) -> Any:
-    """Each match's latest contact reported after `since`, read by date like the logs."""
-    # The key is written into the SQL, not bound: only then may the databases read the
-    # partial index of contact answers (ix_answer_contact), whose condition it must match.
-    contact = sa.literal_column(f"'{CONTACT_KEY}'")
-    rows = (
-        select(col(Prompt.match_id), col(Answer.answered_at))
-        .join(Prompt, col(Prompt.id) == col(Answer.prompt_id))
-        .where(
-            col(Answer.question_key) == contact,
-            col(Answer.answered_at) > since,
-            col(Answer.value).not_in(["", NO_CONTACT]),
-        )
-    )
-    return _latest(rows, "reports", "answered_at")
-
-
 def _worst(*ranks: Any) -> Any:
     """The worst (lowest) of several MARK_ORDER ranks, on either database."""
     return sa.case(
@@ -174,15 +132,15 @@ def _worst(*ranks: Any) -> Any:
     )
 
 
-def _contact_rank(programs: Sequence[Program], now: datetime, logs: Any, reports: Any) -> Any:
+def _contact_rank(programs: Sequence[Program], now: datetime) -> Any:
     """On track while anything happened within the program's window, watch within twice
     it, at risk beyond; not judged (on track) unless the match is active."""
 
     def since(moment: datetime) -> Any:
         return (
             (col(Match.started_at) > moment)
-            | (logs.c.met_on > _noon_on_or_before(moment))
-            | (reports.c.answered_at > moment)
+            | (col(MatchContact.met_on) > _noon_on_or_before(moment))
+            | (col(MatchContact.reported_at) > moment)
         )
 
     branches = []
@@ -197,11 +155,6 @@ def _contact_rank(programs: Sequence[Program], now: datetime, logs: Any, reports
     return sa.case((col(Match.status) != MatchStatus.ACTIVE, ON_TRACK), *branches, else_=ON_TRACK)
 
 
-def _oldest_window(programs: Sequence[Program], now: datetime) -> datetime:
-    weeks = max(thresholds(program.settings)["no_contact_weeks"] for program in programs)
-    return now - SILENCE_AT_RISK * weeks * WEEK
-
-
 def marked(programs: Sequence[Program], now: datetime, match_ids: Sequence[int] | None) -> Any:
     """A subquery: every open match of `programs` (or of `match_ids` among them) with its
     mark's rank, its most severe flag's rank and its response rate."""
@@ -211,9 +164,7 @@ def marked(programs: Sequence[Program], now: datetime, match_ids: Sequence[int] 
     ]
     if match_ids is not None:
         scope.append(col(Match.id).in_(list(match_ids)))
-    since = _oldest_window(programs, now)
     flags, responses = _flags(scope, now), _responses(scope, programs, now)
-    logs, reports = _recent_logs(since), _recent_reports(since)
     reached = sa.func.coalesce(responses.c.reached, 0)
     answered = sa.func.coalesce(responses.c.answered, 0)
     rate_rank = sa.case(
@@ -227,15 +178,14 @@ def marked(programs: Sequence[Program], now: datetime, match_ids: Sequence[int] 
     return (
         select(
             col(Match.id).label("match_id"),
-            _worst(flag_rank, rate_rank, _contact_rank(programs, now, logs, reports)).label("mark"),
+            _worst(flag_rank, rate_rank, _contact_rank(programs, now)).label("mark"),
             sa.func.coalesce(flags.c.severity, NO_SEVERITY).label("severity"),
             rate.label("rate"),
         )
         .select_from(Match)
         .outerjoin(flags, flags.c.match_id == col(Match.id))
         .outerjoin(responses, responses.c.match_id == col(Match.id))
-        .outerjoin(logs, logs.c.match_id == col(Match.id))
-        .outerjoin(reports, reports.c.match_id == col(Match.id))
+        .outerjoin(MatchContact, col(MatchContact.match_id) == col(Match.id))
         .where(*scope)
         .subquery("marked")
     )

@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.metrics import DURATION_MINUTES, RATING_KEYS, RATING_VALUES, REACHED, Rate
 from storage.models import ProgramWeek, PromptKind, PromptStatus
+from storage.triggers import Trigger, changed, create, drop, program_lock
 
 
 def _strings(values: Sequence[str]) -> str:
@@ -164,25 +164,6 @@ def _subtract(row: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Trigger:
-    name: str
-    table: str
-    event: str  # INSERT, UPDATE or DELETE
-    when: str | None
-    statements: tuple[str, ...]
-    transition: str | None = None  # PostgreSQL: fires once per statement, over these tables
-
-
-def _differs(old: str, new: str, dialect: str) -> str:
-    return f"{old} IS DISTINCT FROM {new}" if dialect == "postgresql" else f"{old} IS NOT {new}"
-
-
-# pg_advisory_xact_lock's first key for a program's weekly figures (the dispatcher's lock
-# has one 64-bit key: the two kinds of keys never meet).
-LOCK_CLASS = 0x5746  # "WF"
-
-
 def triggers(dialect: str) -> list[Trigger]:
     """Every trigger that keeps the weekly figures, for "sqlite" or "postgresql".
 
@@ -214,9 +195,6 @@ def triggers(dialect: str) -> list[Trigger]:
         week = _iso_week(f"{row}.met_on", dialect)
         return f"SELECT {row}.match_id AS match_id, {week} AS period{tables} WHERE ({condition})"
 
-    def changed(old: str, new: str, columns: Sequence[str]) -> str:
-        return " OR ".join(_differs(f"{old}.{name}", f"{new}.{name}", dialect) for name in columns)
-
     def status_class(old: str, new: str) -> str:
         return (
             f"({old}.status IN ({REACHED_SQL})) <> ({new}.status IN ({REACHED_SQL}))"
@@ -230,14 +208,14 @@ def triggers(dialect: str) -> list[Trigger]:
         return f"{row}.status IN ({REACHED_SQL}) OR {row}.status = {ANSWERED_SQL}"
 
     def prompt_moved(old: str, new: str) -> str:
-        moved = changed(old, new, ["match_id", "period", "kind", "person_id"])
+        moved = changed(old, new, ["match_id", "period", "kind", "person_id"], dialect)
         return f"{status_class(old, new)} OR {moved}"
 
     def answer_moved(old: str, new: str) -> str:
-        return changed(old, new, ["prompt_id", "question_key", "value"])
+        return changed(old, new, ["prompt_id", "question_key", "value"], dialect)
 
     def log_moved(old: str, new: str) -> str:
-        return changed(old, new, ["match_id", "met_on", "minutes", "deleted_at"])
+        return changed(old, new, ["match_id", "met_on", "minutes", "deleted_at"], dialect)
 
     result = []
     for table, keys, moved, inserted in (
@@ -322,30 +300,11 @@ def _refresh_function() -> str:
     on its `program_week` row. (SQLite has one writer at a time, which reads the latest
     rows: its triggers take no lock.)"""
     keys = "SELECT * FROM unnest(match_ids, periods) AS u(match_id, period)"
-    lock = (
-        f"PERFORM pg_advisory_xact_lock({LOCK_CLASS}, locked.program_id) FROM"
-        f' (SELECT DISTINCT m.program_id FROM ({keys}) AS k JOIN "match" m ON m.id = k.match_id)'
-        " AS locked ORDER BY locked.program_id"
-    )
+    lock = program_lock(keys)
     return (
         f"CREATE OR REPLACE FUNCTION {REFRESH_WEEKS}(match_ids integer[], periods text[])"
         f" RETURNS void LANGUAGE plpgsql AS $$ BEGIN {lock}; {_refresh(keys, 'postgresql')}; END $$"
     )
-
-
-def _create(trigger: Trigger, dialect: str) -> list[str]:
-    when = f" WHEN ({trigger.when})" if trigger.when else ""
-    head = f"CREATE TRIGGER {trigger.name} AFTER {trigger.event} ON {trigger.table}"
-    body = "".join(f"{statement}; " for statement in trigger.statements)
-    if dialect != "postgresql":
-        return [f"{head} FOR EACH ROW{when} BEGIN {body}END"]
-    each = "ROW" if trigger.transition is None else "STATEMENT"
-    referencing = f" REFERENCING {trigger.transition}" if trigger.transition else ""
-    return [
-        f"CREATE OR REPLACE FUNCTION {trigger.name}() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$$ BEGIN {body}RETURN NULL; END $$",
-        f"{head}{referencing} FOR EACH {each}{when} EXECUTE FUNCTION {trigger.name}()",
-    ]
 
 
 def install(connection: Connection) -> None:
@@ -353,19 +312,12 @@ def install(connection: Connection) -> None:
     dialect = connection.dialect.name
     if dialect == "postgresql":
         connection.exec_driver_sql(_refresh_function())
-    for trigger in triggers(dialect):
-        for statement in _create(trigger, dialect):
-            connection.exec_driver_sql(statement)
+    create(connection, triggers(dialect))
 
 
 def uninstall(connection: Connection) -> None:
     dialect = connection.dialect.name
-    for trigger in triggers(dialect):
-        if dialect == "postgresql":
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name} ON {trigger.table}")
-            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {trigger.name}()")
-        else:
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger.name}")
+    drop(connection, triggers(dialect))
     if dialect == "postgresql":
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {REFRESH_WEEKS}(integer[], text[])")
 
@@ -388,14 +340,6 @@ def refill(connection: Connection) -> None:
         f"INSERT INTO program_week (program_id, period, {', '.join(names)}) "
         f"SELECT program_id, period, {sums} FROM match_week GROUP BY program_id, period"
     )
-
-
-def _install_on_create(target: sa.MetaData, connection: Connection, **_: object) -> None:
-    install(connection)
-
-
-# A schema built from the models (tests, `create_all`) gets the triggers as migrations do.
-sa.event.listen(SQLModel.metadata, "after_create", _install_on_create)
 
 
 @dataclass(frozen=True)

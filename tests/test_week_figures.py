@@ -1,10 +1,11 @@
-"""The weekly figures the triggers keep (storage.week_figures) against storage.metrics'
-queries over the rows themselves, on the random programs of tests/test_standings.py, then
-after what moves them: statuses changed in bulk as the dispatcher does, answers changed
-and dropped, logs edited, deleted and moved to another week, check-ins deleted, a
-match and a person deleted (cascades), a person erased. Refilling the tables from the
-rows (the migration's backfill) gives the same rows. Run on SQLite and, with
-TEST_DATABASE_URL, on PostgreSQL."""
+"""What the triggers keep — the weekly figures (storage.week_figures) and each match's
+last contact (storage.last_contact) — against plain queries over the rows themselves, on
+the random programs of tests/test_standings.py, then after what moves them: statuses
+changed in bulk as the dispatcher does, answers changed and dropped, logs edited, deleted
+and moved to another week or match, check-ins deleted or moved to another match, a match
+and a person deleted (cascades), a person erased, a program's check-ins purged. Refilling
+the tables from the rows (the migrations' backfill) gives the same rows. Run on SQLite
+and, with TEST_DATABASE_URL, on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from conversations.kit.erasure import erasure_keeps
 from storage.answers import drop_answers, store_answers
+from storage.contacts import NO_CONTACT, is_reported
 from storage.db import Database
 from storage.erasure import Actor, erase_person
+from storage.kept import refill
 from storage.metrics import (
     DURATION_MINUTES,
     Rate,
@@ -31,7 +34,9 @@ from storage.metrics import (
     weekly_ratings,
 )
 from storage.models import (
+    Answer,
     Match,
+    MatchContact,
     MatchWeek,
     MeetingLog,
     Person,
@@ -44,7 +49,7 @@ from storage.models import (
 )
 from storage.schedule import period_key
 from storage.summary import local_today
-from storage.week_figures import WeekFigures, program_weeks, refill
+from storage.week_figures import WeekFigures, program_weeks
 from tests.conftest import FakeClock
 from tests.test_standings import programs  # noqa: F401  (the random programs fixture)
 
@@ -71,10 +76,41 @@ async def _plain(session: AsyncSession, program_id: int, periods: list[str]) -> 
     }
 
 
+async def _plain_contacts(session: AsyncSession) -> dict[int, tuple[Any, Any]]:
+    """Each match's latest meeting (deleted logs left out) and latest contact reported,
+    from the logs and answers themselves (None, None for a match with neither)."""
+    latest: dict[int, list[Any]] = {
+        match_id: [None, None] for match_id in (await session.exec(select(Match.id))).all()
+    }
+    logs = await session.exec(select(MeetingLog).where(col(MeetingLog.deleted_at).is_(None)))
+    for log in logs.all():
+        known = latest[log.match_id][0]
+        latest[log.match_id][0] = log.met_on if known is None else max(known, log.met_on)
+    answers = await session.exec(select(Prompt.match_id, Answer).join(Answer))
+    for match_id, answer in answers.all():
+        known = latest[match_id][1]
+        if is_reported(answer.question_key, answer.value):
+            moment = answer.answered_at
+            latest[match_id][1] = moment if known is None else max(known, moment)
+    return {match_id: (met_on, reported_at) for match_id, (met_on, reported_at) in latest.items()}
+
+
+async def _check_contacts(session: AsyncSession) -> int:
+    """The kept last contacts equal the plain ones; how many matches have one."""
+    rows = (await session.exec(select(MatchContact))).all()
+    kept = {row.match_id: (row.met_on, row.reported_at) for row in rows}
+    plain = await _plain_contacts(session)
+    assert {match_id: kept.get(match_id, (None, None)) for match_id in plain} == plain
+    assert set(kept) <= set(plain)  # a deleted match keeps no row
+    return sum(contact != (None, None) for contact in plain.values())
+
+
 async def _check(database: Database, scope: list[Program], now: datetime) -> int:
-    """The kept figures equal the plain ones for every week; how many weeks had any."""
+    """The kept figures and last contacts equal the plain ones for every week and match;
+    how many weeks had any figure."""
     weeks = 0
     async with database.session() as session:
+        await _check_contacts(session)
         for program in scope:
             periods = _periods(program, now)
             kept = await program_weeks(session, program.id or 0, periods)
@@ -85,7 +121,7 @@ async def _check(database: Database, scope: list[Program], now: datetime) -> int
 
 
 async def _tables(database: Database) -> tuple[list[tuple[object, ...]], ...]:
-    tables = (MatchWeek.__table__, ProgramWeek.__table__)  # type: ignore[attr-defined]
+    tables = (MatchWeek.__table__, ProgramWeek.__table__, MatchContact.__table__)  # type: ignore[attr-defined]
     contents = []
     async with database.engine.connect() as connection:
         for table in tables:
@@ -101,9 +137,9 @@ async def _refilled_alike(database: Database) -> None:
     async with database.engine.begin() as connection:
         await connection.run_sync(refill)
     for table, before, after in zip(
-        ("match_week", "program_week"), kept, await _tables(database), strict=True
+        ("match_week", "program_week", "match_contact"), kept, await _tables(database), strict=True
     ):
-        figures = 3 if table == "match_week" else 2  # the columns before them are the key
+        figures = {"match_week": 3, "program_week": 2, "match_contact": 1}[table]  # after the key
         assert [row for row in after if any(row[figures:])] == [
             row for row in before if any(row[figures:])
         ], table
@@ -115,6 +151,8 @@ async def test_kept_figures_equal_the_plain_ones_on_random_programs(
     clock: FakeClock,
 ) -> None:
     assert await _check(database, programs, clock()) > 10
+    async with database.session() as session:
+        assert await _check_contacts(session) > 10
     await _refilled_alike(database)
 
 
@@ -136,7 +174,7 @@ async def _answers(session: AsyncSession, rng: Random, now: datetime) -> None:
     """Re-answers (the upsert a tap makes), answers dropped, a check-in deleted."""
     prompts = await _prompts(session)
     changed = [
-        (prompt.id or 0, key, rng.choice(["1", "3", "5", "", *DURATION_MINUTES]), now)
+        (prompt.id or 0, key, rng.choice(["1", "3", "5", "", NO_CONTACT, *DURATION_MINUTES]), now)
         for prompt in rng.sample(prompts, 15)
         for key in rng.sample(["helpful", "going", "duration", "contact"], 2)
     ]
@@ -144,6 +182,26 @@ async def _answers(session: AsyncSession, rng: Random, now: datetime) -> None:
     for prompt in rng.sample(prompts, 8):
         await drop_answers(session, prompt.id or 0, ["going", "helpful", "duration"])
     await session.delete(rng.choice(prompts))
+    await session.flush()
+    answered = list(
+        (await session.exec(select(Answer).where(Answer.question_key == "contact"))).all()
+    )
+    for answer in rng.sample(answered, 4):  # a report edited, one given later
+        answer.value = NO_CONTACT if is_reported(answer.question_key, answer.value) else "call"
+        answer.answered_at = now + timedelta(hours=rng.randint(1, 30))
+
+
+async def _moved_checkins(session: AsyncSession, rng: Random, now: datetime) -> None:
+    """Check-ins (with their answers) moved to another match, as a correction would."""
+    matches = list((await session.exec(select(Match.id))).all())
+    for prompt in rng.sample(await _prompts(session), 6):
+        prompt.match_id = rng.choice(matches) or 0
+
+
+async def _purge(session: AsyncSession, rng: Random, now: datetime) -> None:
+    """One statement deletes many check-ins, their answers going with them (a purge)."""
+    ids = [prompt.id for prompt in await _prompts(session) if rng.random() < 0.2]
+    await session.exec(sa.delete(Prompt).where(col(Prompt.id).in_(ids)))  # type: ignore[call-overload]
 
 
 async def _logs(session: AsyncSession, rng: Random, now: datetime) -> None:
@@ -185,7 +243,8 @@ async def test_kept_figures_follow_every_change(
     clock: FakeClock,
 ) -> None:
     rng, now = Random(11), clock()
-    for change in (_statuses_in_bulk, _answers, _logs, _deletions, _erasure):
+    changes = (_statuses_in_bulk, _answers, _moved_checkins, _logs, _deletions, _erasure, _purge)
+    for change in changes:
         async with database.session() as session:
             await change(session, rng, now)
         assert await _check(database, programs, now) > 10, change.__name__
