@@ -34,7 +34,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.flags import SEVERITY_ORDER, thresholds
+from storage.flag_list import UNRANKED, severity_rank
+from storage.flags import thresholds
 from storage.health import (
     FLAG_MARKS,
     MARK_ORDER,
@@ -57,7 +58,7 @@ from storage.models import (
 
 AT_RISK, WATCH, ON_TRACK = (MARK_ORDER[mark] for mark in (Mark.AT_RISK, Mark.WATCH, Mark.ON_TRACK))
 MARKS = {rank: mark for mark, rank in MARK_ORDER.items()}
-NO_SEVERITY = 9  # storage.health.sort_key's rank for a match without flags
+NO_SEVERITY = UNRANKED  # storage.health.sort_key's rank for a match without flags
 COUNTED = (PromptStatus.ANSWERED, PromptStatus.MISSED, PromptStatus.FAILED)  # reached, not open
 
 
@@ -68,14 +69,6 @@ class Standings:
     match_ids: list[int]  # this page's, in order
     counts: dict[Mark, int] = field(default_factory=dict)  # open matches by mark
     listed: int = 0  # matches the filter keeps, all pages together
-
-
-def _severity_rank() -> Any:
-    return sa.case(
-        {severity: rank for severity, rank in SEVERITY_ORDER.items()},
-        value=col(Flag.severity),
-        else_=NO_SEVERITY,
-    )
 
 
 def _flag_rank(now: datetime) -> Any:
@@ -92,7 +85,7 @@ def _flags(scope: list[Any], now: datetime) -> Any:
     return (
         select(
             col(Flag.match_id).label("match_id"),
-            sa.func.min(_severity_rank()).label("severity"),
+            sa.func.min(severity_rank()).label("severity"),
             sa.func.min(_flag_rank(now)).label("rank"),
         )
         .join(Match, col(Match.id) == col(Flag.match_id))

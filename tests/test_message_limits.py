@@ -21,6 +21,7 @@ from storage.metrics import Rate
 from storage.models import (
     Answer,
     Flag,
+    FlagStatus,
     Goal,
     GoalStatus,
     MeetingLog,
@@ -308,6 +309,7 @@ async def test_matches_and_flags_of_many_emoji_named_pairs_page_within_the_limit
     tg: FakeTelegram, database: Database, program: Program, clock: FakeClock
 ) -> None:
     name = "👩🏽‍💼" * 24  # 120 characters, 168 as Telegram counts them
+    flags = []
     for index in range(40):
         mentee = await add_participant(
             database, program, clock, telegram_id=6000 + index, role=Role.MENTEE,
@@ -318,8 +320,17 @@ async def test_matches_and_flags_of_many_emoji_named_pairs_page_within_the_limit
         )
         async with database.session() as session:
             match = await add_match(session, program.id or 0, mentor, mentee, clock())
-        await add_flag(database, clock, match, Rule.NO_CONTACT, Severity.MEDIUM)
+        flag = await add_flag(database, clock, match, Rule.NO_CONTACT, Severity.MEDIUM)
+        flags.append(flag.id)
     await add_coordinator(database, program, clock, COORDINATOR, "Claire Roy")
+    # Acknowledged by a coordinator whose name is as long: /flags names the handler too.
+    handler = await add_coordinator(database, program, clock, COORDINATOR + 1, name)
+    async with database.session() as session:
+        for flag_id in flags:
+            acknowledged = await session.get(Flag, flag_id)
+            assert acknowledged is not None
+            acknowledged.status, acknowledged.handled_by = FlagStatus.ACKNOWLEDGED, handler.id
+            session.add(acknowledged)
     claire = tg.user(COORDINATOR, "Claire")
     for command in ("/matches", "/flags"):
         await claire.send(command)

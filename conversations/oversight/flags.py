@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from functools import partial
 
-from sqlmodel import col, select
-
 from conversations.kit.actor import Refused
 from conversations.kit.alert_text import (
     alert_buttons,
@@ -29,7 +27,6 @@ from conversations.oversight.common import (
     View,
     callback_data,
     heading_line,
-    page_blocks,
     pair_line,
     people_by_id,
     rule_word,
@@ -37,7 +34,8 @@ from conversations.oversight.common import (
     short_date,
 )
 from locales.translator import Translator, escape
-from storage.flags import SEVERITY_ORDER, Severity
+from storage.flag_list import FlagPage, open_flags
+from storage.flags import Severity
 from storage.health import snoozed
 from storage.models import (
     Flag,
@@ -52,7 +50,8 @@ def _flag_status(
     tr: Translator, flag: Flag, handler: Person | None, now: datetime, zone: tzinfo | None
 ) -> str:
     if flag.status == FlagStatus.ACKNOWLEDGED:
-        return tr.gettext("👀 acknowledged by {name}", name=person_name(tr, handler))
+        name = clip(person_name(tr, handler), NAME_CLIP)
+        return tr.gettext("👀 acknowledged by {name}", name=name)
     if snoozed(flag, now) and flag.snoozed_until is not None:
         return tr.gettext(
             "💤 snoozed until {date}",
@@ -68,25 +67,27 @@ def _age(tr: Translator, opened: datetime, now: datetime) -> str:
     return tr.ngettext("raised {n} day ago", "raised {n} days ago", days)
 
 
+async def _page(look: Look, page: int) -> tuple[FlagPage, int]:
+    """The page asked for, or the last one when flags resolved since leave it empty."""
+    ids = [program.id or 0 for program in look.programs]
+    found = await open_flags(look.session, ids, page * FLAGS_PER_PAGE, FLAGS_PER_PAGE)
+    if page > 0 and not found.flags:
+        total = (await open_flags(look.session, ids, 0, 1)).total
+        page = max(-(-total // FLAGS_PER_PAGE) - 1, 0)
+        found = await open_flags(look.session, ids, page * FLAGS_PER_PAGE, FLAGS_PER_PAGE)
+    return found, page
+
+
 async def flags_view(look: Look, page: int) -> View:
+    """A page of open flags: the database orders and cuts them, and a page's blocks always
+    fit one message (names are clipped), so only its own flags are read."""
     tr, now = look.tr, look.now
-    rows = await look.session.exec(
-        select(Flag, Match)
-        .join(Match, col(Match.id) == col(Flag.match_id))
-        .where(
-            col(Match.program_id).in_([program.id for program in look.programs]),
-            col(Flag.status) != FlagStatus.RESOLVED,
-        )
-    )
-    found = sorted(
-        rows.all(),
-        key=lambda row: (SEVERITY_ORDER.get(row[0].severity, 9), row[0].opened_at, row[0].id),
-    )
+    found, page = await _page(look, page)
     several = len(look.programs) > 1
-    head = [tr.ngettext("<b>{n} open flag</b>", "<b>{n} open flags</b>", len(found))]
+    head = [tr.ngettext("<b>{n} open flag</b>", "<b>{n} open flags</b>", found.total)]
     if not several:
         head.append(escape(look.programs[0].name))
-    if not found:
+    if not found.flags:
         calm = tr.gettext(
             "No open flags: no match needs your attention right now. I'll alert you as soon "
             "as one does."
@@ -94,11 +95,11 @@ async def flags_view(look: Look, page: int) -> View:
         return View(f"{heading_line(tr, head, 0, 1)}\n\n{calm}")
     people = await people_by_id(
         look.session,
-        {person for flag, match in found for person in (match.mentor_id, match.mentee_id)}
-        | {flag.handled_by for flag, _ in found},
+        {person for flag, match in found.flags for person in (match.mentor_id, match.mentee_id)}
+        | {flag.handled_by for flag, _ in found.flags},
     )
     blocks, buttons = [], []
-    for number, (flag, match) in enumerate(found, 1):
+    for number, (flag, match) in enumerate(found.flags, page * FLAGS_PER_PAGE + 1):
         title = rule_word(tr, flag.rule)
         icon = "🚨" if flag.severity == Severity.URGENT else "⚠️"
         lines = [
@@ -115,13 +116,10 @@ async def flags_view(look: Look, page: int) -> View:
         lines.append(f"{_age(tr, flag.opened_at, now)} · {status}")
         blocks.append("\n".join(lines))
         buttons.append([(f"{number} · {clip(title, NAME_CLIP)}", callback_data("f", flag.id))])
-    pages = page_blocks(blocks, FLAGS_PER_PAGE)
-    page = min(page, len(pages) - 1)
-    start = sum(len(earlier) for earlier in pages[:page])
+    pages = max(-(-found.total // FLAGS_PER_PAGE), 1)
     hint = tr.gettext("Tap a flag to see its evidence and act on it.")
-    text = "\n\n".join([heading_line(tr, head, page, len(pages)), *pages[page], hint])
-    rows = buttons[start : start + len(pages[page])]
-    return View(text, [*rows, page_buttons(tr, page, len(pages), partial(callback_data, "fl"))])
+    text = "\n\n".join([heading_line(tr, head, page, pages), *blocks, hint])
+    return View(text, [*buttons, page_buttons(tr, page, pages, partial(callback_data, "fl"))])
 
 
 async def flag_view(look: Look, flag_id: int) -> View:
