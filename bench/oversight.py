@@ -316,7 +316,8 @@ async def run(matches: int, weeks: int, url: str | None) -> None:
         kept, plain = await answering(database)
         print(
             f"  a check-in answered (rating + status): {kept * 1000:.2f} ms with the weekly"
-            f" figures kept, {plain * 1000:.2f} ms without (+{(kept - plain) * 1000:.2f} ms)"
+            f" figures and last contacts kept, {plain * 1000:.2f} ms without"
+            f" (+{(kept - plain) * 1000:.2f} ms)"
         )
         await database.engine.dispose()
 

@@ -446,7 +446,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100, help="mentees tapping (3 taps each)")
     parser.add_argument("--limited", type=int, default=20, help="taps with and without the limiter")
-    parser.add_argument("--in-flight", type=int, default=5, help="taps behind a dispatcher tick")
+    parser.add_argument("--in-flight", type=int, default=40, help="taps behind a dispatcher tick")
     parser.add_argument("--url", help="an empty database to seed (default: a SQLite file)")
     parser.add_argument("--rss-of", help=argparse.SUPPRESS)  # the memory child's database
     args = parser.parse_args()
