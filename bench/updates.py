@@ -62,6 +62,7 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.dispatch_job import JOB_NAME
 from conversations.checkin import render_prompt
+from conversations.kit.sending import send_html
 from storage.db import Database, async_database_url
 from storage.migrate import upgrade
 from storage.models import (
@@ -261,10 +262,10 @@ async def deliver(
         person = (await session.exec(select(Person).where(Person.telegram_id == telegram_id))).one()
         prompt = (await session.exec(select(Prompt).where(Prompt.person_id == person.id))).one()
         rendered = await render_prompt(session, prompt, person)
-        sent = await application.bot.send_message(
-            telegram_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup
+        message_id = await send_html(
+            application.bot, telegram_id, rendered.text, rendered.markup, preview=True
         )
-        prompt.telegram_message_id = sent.message_id
+        prompt.telegram_message_id = message_id
         session.add(prompt)
 
 

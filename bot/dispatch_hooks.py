@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 
+from conversations.kit.buttons import Markup
 from storage.db import Database
 from storage.models import BroadcastDelivery, Person, Prompt
 
@@ -23,7 +24,7 @@ class Rendered(Protocol):
     def text(self) -> str: ...
 
     @property
-    def markup(self) -> InlineKeyboardMarkup | None: ...
+    def markup(self) -> Markup | None: ...
 
 
 class PromptRenderer(Protocol):

@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram.constants import ParseMode
 
 from conversations.checkin import render_prompt
 from conversations.kit.consent import CONSENT_VERSION
+from conversations.kit.sending import send_html
 from storage.db import Database
 from storage.models import (
     Flag,
@@ -218,13 +218,13 @@ async def deliver_prompt(
         person = await session.get(Person, prompt.person_id)
         assert person is not None and person.chat_id is not None
         message = await render(session, prompt, person)
-        sent = await tg.application.bot.send_message(
-            person.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
+        message_id = await send_html(
+            tg.application.bot, person.chat_id, message.text, message.markup, preview=True
         )
         if record:
-            prompt.telegram_message_id = sent.message_id
+            prompt.telegram_message_id = message_id
             session.add(prompt)
-    return tg.api.message(person.chat_id, sent.message_id)
+    return tg.api.message(person.chat_id, message_id)
 
 
 class Asked(NamedTuple):

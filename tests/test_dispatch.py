@@ -30,6 +30,7 @@ from bot.dispatch import Dispatcher
 from bot.dispatch_job import JOB_NAME, run_dispatcher, schedule_dispatcher
 from conversations import broadcast
 from conversations.kit import alerting as alerts
+from conversations.kit.buttons import Keyboard, keyboard
 from conversations.kit.sending import markup_json
 from storage.db import Database
 from storage.materialise import (
@@ -1029,3 +1030,9 @@ def test_dispatcher_keyboards_are_written_as_ptb_writes_them() -> None:
         assert markup_json(markup) == markup.to_dict()
     first = markup_json(plain)["inline_keyboard"][0][0]
     assert first == {"text": "Yes", "callback_data": "ci:7:yes"}
+    # The check-ins' keyboards are plain rows (conversations.kit.buttons.Keyboard).
+    rows = [
+        [("1", "ci:7:helpful:1"), ("5 🌟", "ci:7:helpful:5")],
+        [("⏰ Demain", "ci:7:_snooze:t")],
+    ]
+    assert markup_json(Keyboard.of(rows)) == keyboard(rows).to_dict()

@@ -24,7 +24,7 @@ from conversations.instruments import (
     load_instrument,
 )
 from conversations.kit import lifecycle
-from conversations.kit.buttons import Button, keyboard
+from conversations.kit.buttons import Button, Keyboard
 from conversations.kit.context import TandemContext, known_person
 from conversations.kit.goal_questions import instrument_with_goals
 from conversations.kit.profile import Invalid
@@ -175,7 +175,7 @@ def question_message(
     rendered = engine.render_question(tr, question, prompt_id, selection)
     parts = [part for part in (header, before, rendered.text) if part]
     rows = [*rendered.rows, *(list(row) for row in extra_rows)]
-    return OutgoingMessage("\n\n".join(parts), keyboard(rows) if rows else None)
+    return OutgoingMessage("\n\n".join(parts), Keyboard.of(rows) if rows else None)
 
 
 SUMMARY_TEXT_CLIP = 600  # characters of a typed answer quoted in a summary
@@ -204,7 +204,7 @@ def summary_message(
     else:
         lines += ["", tr.gettext("You can change an answer as long as it is open.")]
     edit = [[(tr.gettext("✏️ Edit an answer"), engine.callback(prompt.id or 0, EDIT))]]
-    return OutgoingMessage("\n".join(lines), keyboard(edit))
+    return OutgoingMessage("\n".join(lines), Keyboard.of(edit))
 
 
 async def render_prompt(session: AsyncSession, prompt: Prompt, person: Person) -> OutgoingMessage:

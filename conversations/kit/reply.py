@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import Bot, CallbackQuery, Update
 from telegram.error import BadRequest
 
 from conversations.instruments import Instrument, Question
 from conversations.kit.alerting import after_answer
+from conversations.kit.buttons import Markup
 from conversations.kit.context import TandemContext
 from conversations.kit.sending import edit_html, send_html
 from storage.db import Database
@@ -32,7 +33,7 @@ Effect = Callable[[Bot, Database], Awaitable[None]]
 """Something to do once a decision has committed, such as a message to someone else."""
 
 
-async def say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> int | None:
+async def say(update: Update, text: str, markup: Markup | None = None) -> int | None:
     """Send `text` (Telegram HTML) to the chat the update came from; its message id."""
     chat = update.effective_chat
     if chat is None:
@@ -45,7 +46,7 @@ class OutgoingMessage:
     """A message to send: Telegram HTML and its inline keyboard."""
 
     text: str
-    markup: InlineKeyboardMarkup | None
+    markup: Markup | None
 
 
 @dataclass(frozen=True)

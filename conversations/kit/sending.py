@@ -5,8 +5,9 @@
 Tandem never reads beyond its id. These helpers make the same request through
 ``Bot._post``, the method every Bot method calls once its arguments are gathered (PTB 20
 to 22), and return the id: a reply to a tap sends one message and edits another, the
-dispatcher sends thousands. Plain keyboards are written as Telegram's JSON directly
-(`markup_json`): ``TelegramObject.to_dict`` walks every slot of every button generically.
+dispatcher sends thousands. Keyboards are written as Telegram's JSON directly
+(`markup_json`): a `Keyboard` from its rows, plain PTB buttons from their slots
+(``TelegramObject.to_dict`` walks every slot of every button generically).
 
 Errors are Telegram's, raised as by the Bot methods; the rate limiter, when the bot has
 one, gets `rate_limit_args` (the dispatcher's sends use the bulk lane). An edit Telegram
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
+
+from conversations.kit.buttons import Keyboard, Markup
 
 NO_PREVIEW = {"is_disabled": True}  # link_preview_options: links are not unfurled
 
@@ -28,7 +31,7 @@ async def send_html(
     bot: Bot,
     chat_id: int | str,
     text: str,
-    markup: InlineKeyboardMarkup | None = None,
+    markup: Markup | None = None,
     reply_to: int | None = None,
     rate_limit_args: Any = None,
     *,
@@ -48,7 +51,7 @@ async def send_html(
 
 
 async def edit_html(
-    bot: Bot, chat_id: int | str, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    bot: Bot, chat_id: int | str, message_id: int, text: str, markup: Markup | None
 ) -> None:
     """Replace a message's text (HTML, no link preview) and its keyboard (none: removed)."""
     data: dict[str, Any] = {
@@ -74,10 +77,13 @@ _BUTTON_FIELDS = InlineKeyboardButton.__slots__
 _PLAIN = (str, int, bool)
 
 
-def markup_json(markup: InlineKeyboardMarkup) -> dict[str, Any]:
-    """The keyboard as Telegram's JSON, equal to `markup.to_dict()`: buttons whose fields
-    are all plain values (text, callback data, a URL) are written from their slots, any
-    other button (a web app, a login URL, extra API arguments) by PTB."""
+def markup_json(markup: Markup) -> dict[str, Any]:
+    """The keyboard as Telegram's JSON, equal to PTB's `to_dict()` of the same keyboard: a
+    `Keyboard` from its rows; PTB buttons whose fields are all plain values (text, callback
+    data, a URL) from their slots, any other button (a web app, a login URL, extra API
+    arguments) by PTB."""
+    if isinstance(markup, Keyboard):
+        return markup.json()
     if markup.api_kwargs:
         return markup.to_dict()
     return {
