@@ -10,12 +10,12 @@ cannot drift (the same approach as storage.week_figures; tests/test_standings.py
 storage.standings, which reads these rows, against storage.health, which reads the logs
 and answers themselves, on random programs).
 
-Triggers fire for each row on both databases: only contact answers, meeting logs and a
-check-in moved to another match pass their WHEN, so a tap's rating and the dispatcher's
-status changes cost nothing. The one exception is a deletion of prompts on PostgreSQL,
-which fires once per statement: a purge deletes prompts by the hundred thousand, and their
-answers go with them (a row trigger on an answer deleted by that cascade can no longer
-find its match; the prompts' trigger recomputes the match instead).
+Triggers fire for each row on both databases: only contact answers, meeting logs, a
+check-in moved to another match and a deleted one pass their WHEN, so a tap's rating and
+the dispatcher's status changes cost nothing. The one exception is a deletion of prompts
+on PostgreSQL, which fires once per statement: a purge deletes prompts by the hundred
+thousand, and their answers go with them (a row trigger on an answer deleted by that
+cascade can no longer find its match; the prompts' trigger recomputes the match instead).
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from storage.contacts import CONTACT_KEY, NO_CONTACT
-from storage.models import PromptStatus
 from storage.triggers import Trigger, changed, create, drop, program_lock
 
 REPORTED = f"a.question_key = '{CONTACT_KEY}' AND a.value NOT IN ('', '{NO_CONTACT}')"
-NEVER_SENT = f"'{PromptStatus.PENDING.value}'"  # a prompt that cannot have answers yet
 
 
 def _refresh(matches: str) -> str:
@@ -87,15 +85,18 @@ def triggers(dialect: str) -> list[Trigger]:
         Trigger("contact_log_delete", "meetinglog", "DELETE", None,
                 keeping(_matches("OLD", source="row"))),
     ]  # fmt: skip
+    # A deleted check-in's answers go with it, and their own triggers can no longer find
+    # its match: the check-in's deletion recomputes the match. Every deletion, even of a
+    # check-in never sent: one re-sent after an uncertain send may hold answers.
     if postgresql:
-        sent = f"SELECT DISTINCT o.match_id FROM old_rows o WHERE o.status <> {NEVER_SENT}"
+        gone = "SELECT DISTINCT o.match_id FROM old_rows o"
         result.append(
-            Trigger("contact_prompt_delete", "prompt", "DELETE", None, keeping(sent),
+            Trigger("contact_prompt_delete", "prompt", "DELETE", None, keeping(gone),
                     "OLD TABLE AS old_rows")
         )  # fmt: skip
     else:
         result.append(
-            Trigger("contact_prompt_delete", "prompt", "DELETE", f"OLD.status <> {NEVER_SENT}",
+            Trigger("contact_prompt_delete", "prompt", "DELETE", None,
                     keeping(_matches("OLD", source="row")))
         )  # fmt: skip
     return result
