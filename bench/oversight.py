@@ -15,8 +15,8 @@ would make seeding 1,300,000 rows much longer, and seeding is not what is measur
 Each is the median of five runs, printed with the SQL
 statements one run sends and its ratio to the /flags first page of the same run (the
 reference: the machine may be shared, so absolute times move and ratios hold). Last, what
-keeping the weekly figures costs a write: a check-in answered with the triggers and
-without them. Prints figures; not a test.
+keeping the weekly figures and last contacts costs a write: a check-in answered, and a
+contact reported, with the triggers and without them. Prints figures; not a test.
 """
 
 from __future__ import annotations
@@ -251,10 +251,11 @@ async def measure(database: Database, program: Program, weeks: int) -> list[Figu
     return figures
 
 
-WRITES = 300  # check-ins answered to measure what the figure triggers add to a write
+WRITES = 300  # writes timed to measure what the triggers that keep figures add to one
 
 
-async def _answer(connection: Any, prompt_id: int) -> None:
+async def _rated(connection: Any, prompt_id: int) -> None:
+    """A check-in answered: its rating stored, its status set to answered, as a tap does."""
     await connection.execute(sa.insert(Answer.__table__), [  # type: ignore[attr-defined]
         {"prompt_id": prompt_id, "question_key": "helpful", "value": "4", "answered_at": NOW}
     ])  # fmt: skip
@@ -264,10 +265,26 @@ async def _answer(connection: Any, prompt_id: int) -> None:
     )
 
 
-async def answering(database: Database) -> tuple[float, float]:
-    """Seconds per check-in answered (its rating stored, its status set to answered, as a
-    tap does; the median of a few hundred) with the weekly-figure triggers and without
-    them, on missed check-ins of the history, in transactions rolled back."""
+async def _reported(connection: Any, prompt_id: int) -> None:
+    """A contact reported: the check-in's "were you in touch?" answered (its match's last
+    contact is kept as well as its week's figures)."""
+    await connection.execute(sa.insert(Answer.__table__), [  # type: ignore[attr-defined]
+        {"prompt_id": prompt_id, "question_key": "contact", "value": "call", "answered_at": NOW}
+    ])  # fmt: skip
+
+
+WRITES_TIMED = (
+    ("a check-in answered (rating + status)", _rated),
+    ("a contact reported (one answer)", _reported),
+)
+
+
+async def answering(
+    database: Database, write: Callable[[Any, int], Awaitable[None]]
+) -> tuple[float, float]:
+    """Seconds per `write` (the median of a few hundred) with the triggers that keep
+    figures and without them, on missed check-ins of the history, in transactions rolled
+    back."""
     async with database.session() as session:
         missed = select(Prompt.id).where(Prompt.status == PromptStatus.MISSED).limit(2 * WRITES)
         ids = list((await session.exec(missed)).all())
@@ -281,7 +298,7 @@ async def answering(database: Database) -> tuple[float, float]:
             each = []
             for prompt_id in batch:
                 start = clock.perf_counter()
-                await _answer(connection, prompt_id)
+                await write(connection, prompt_id)
                 each.append(clock.perf_counter() - start)
             times.append(statistics.median(each))
             await transaction.rollback()
@@ -313,12 +330,12 @@ async def run(matches: int, weeks: int, url: str | None) -> None:
         for label, seconds, statements in figures:
             count = "" if statements is None else str(statements)
             print(f"  {label:<34} {seconds * 1000:8.1f} ms {count:>10} {seconds / reference:8.1f}×")
-        kept, plain = await answering(database)
-        print(
-            f"  a check-in answered (rating + status): {kept * 1000:.2f} ms with the weekly"
-            f" figures and last contacts kept, {plain * 1000:.2f} ms without"
-            f" (+{(kept - plain) * 1000:.2f} ms)"
-        )
+        for label, write in WRITES_TIMED:
+            kept, plain = await answering(database, write)
+            print(
+                f"  {label}: {kept * 1000:.2f} ms with the weekly figures and last contacts"
+                f" kept, {plain * 1000:.2f} ms without ({(kept - plain) * 1000:+.2f} ms)"
+            )
         await database.engine.dispose()
 
 
