@@ -40,6 +40,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.contacts import CONTACT_KEY, NO_CONTACT, logged
+from storage.flag_list import UNRANKED
 from storage.flags import SEVERITY_ORDER, Severity, thresholds
 from storage.metrics import CheckinCount, Rate, rates_by_match, recent_periods
 from storage.models import (
@@ -167,7 +168,7 @@ def judge(
 
 
 def _flag_order(flag: Flag) -> tuple[int, datetime, int]:
-    return SEVERITY_ORDER.get(flag.severity, 9), flag.opened_at, flag.id or 0
+    return SEVERITY_ORDER.get(flag.severity, UNRANKED), flag.opened_at, flag.id or 0
 
 
 def sort_key(health: Health) -> tuple[Any, ...]:
@@ -176,7 +177,9 @@ def sort_key(health: Health) -> tuple[Any, ...]:
     if health.mark is None:
         closed = health.match.closed_at or health.match.started_at
         return (len(MARK_ORDER), -closed.timestamp(), health.match.id or 0)
-    severity = min((SEVERITY_ORDER.get(f.severity, 9) for f in health.flags), default=9)
+    severity = min(
+        (SEVERITY_ORDER.get(f.severity, UNRANKED) for f in health.flags), default=UNRANKED
+    )
     rate = health.rate.value if health.rate.value is not None else 1.0
     return (MARK_ORDER[health.mark], severity, rate, health.match.id or 0)
 

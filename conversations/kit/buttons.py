@@ -105,9 +105,14 @@ def parse_number(text: str, *, below: int = MAX_ID + 1) -> int | None:
     return number if number < below else None
 
 
+def page_count(total: int, size: int) -> int:
+    """How many pages of `size` hold `total` items (one, empty, when there are none)."""
+    return max(1, -(-total // size))
+
+
 def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
     """The items on `page` (clamped to the pages there are), the page, the page count."""
-    pages = max(1, -(-len(items) // size))
+    pages = page_count(len(items), size)
     page = min(page, pages - 1)
     return items[page * size : (page + 1) * size], page, pages
 

@@ -13,9 +13,7 @@ from conversations.kit.alert_text import (
     flag_goals,
 )
 from conversations.kit.alert_text import local_date as _local_day
-from conversations.kit.buttons import (
-    page_buttons,
-)
+from conversations.kit.buttons import page_buttons, page_count
 from conversations.kit.text import (
     NAME_CLIP,
     clip,
@@ -73,7 +71,7 @@ async def _page(look: Look, page: int) -> tuple[FlagPage, int]:
     found = await open_flags(look.session, ids, page * FLAGS_PER_PAGE, FLAGS_PER_PAGE)
     if page > 0 and not found.flags:
         total = (await open_flags(look.session, ids, 0, 1)).total
-        page = max(-(-total // FLAGS_PER_PAGE) - 1, 0)
+        page = page_count(total, FLAGS_PER_PAGE) - 1
         found = await open_flags(look.session, ids, page * FLAGS_PER_PAGE, FLAGS_PER_PAGE)
     return found, page
 
@@ -116,7 +114,7 @@ async def flags_view(look: Look, page: int) -> View:
         lines.append(f"{_age(tr, flag.opened_at, now)} · {status}")
         blocks.append("\n".join(lines))
         buttons.append([(f"{number} · {clip(title, NAME_CLIP)}", callback_data("f", flag.id))])
-    pages = max(-(-found.total // FLAGS_PER_PAGE), 1)
+    pages = page_count(found.total, FLAGS_PER_PAGE)
     hint = tr.gettext("Tap a flag to see its evidence and act on it.")
     text = "\n\n".join([heading_line(tr, head, page, pages), *blocks, hint])
     return View(text, [*buttons, page_buttons(tr, page, pages, partial(callback_data, "fl"))])

@@ -11,6 +11,7 @@ from conversations.kit.buttons import (
     BUTTON_CLIP,
     Button,
     page_buttons,
+    page_count,
 )
 from conversations.kit.text import (
     NAME_CLIP,
@@ -127,7 +128,7 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
     found = await _standings(look, scope, chosen, page)
     if page > 0 and not found.match_ids:  # past the end (matches closed since): the last page
         listed = (await _standings(look, scope, chosen, 0)).listed
-        page = max(-(-listed // MATCHES_PER_PAGE) - 1, 0)
+        page = page_count(listed, MATCHES_PER_PAGE) - 1
         found = await _standings(look, scope, chosen, page)
     shown = {
         health.match.id: health
@@ -137,7 +138,7 @@ async def matches_view(look: Look, chosen: str, program_id: int, page: int) -> V
     }
     listed = [shown[match_id] for match_id in found.match_ids if match_id in shown]
     everyone = sum(found.counts.values())
-    pages = max(-(-found.listed // MATCHES_PER_PAGE), 1)
+    pages = page_count(found.listed, MATCHES_PER_PAGE)
     several = len(look.programs) > 1 and not program_id
     head = [tr.gettext("<b>Matches</b>")]
     if len(scope) == 1:
