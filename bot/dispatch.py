@@ -45,7 +45,6 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
@@ -94,6 +93,7 @@ from storage.materialise import (
     refresh_statistics,
 )
 from storage.models import Person, Prompt
+from storage.people import people_by_id
 from storage.prompts import claim_due, claim_reminders, close_periods
 
 log = logging.getLogger(__name__)
@@ -372,9 +372,7 @@ class Dispatcher:
         ready: list[Ready] = []
         broken: list[Delivery] = []
         async with self.database.session() as session:
-            ids = [item.person_id for item in claimed]
-            found = await session.exec(select(Person).where(col(Person.id).in_(ids)))
-            people = {person.id: person for person in found}
+            people = await people_by_id(session, [item.person_id for item in claimed])
             items = [(item, people[item.person_id]) for item in claimed if item.person_id in people]
             broken += [
                 Delivery(item, Outcome.FAILED) for item in claimed if item.person_id not in people

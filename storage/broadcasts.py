@@ -20,7 +20,14 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.claims import CLAIM_LEASE, claim_rows, lease, recover_expired
+from storage.claims import (
+    CLAIM_LEASE,
+    LEASED,
+    claim_params,
+    claim_rows,
+    claim_statement,
+    recover_expired,
+)
 from storage.models import (
     AuditEvent,
     Broadcast,
@@ -129,6 +136,17 @@ async def create_broadcast(
 # --- the dispatcher's side ----------------------------------------------------------------
 
 
+_CLAIM = claim_statement(
+    BroadcastDelivery,
+    [
+        col(BroadcastDelivery.status) == DeliveryStatus.PENDING,
+        col(BroadcastDelivery.next_attempt_at) <= sa.bindparam("now"),
+    ],
+    [col(BroadcastDelivery.next_attempt_at), col(BroadcastDelivery.id)],
+    {"status": DeliveryStatus.SENDING, "attempts": col(BroadcastDelivery.attempts) + 1, **LEASED},
+)
+
+
 async def claim_deliveries(
     session: AsyncSession,
     now: datetime,
@@ -139,21 +157,8 @@ async def claim_deliveries(
 ) -> list[BroadcastDelivery]:
     """Claim up to `limit` pending deliveries that are due (oldest first): they become
     `sending`, with one more attempt, leased (see `storage.claims`)."""
-    claimed = await claim_rows(
-        session,
-        BroadcastDelivery,
-        [
-            col(BroadcastDelivery.status) == DeliveryStatus.PENDING,
-            col(BroadcastDelivery.next_attempt_at) <= now,
-        ],
-        [col(BroadcastDelivery.next_attempt_at), col(BroadcastDelivery.id)],
-        limit,
-        {
-            "status": DeliveryStatus.SENDING,
-            "attempts": col(BroadcastDelivery.attempts) + 1,
-            **lease(now, claimed_by, lease_for),
-        },
-    )
+    params = claim_params(now, limit, claimed_by, lease_for)
+    claimed: list[BroadcastDelivery] = await claim_rows(session, _CLAIM, params)
     claimed.sort(key=lambda delivery: delivery.id or 0)
     return claimed
 

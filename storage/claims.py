@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-Row = TypeVar("Row", bound=SQLModel)
 
 # How long a claim holds: far longer than a batch takes to send (seconds), short enough
 # that a dead instance's rows are recovered by the next tick after it (ticks are a
@@ -28,9 +26,23 @@ CLAIM_LEASE = timedelta(seconds=30)
 PENDING, SENDING = "pending", "sending"  # the same words for prompts and deliveries
 
 
-def lease(now: datetime, claimed_by: str, length: timedelta = CLAIM_LEASE) -> dict[str, Any]:
-    """The columns a claim sets besides the status."""
-    return {"claimed_at": now, "claimed_by": claimed_by, "lease_until": now + length}
+# A claim's statement is built once per kind of row (`claim_statement`) and run with
+# these parameters, so the dispatcher does not build the statement and its cache key
+# again for every batch: that cost more than running the claim on SQLite. (A parameter
+# in an UPDATE's SET may not take a column's name, hence "claimer" and "lease_end".)
+LEASED = {
+    "claimed_at": sa.bindparam("now"),
+    "claimed_by": sa.bindparam("claimer"),
+    "lease_until": sa.bindparam("lease_end"),
+}
+"""The columns a claim sets besides the status, as `claim_params` gives them."""
+
+
+def claim_params(
+    now: datetime, limit: int, claimed_by: str, length: timedelta = CLAIM_LEASE
+) -> dict[str, Any]:
+    """What a `claim_statement` runs with: the time, how many rows at most, and the lease."""
+    return {"now": now, "limit": limit, "claimer": claimed_by, "lease_end": now + length}
 
 
 async def recover_expired(
@@ -67,17 +79,16 @@ async def recover_expired(
     return int(retry.rowcount or 0) + int(settle.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def claim_rows(
-    session: AsyncSession,
-    model: type[Row],
+def claim_statement(
+    model: type[SQLModel],
     criteria: Sequence[sa.ColumnElement[bool]],
     order: Sequence[Any],
-    limit: int,
     changes: Mapping[str, Any],
-) -> list[Row]:
-    """Move up to `limit` rows of `model` matching `criteria` (in `order`) by `changes`,
-    in one statement; rows another transaction has locked are skipped, not waited for.
-    Returns them in `order`'s sense only as far as the caller sorts them.
+) -> Any:
+    """The statement that moves up to ``:limit`` rows of `model` matching `criteria` (in
+    `order`) by `changes`, in one statement; rows another transaction has locked are
+    skipped, not waited for. Its parameters are `claim_params`' (``:now`` and the lease),
+    and any the criteria name. Run it with `claim_rows`.
 
     The chosen ids are a CTE, which PostgreSQL evaluates once. As a plain
     ``IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` it may plan a semi-join that re-runs
@@ -92,15 +103,19 @@ async def claim_rows(
         select(key)
         .where(*criteria)
         .order_by(*order)
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
         .cte("chosen")
     )
-    statement = (
+    return (
         sa.update(model)
         .where(key.in_(select(chosen.c.id)))
         .values(**changes)
         .returning(model)
         .execution_options(synchronize_session=False)
     )
-    return list((await session.exec(statement)).scalars().all())  # type: ignore[call-overload]
+
+
+async def claim_rows(session: AsyncSession, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+    """The rows a `claim_statement` claimed with `params`, in no particular order."""
+    return list((await session.exec(statement, params=params)).scalars().all())

@@ -69,21 +69,24 @@ async def meetings_between(
     return (await meetings_of(session, [match_id], first, last)).get(match_id, [])
 
 
+_MEETINGS_OF = (
+    select(MeetingLog)
+    .where(
+        col(MeetingLog.match_id).in_(sa.bindparam("matches", expanding=True)),
+        _kept(),
+        col(MeetingLog.met_on) >= sa.bindparam("first"),
+        col(MeetingLog.met_on) <= sa.bindparam("last"),
+    )
+    .order_by(col(MeetingLog.met_on).desc(), col(MeetingLog.id).desc())
+)
+
+
 async def meetings_of(
     session: AsyncSession, match_ids: Sequence[int], first: date, last: date
 ) -> dict[int, list[MeetingLog]]:
-    """`meetings_between` for several matches in one query, by match."""
-    statement = (
-        select(MeetingLog)
-        .where(
-            col(MeetingLog.match_id).in_(list(match_ids)),
-            _kept(),
-            col(MeetingLog.met_on) >= first,
-            col(MeetingLog.met_on) <= last,
-        )
-        .order_by(col(MeetingLog.met_on).desc(), col(MeetingLog.id).desc())
-    )
+    """`meetings_between` for several matches in one query (built once), by match."""
+    params = {"matches": list(match_ids), "first": first, "last": last}
     found: dict[int, list[MeetingLog]] = defaultdict(list)
-    for meeting in await session.exec(statement):
+    for meeting in await session.exec(_MEETINGS_OF, params=params):
         found[meeting.match_id].append(meeting)
     return dict(found)

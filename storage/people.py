@@ -34,6 +34,16 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
     return rows.first()
 
 
+_BY_ID = select(Person).where(col(Person.id).in_(sa.bindparam("ids", expanding=True)))
+
+
+async def people_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Person]:
+    """The people of `ids` that exist, by id (one statement, built once: the dispatcher
+    reads each batch's recipients with it)."""
+    found = await session.exec(_BY_ID, params={"ids": list(ids)})
+    return {person.id: person for person in found if person.id is not None}
+
+
 async def memberships_of(session: AsyncSession, person_id: int) -> Sequence[Membership]:
     statement = (
         select(Membership).where(Membership.person_id == person_id).order_by(col(Membership.id))

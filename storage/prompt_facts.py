@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -54,30 +55,40 @@ class PromptFacts:
         return [m for m in self.meetings.get(match_id, []) if first <= m.met_on <= last]
 
 
-async def active_partners(
-    session: AsyncSession, person_ids: Iterable[int]
-) -> tuple[dict[int, dict[int, str | None]], dict[tuple[int, int], str]]:
-    """For each person, their active matches with the partner's name; and each person's
-    role in those matches. One query: the matches they mentor and those they are mentored
-    in, each found through its own index. (With ``mentor_id IN … OR mentee_id IN …``,
-    SQLite read every active match through the status index instead: a scan of the whole
-    program for each batch the dispatcher words.)"""
-    people = sorted(set(person_ids))
+def _partners_statement() -> Any:
     sides = []
     for role, own, other in (
         (Role.MENTOR, Match.mentor_id, Match.mentee_id),
         (Role.MENTEE, Match.mentee_id, Match.mentor_id),
     ):
         sides.append(
-            select(col(own), Match.id, sa.literal(str(role)), Person.name)
+            select(col(own), Match.id, Match.status, sa.literal(str(role)), Person.name)
             .join(Person, col(Person.id) == col(other))
-            .where(col(own).in_(people), Match.status == MatchStatus.ACTIVE)
+            .where(col(own).in_(sa.bindparam("people", expanding=True)))
         )
+    return sa.union_all(*sides)
+
+
+_PARTNERS = _partners_statement()
+
+
+async def active_partners(
+    session: AsyncSession, person_ids: Iterable[int]
+) -> tuple[dict[int, dict[int, str | None]], dict[tuple[int, int], str]]:
+    """For each person, their active matches with the partner's name; and each person's
+    role in those matches. One query, built once: the matches they mentor and those they
+    are mentored in, each found through its own index, the ended ones left out here.
+    (With ``mentor_id IN … OR mentee_id IN …``, or with the status in the WHERE, SQLite
+    read every active match through the status index instead: a scan of the whole
+    program for each batch the dispatcher words, 3 ms a batch at 5,000 matches.)"""
+    people = sorted(set(person_ids))
     partners: dict[int, dict[int, str | None]] = defaultdict(dict)
     roles: dict[tuple[int, int], str] = {}
-    for person_id, match_id, role, partner in await session.exec(sa.union_all(*sides)):
-        partners[person_id][match_id] = partner
-        roles[(person_id, match_id)] = role
+    rows = await session.exec(_PARTNERS, params={"people": people})
+    for person_id, match_id, status, role, partner in rows:
+        if status == MatchStatus.ACTIVE:
+            partners[person_id][match_id] = partner
+            roles[(person_id, match_id)] = role
     return dict(partners), roles
 
 

@@ -21,7 +21,14 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.claims import CLAIM_LEASE, claim_rows, lease, recover_expired
+from storage.claims import (
+    CLAIM_LEASE,
+    LEASED,
+    claim_params,
+    claim_rows,
+    claim_statement,
+    recover_expired,
+)
 from storage.db import upsert
 
 # The `name as name` imports: moved to storage.materialise and storage.participants, and
@@ -54,15 +61,39 @@ def _reachable() -> sa.ColumnElement[bool]:
     )
 
 
-async def _claim(
-    session: AsyncSession,
-    limit: int,
-    criteria: Sequence[sa.ColumnElement[bool]],
-    order: Any,
-    changes: Mapping[str, Any],
-) -> list[Prompt]:
-    """Claim prompts of reachable people (see `storage.claims.claim_rows`), by due date."""
-    claimed = await claim_rows(session, Prompt, [*criteria, _reachable()], [order], limit, changes)
+def _claim_statement(
+    criteria: Sequence[sa.ColumnElement[bool]], order: Any, changes: Mapping[str, Any]
+) -> Any:
+    """Claiming prompts of reachable people (see `storage.claims.claim_statement`)."""
+    return claim_statement(Prompt, [*criteria, _reachable()], [order], changes)
+
+
+_NOW = sa.bindparam("now")
+_CLAIM_DUE = _claim_statement(
+    [
+        col(Prompt.status) == PromptStatus.PENDING,
+        col(Prompt.due_at) <= _NOW,
+        col(Prompt.closes_at) > _NOW,
+        sa.or_(col(Prompt.next_attempt_at).is_(None), col(Prompt.next_attempt_at) <= _NOW),
+    ],
+    col(Prompt.due_at),
+    {"status": PromptStatus.SENDING, "attempts": col(Prompt.attempts) + 1, **LEASED},
+)
+_CLAIM_REMINDERS = _claim_statement(
+    [
+        col(Prompt.status) == PromptStatus.SENT,
+        col(Prompt.remind_at) <= _NOW,
+        col(Prompt.reminded_at).is_(None),
+        col(Prompt.closes_at) > _NOW,
+    ],
+    col(Prompt.remind_at),
+    {"reminded_at": _NOW},
+)
+
+
+async def _claim(session: AsyncSession, statement: Any, params: Mapping[str, Any]) -> list[Prompt]:
+    """The prompts `statement` claimed, by due date."""
+    claimed: list[Prompt] = await claim_rows(session, statement, params)
     claimed.sort(key=lambda prompt: (prompt.due_at, prompt.id or 0))
     return claimed
 
@@ -78,18 +109,7 @@ async def claim_due(
     """Claim up to `limit` pending prompts that are due, still open and not waiting for a
     retry: they become `sending`, with one more attempt, leased to `claimed_by` for
     `lease_for` (`storage.claims`)."""
-    criteria = [
-        col(Prompt.status) == PromptStatus.PENDING,
-        col(Prompt.due_at) <= now,
-        col(Prompt.closes_at) > now,
-        sa.or_(col(Prompt.next_attempt_at).is_(None), col(Prompt.next_attempt_at) <= now),
-    ]
-    changes = {
-        "status": PromptStatus.SENDING,
-        "attempts": col(Prompt.attempts) + 1,
-        **lease(now, claimed_by, lease_for),
-    }
-    return await _claim(session, limit, criteria, col(Prompt.due_at), changes)
+    return await _claim(session, _CLAIM_DUE, claim_params(now, limit, claimed_by, lease_for))
 
 
 async def recover_prompts(session: AsyncSession, now: datetime, resends: int) -> int:
@@ -104,16 +124,24 @@ async def claim_reminders(session: AsyncSession, now: datetime, limit: int) -> l
     """Claim up to `limit` sent, unanswered prompts whose reminder is due in a period still
     open: each is reminded once (`reminded_at` is set now, and is the whole claim: a
     reminder cut off by a crash counts as sent)."""
-    criteria = [
-        col(Prompt.status) == PromptStatus.SENT,
-        col(Prompt.remind_at) <= now,
-        col(Prompt.reminded_at).is_(None),
-        col(Prompt.closes_at) > now,
-    ]
-    return await _claim(session, limit, criteria, col(Prompt.remind_at), {"reminded_at": now})
+    return await _claim(session, _CLAIM_REMINDERS, {"now": now, "limit": limit})
 
 
 # --- recording outcomes ---------------------------------------------------------------
+
+
+_SENT_ONE_BY_ONE = (
+    sa.update(_prompt)
+    .where(_prompt.c.id == sa.bindparam("prompt_id"))
+    .where(_prompt.c.status == PromptStatus.SENDING)
+    .values(
+        status=PromptStatus.SENT,
+        sent_at=sa.bindparam("now"),
+        telegram_message_id=sa.bindparam("message_id"),
+        remind_at=sa.bindparam("new_remind_at"),
+    )
+)
+"""`record_sent` on SQLite, an executemany (built once, as every batch runs it)."""
 
 
 async def record_sent(
@@ -140,22 +168,11 @@ async def record_sent(
     if bind is not None and bind.dialect.name == "postgresql":
         await session.exec(_sent_together(rows, now))
         return
-    statement = (
-        sa.update(_prompt)
-        .where(_prompt.c.id == sa.bindparam("prompt_id"))
-        .where(_prompt.c.status == PromptStatus.SENDING)
-        .values(
-            status=PromptStatus.SENT,
-            sent_at=now,
-            telegram_message_id=sa.bindparam("message_id"),
-            remind_at=sa.bindparam("new_remind_at"),
-        )
-    )
     params = [
-        {"prompt_id": prompt_id, "message_id": message_id, "new_remind_at": remind_at}
+        {"prompt_id": prompt_id, "message_id": message_id, "new_remind_at": remind_at, "now": now}
         for prompt_id, message_id, remind_at in rows
     ]
-    await session.exec(statement, params=params)
+    await session.exec(_SENT_ONE_BY_ONE, params=params)
 
 
 def _sent_together(rows: Sequence[tuple[int, int, datetime | None]], now: datetime) -> Any:
