@@ -320,6 +320,34 @@ async def test_two_partners_answering_at_once_both_count(
     assert await _check(database, [program], now) == 1
 
 
+async def test_a_batch_of_answers_counts_each_question_once_the_last_answer_winning(
+    database: Database, program: Program, clock: FakeClock
+) -> None:
+    """The dispatcher stores a batch's answers in one statement (one multi-row VALUES on
+    PostgreSQL): a question given twice keeps its last answer, as one row at a time
+    would, and the week's figures count it once."""
+    now = clock()
+    mentor_prompt, mentee_prompt = await _week_of_two_checkins(database, program, now)
+    async with database.session() as session:
+        await store_answers(
+            session,
+            [
+                (mentee_prompt, "helpful", "2", now),
+                (mentor_prompt, "going", "3", now),
+                (mentee_prompt, "helpful", "5", now),
+            ],
+        )
+    async with database.session() as session:
+        stored = await session.exec(
+            select(Answer.prompt_id, Answer.value).order_by(col(Answer.prompt_id))
+        )
+        assert sorted(stored.all()) == sorted([(mentee_prompt, "5"), (mentor_prompt, "3")])
+        period = period_key(now.date())
+        week = (await program_weeks(session, program.id or 0, [period]))[period]
+    assert (week.mentee_rating, week.mentor_rating) == (5.0, 3.0)
+    assert await _check(database, [program], now) == 1
+
+
 async def test_a_transaction_over_many_matches_locks_their_program_once(
     database: Database, program: Program, clock: FakeClock
 ) -> None:
