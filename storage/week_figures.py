@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.metrics import DURATION_MINUTES, RATING_KEYS, RATING_VALUES, REACHED, Rate
 from storage.models import ProgramWeek, PromptKind, PromptStatus
-from storage.triggers import Trigger, changed, create, drop, program_lock
+from storage.triggers import BY_KEY, Trigger, changed, create, drop, program_lock
 
 
 def _strings(values: Sequence[str]) -> str:
@@ -303,7 +303,8 @@ def _refresh_function() -> str:
     lock = program_lock(keys)
     return (
         f"CREATE OR REPLACE FUNCTION {REFRESH_WEEKS}(match_ids integer[], periods text[])"
-        f" RETURNS void LANGUAGE plpgsql AS $$ BEGIN {lock}; {_refresh(keys, 'postgresql')}; END $$"
+        f" RETURNS void LANGUAGE plpgsql {BY_KEY}"
+        f" AS $$ BEGIN {lock}; {_refresh(keys, 'postgresql')}; END $$"
     )
 
 
