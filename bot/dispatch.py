@@ -37,7 +37,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -190,9 +190,14 @@ class Dispatcher:
         self.instance = instance or instance_name()
         self.stopping = False
         self._in_flight = asyncio.Semaphore(concurrency)
-        # One database step at a time (claiming and wording a batch, recording another):
-        # the sends of one batch overlap the next one's claim, never two transactions.
-        self._database_turn = asyncio.Lock()
+        # On SQLite, one database step at a time (claiming and wording a batch, recording
+        # the one before): it has one writer, and the two would wait on each other's
+        # lock. On PostgreSQL the record of one batch runs beside the next one's claim
+        # and wording, on two connections: each waits for its round trips to a server
+        # that shares the machine, and together they keep the process busy.
+        self._database_turn: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if database.is_sqlite else nullcontext()
+        )
         self.running = False  # a tick is under way in this process
         rate_limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
         self._rate_limit = BULK if rate_limited else None
