@@ -23,7 +23,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, CallbackContext
 
-from bot.app import build_application
+from bot.app import PROMPTS, build_application
 from bot.config import Settings
 from bot.delivery import Outcome, TickReport, backoff, classify
 from bot.dispatch import Dispatcher
@@ -42,9 +42,11 @@ from storage.materialise import (
     refresh_statistics,
 )
 from storage.models import (
+    Answer,
     Flag,
     Match,
     MatchStatus,
+    MeetingLog,
     Person,
     PersonStatus,
     Program,
@@ -56,6 +58,7 @@ from storage.prompts import claim_due, close_periods, mark_unreachable
 from tests.conftest import FakeClock
 from tests.fakebot import BOT_TOKEN, FakeBotApi
 from tests.test_pairing import add_person, join, make_program
+from tests.test_week_figures import check_kept_rows
 
 HOUR = timedelta(hours=1)
 TORONTO, VANCOUVER, ST_JOHNS = "America/Toronto", "America/Vancouver", "America/St_Johns"
@@ -960,6 +963,41 @@ async def test_a_broken_render_fails_one_prompt_not_the_batch(
     report = await dispatcher.tick()
     assert (report.sent, report.failed) == (1, 1)
     assert sent(api, chat(pair.mentor)) == []
+
+
+async def test_many_small_batches_keep_the_weeks_figures_and_contacts_exact(
+    database: Database, make_dispatcher: MakeDispatcher, api: FakeBotApi, clock: FakeClock
+) -> None:
+    """The real check-in renderer over batches of three. On PostgreSQL each batch's record
+    (which moves the weekly figures) runs beside the next one's wording (which stores the
+    contacts found in the week's logs): every message goes out once, with the contact
+    noted where a meeting was logged, and the kept figures and last contacts equal the
+    plain ones after."""
+    pairs = [await add_pair(database) for _ in range(8)]
+    logged = pairs[::2]
+    async with database.session() as session:
+        for pair in logged:
+            session.add(
+                MeetingLog(
+                    match_id=pair.match_id, author_id=pair.mentor.id or 0, minutes=45,
+                    met_on=date(2026, 11, 15), mode="video", topics=[], created_at=clock(),
+                )
+            )  # fmt: skip
+        program = (await session.exec(select(Program))).one()
+    dispatcher = make_dispatcher(batch_size=3)
+    dispatcher.renderer = PROMPTS
+    report = await dispatcher.tick()
+    assert (report.sent, report.failed) == (16, 0)
+    noted = "logged a meeting on Sunday, November 15, 2026: I noted the contact."
+    for pair in pairs:
+        for person in pair.people:
+            (text,) = sent(api, chat(person))
+            assert (noted in text) is (pair in logged)
+    async with database.session() as session:
+        contacts = await session.exec(select(Answer).where(Answer.question_key == "contact"))
+        assert len(contacts.all()) == 2 * len(logged)
+    # Two weeks have figures: the logs' (Sunday the 15th) and the check-ins'.
+    assert await check_kept_rows(database, [program], clock()) == 2
 
 
 # --- wiring ------------------------------------------------------------------------------

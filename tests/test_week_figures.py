@@ -105,7 +105,7 @@ async def _check_contacts(session: AsyncSession) -> int:
     return sum(contact != (None, None) for contact in plain.values())
 
 
-async def _check(database: Database, scope: list[Program], now: datetime) -> int:
+async def check_kept_rows(database: Database, scope: list[Program], now: datetime) -> int:
     """The kept figures and last contacts equal the plain ones for every week and match;
     how many weeks had any figure."""
     weeks = 0
@@ -150,7 +150,7 @@ async def test_kept_figures_equal_the_plain_ones_on_random_programs(
     programs: list[Program],  # noqa: F811
     clock: FakeClock,
 ) -> None:
-    assert await _check(database, programs, clock()) > 10
+    assert await check_kept_rows(database, programs, clock()) > 10
     async with database.session() as session:
         assert await _check_contacts(session) > 10
     await _refilled_alike(database)
@@ -247,7 +247,7 @@ async def test_kept_figures_follow_every_change(
     for change in changes:
         async with database.session() as session:
             await change(session, rng, now)
-        assert await _check(database, programs, now) > 10, change.__name__
+        assert await check_kept_rows(database, programs, now) > 10, change.__name__
     await _refilled_alike(database)
 
 
@@ -317,7 +317,7 @@ async def test_two_partners_answering_at_once_both_count(
             period_key(now.date())
         ]
     assert (week.mentee_rating, week.mentor_rating) == (4.0, 2.0)
-    assert await _check(database, [program], now) == 1
+    assert await check_kept_rows(database, [program], now) == 1
 
 
 async def test_a_batch_of_answers_counts_each_question_once_the_last_answer_winning(
@@ -345,7 +345,7 @@ async def test_a_batch_of_answers_counts_each_question_once_the_last_answer_winn
         period = period_key(now.date())
         week = (await program_weeks(session, program.id or 0, [period]))[period]
     assert (week.mentee_rating, week.mentor_rating) == (5.0, 3.0)
-    assert await _check(database, [program], now) == 1
+    assert await check_kept_rows(database, [program], now) == 1
 
 
 async def test_a_transaction_over_many_matches_locks_their_program_once(
@@ -401,4 +401,4 @@ async def test_a_transaction_over_many_matches_locks_their_program_once(
     async with database.session() as session:
         figures = await program_weeks(session, program.id or 0, [week])
     assert figures[week].rate == Rate(0, 2 * matches)
-    assert await _check(database, [program], now) >= 1
+    assert await check_kept_rows(database, [program], now) >= 1
