@@ -9,7 +9,8 @@ surveys and outcome follow-ups, `storage.closure_prompts`), claim due prompts in
 word each batch with one read (the renderer's ``render_prompts`` fetches what the batch
 needs once), send them concurrently in the bulk lane of the bot's rate limiter
 (`bot.limiter`: replies to people go first) while the next batch is claimed and worded,
-record what Telegram answered in bulk, then the same for reminders. A tick whose budget
+record what Telegram answered in bulk (on PostgreSQL beside the next batch's claim and
+wording, on another connection), then the same for reminders. A tick whose budget
 runs out with messages still due is followed by the next at once (`bot.dispatch_job`), so
 the rate limiter never idles while a backlog lasts. No per-participant timer exists
 anywhere, so start-up does not grow with the number of participants, and the database

@@ -52,8 +52,9 @@ from conversations.kit.text import (
 )
 from locales.translator import Translator, translator
 from storage.db import Database
-from storage.flags import Severity, period_monday
+from storage.flags import Severity
 from storage.outcomes import Outcomes, program_outcomes
+from storage.schedule import period_monday
 from storage.summary import (
     DueDigest,
     FlagLine,

@@ -33,6 +33,7 @@ from typing import Any
 from storage.contacts import Contact, contact_days, elapsed_months, is_reported, logged, reported
 from storage.models import Match, MatchStatus, MeetingLog, Prompt, PromptKind, PromptStatus
 from storage.safety import safety_words
+from storage.schedule import period_monday
 
 WEEK = timedelta(days=7)
 
@@ -95,14 +96,6 @@ def thresholds(settings: Mapping[str, Any] | None) -> dict[str, int]:
             if key in DEFAULTS and isinstance(value, int) and not isinstance(value, bool):
                 result[key] = max(value, 1)
     return result
-
-
-def period_monday(period: str) -> date | None:
-    try:
-        year, week = period.split("-W")
-        return date.fromisocalendar(int(year), int(week), 1)
-    except ValueError:
-        return None
 
 
 def is_scale_key(key: str) -> bool:

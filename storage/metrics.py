@@ -30,9 +30,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.flags import period_monday
 from storage.models import Answer, Match, MeetingLog, Prompt, PromptKind, PromptStatus
-from storage.schedule import period_key
+from storage.schedule import period_key, period_monday
 
 RESPONDED = (PromptStatus.ANSWERED,)
 REACHED = (PromptStatus.ANSWERED, PromptStatus.SENT, PromptStatus.MISSED, PromptStatus.FAILED)

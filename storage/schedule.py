@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -79,6 +79,17 @@ def period_key(local_date: date) -> str:
     """The ISO week of a local date: '2026-W47'. Sorts chronologically as text."""
     year, week, _ = local_date.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+@lru_cache(maxsize=256)
+def period_monday(period: str) -> date | None:
+    """The Monday of a `period_key` like "2026-W47"; None for anything else. (Kept: a
+    dispatcher's batch, a digest or a chart reads a few weeks thousands of times.)"""
+    try:
+        year, week = period.split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        return None
 
 
 def is_pulse_week(local_date: date) -> bool:

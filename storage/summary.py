@@ -44,7 +44,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.contacts import CONTACT_KEY, NO_CONTACT
 from storage.db import upsert
-from storage.flags import SEVERITY_ORDER, period_monday
+from storage.flags import SEVERITY_ORDER
 from storage.metrics import Rate, estimated_minutes, meeting_days
 from storage.models import (
     Answer,
@@ -64,7 +64,7 @@ from storage.models import (
 )
 from storage.pairing import unmatched
 from storage.programs import zone_or_none
-from storage.schedule import period_key, wall_time_to_utc
+from storage.schedule import period_key, period_monday, wall_time_to_utc
 from storage.week_figures import program_weeks
 
 WEEK = timedelta(days=7)

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.contacts import is_reported
 from storage.db import Database
-from storage.flags import SEVERITY_ORDER, period_monday
+from storage.flags import SEVERITY_ORDER
 from storage.health import Mark, match_health, snoozed, sort_key
 from storage.metrics import (
     DURATION_MINUTES,
@@ -45,7 +45,7 @@ from storage.models import (
     PromptKind,
     PromptStatus,
 )
-from storage.schedule import period_key
+from storage.schedule import period_key, period_monday
 from storage.standings import closed_page, marks, open_page
 from storage.summary import (
     flag_counts,

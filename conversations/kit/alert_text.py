@@ -17,9 +17,10 @@ from conversations.kit.closure_text import decision_line
 from conversations.kit.text import RULE_TITLES, clip, person_name, quoted
 from locales.translator import N_, Html, Translator
 from storage.closure import decision_of
-from storage.flags import GOAL_PREFIX, Rule, Severity, period_monday
+from storage.flags import GOAL_PREFIX, Rule, Severity
 from storage.models import Flag, FlagStatus, Goal, Person, Program, PromptKind
 from storage.programs import zone_or_none
+from storage.schedule import period_monday
 
 PREFIX = "fl"
 ACK, SNOOZE, RESOLVE, NO_NOTE = "ack", "snz", "res", "nonote"

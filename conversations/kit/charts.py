@@ -19,10 +19,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from locales.translator import Translator
-from storage.flags import period_monday
 from storage.metrics import Rate, expected_minutes_per_week, recent_periods
 from storage.models import Match, Program
 from storage.programs import zone_or_none
+from storage.schedule import period_monday
 from storage.week_figures import WeekFigures, program_weeks
 
 

@@ -7,7 +7,6 @@ through here; callback data is ``ci:<prompt id>:<question key>:<option>`` for an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -59,6 +58,7 @@ from storage.models import (
 )
 from storage.programs import zone_of
 from storage.prompt_facts import MEETING_WEEK, PromptFacts, active_partners, load_facts
+from storage.schedule import period_monday
 
 SNOOZE, RESUME, EDIT, SUMMARY, SKIP = "_snooze", "_resume", "_edit", "summary_message", "_skip"
 WEEKLY = (PromptKind.CHECKIN, PromptKind.REFLECTION)  # headed by their week
@@ -72,17 +72,6 @@ SAVED = {
     PromptKind.CHECKIN: N_("Thank you! Your check-in is saved."),
     PromptKind.REFLECTION: N_("Thank you! Your reflection is saved."),
 }
-
-
-def period_monday(period: str) -> date | None:
-    """The Monday of an ISO week key like "2026-W47"."""
-    found = re.fullmatch(r"(\d{4})-W(\d{2})", period)
-    if found is None:
-        return None
-    try:
-        return date.fromisocalendar(int(found[1]), int(found[2]), 1)
-    except ValueError:
-        return None
 
 
 def week_label(tr: Translator, prompt: Prompt) -> str:
