@@ -54,8 +54,9 @@ async def store_answers(
 
     On PostgreSQL the rows go in one multi-row VALUES: an executemany runs the statement
     once per row, and the answer table's per-statement triggers (storage.week_figures)
-    with it, each planned again: 18 ms for a batch's 8 answers against 2 ms. SQLite's
-    triggers fire per row either way, and its executemany is the cheapest there."""
+    with it, each planned again (a dispatcher's batch stores up to 30 contacts found in
+    the week's logs). SQLite's triggers fire per row either way, and its executemany is
+    the cheapest there."""
     if not answers:
         return
     rows = [
