@@ -8,7 +8,8 @@ dispatcher's bulk updates, an answer, an edit, a deletion, an erasure's cascade)
 
 - ``match_week``: one match's figures for one ISO week, recomputed whole from its rows
   (two check-ins, their answers, the week's logs) each time one of them changes, so it
-  cannot drift: a trigger never adds a difference it might get wrong.
+  cannot drift. One change is taken in as it is, on SQLite: a check-in whose status alone
+  changed (the dispatcher marks thousands sent) moves two counts by one (`_status_moved`).
 - ``program_week``: the program's sums of those rows, moved by the difference between a
   ``match_week`` row's old and new contribution. A match's contact is its logged minutes,
   or its mentor's estimate in a week with no log, so the sum is only right per match first.
@@ -130,6 +131,32 @@ def _refresh(keys: str, dialect: str) -> str:
     )
 
 
+PROMPT_KEYS = ("match_id", "period", "kind", "person_id")  # which week and whose check-in
+
+
+def _status_moved() -> str:
+    """SQLite, a check-in whose status alone changed (sent, answered): its week's
+    `reached` and `answered` move by one each way, and nothing else reads the status, so
+    the week is not recomputed (that cost a batch's record three quarters of its time).
+    A week without its row has counted nothing yet: every write that counts something
+    recomputes the week, which creates the row. So the row starts from this change."""
+    counts = {
+        "reached": f"(NEW.status IN ({REACHED_SQL})) - (OLD.status IN ({REACHED_SQL}))",
+        "answered": f"(NEW.status = {ANSWERED_SQL}) - (OLD.status = {ANSWERED_SQL})",
+    }
+    rest = [name for name in (*FIGURES, "logs", "logged_minutes", "estimated_minutes")
+            if name not in counts]  # fmt: skip
+    names = ", ".join([*counts, *rest])
+    values = ", ".join([*counts.values(), *("0" for _ in rest)])
+    moved = ", ".join(f"{name} = match_week.{name} + excluded.{name}" for name in counts)
+    return (
+        f"INSERT INTO match_week (match_id, period, program_id, {names}) "
+        f'SELECT m.id, NEW.period, m.program_id, {values} FROM "match" m '
+        f"WHERE m.id = NEW.match_id AND NEW.kind = {CHECKIN} "
+        f"ON CONFLICT (match_id, period) DO UPDATE SET {moved}"
+    )
+
+
 def _contribution(row: str) -> list[str]:
     """What a `match_week` row adds to its program's week, column by column."""
     contact = f"CASE WHEN {row}.logs > 0 THEN {row}.logged_minutes ELSE {row}.estimated_minutes END"
@@ -208,8 +235,10 @@ def triggers(dialect: str) -> list[Trigger]:
         return f"{row}.status IN ({REACHED_SQL}) OR {row}.status = {ANSWERED_SQL}"
 
     def prompt_moved(old: str, new: str) -> str:
-        moved = changed(old, new, ["match_id", "period", "kind", "person_id"], dialect)
-        return f"{status_class(old, new)} OR {moved}"
+        return f"{status_class(old, new)} OR {changed(old, new, PROMPT_KEYS, dialect)}"
+
+    def prompt_keys_moved(old: str, new: str) -> str:
+        return changed(old, new, PROMPT_KEYS, dialect)
 
     def answer_moved(old: str, new: str) -> str:
         return changed(old, new, ["prompt_id", "question_key", "value"], dialect)
@@ -217,9 +246,15 @@ def triggers(dialect: str) -> list[Trigger]:
     def log_moved(old: str, new: str) -> str:
         return changed(old, new, ["match_id", "met_on", "minutes", "deleted_at"], dialect)
 
-    result = []
+    # SQLite: a check-in whose status alone changed moves its week's counts by one
+    # (`_status_moved`); one that moved to another week or person recomputes both weeks.
+    result = [] if per_statement else [
+        Trigger("figures_prompt_status", "prompt", "UPDATE",
+                f"NOT ({prompt_keys_moved('OLD', 'NEW')}) AND ({status_class('OLD', 'NEW')})",
+                (_status_moved(),)),
+    ]  # fmt: skip
     for table, keys, moved, inserted in (
-        ("prompt", checkin, prompt_moved, counted),
+        ("prompt", checkin, prompt_moved if per_statement else prompt_keys_moved, counted),
         ("answer", answered, answer_moved, None),
         ("meetinglog", met, log_moved, None),
     ):
