@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import upsert
+from storage.db import unnested, upsert
 from storage.goals import MAX_ASKED_GOALS, mentee_of_match
 from storage.models import (
     Answer,
@@ -52,26 +53,44 @@ async def store_answers(
 ) -> None:
     """`store_answer` for many (prompt id, question key, value, when) in one statement.
 
-    On PostgreSQL the rows go in one multi-row VALUES: an executemany runs the statement
-    once per row, and the answer table's per-statement triggers (storage.week_figures)
-    with it, each planned again (a dispatcher's batch stores up to 30 contacts found in
-    the week's logs). SQLite's triggers fire per row either way, and its executemany is
-    the cheapest there."""
+    On PostgreSQL the rows go in as one array per column (`_UNNESTED`): an executemany
+    runs the statement once per row, and the answer table's per-statement triggers
+    (storage.week_figures) with it (a dispatcher's batch stores the contacts found in the
+    week's logs). SQLite's triggers fire per row either way, and its executemany is the
+    cheapest there."""
     if not answers:
         return
-    rows = [
-        {"prompt_id": prompt_id, "question_key": key, "value": value, "answered_at": when}
-        for prompt_id, key, value, when in answers
-    ]
-    statement = _upsert(session)
-    if session.bind is not None and session.bind.dialect.name == "postgresql" and len(rows) > 1:
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and len(answers) > 1:
         # One statement may not change a row twice: the last answer to a question wins,
         # as it would one row at a time.
-        last = {(row["prompt_id"], row["question_key"]): row for row in rows}
-        await session.exec(statement.values(list(last.values())))
+        last = {(answer[0], answer[1]): answer for answer in answers}
+        columns = [list(column) for column in zip(*last.values(), strict=True)]
+        await session.exec(_UNNESTED, params=dict(zip(_COLUMNS, columns, strict=True)))
         return
-    await session.exec(statement, params=rows)
+    rows = [dict(zip(_COLUMNS, answer, strict=True)) for answer in answers]
+    await session.exec(_upsert(session), params=rows)
 
+
+_answer = Answer.__table__  # type: ignore[attr-defined]
+_COLUMNS = ("prompt_id", "question_key", "value", "answered_at")  # as `store_answers` takes them
+
+
+def _replacing(statement: Any) -> Any:
+    """An answer given again replaces the one stored."""
+    return statement.on_conflict_do_update(
+        index_elements=["prompt_id", "question_key"],
+        set_={"value": statement.excluded.value, "answered_at": statement.excluded.answered_at},
+    )
+
+
+_GIVEN = unnested("given", {name: _answer.c[name].type for name in _COLUMNS})
+_UNNESTED = _replacing(
+    postgresql.insert(_answer).from_select(
+        list(_COLUMNS), sa.select(*(_GIVEN.c[name] for name in _COLUMNS))
+    )
+)
+"""`store_answers` on PostgreSQL, built once (`storage.db.unnested`)."""
 
 _UPSERTS: dict[str, Any] = {}
 """The answer upsert, built once per dialect (see `_TAPPED`), on the table rather than the
@@ -84,11 +103,7 @@ def _upsert(session: AsyncSession) -> Any:
     assert bind is not None
     dialect = bind.dialect.name
     if dialect not in _UPSERTS:
-        statement = upsert(session, Answer.__table__)  # type: ignore[attr-defined]
-        _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["prompt_id", "question_key"],
-            set_={"value": statement.excluded.value, "answered_at": statement.excluded.answered_at},
-        )
+        _UPSERTS[dialect] = _replacing(upsert(session, _answer))
     return _UPSERTS[dialect]
 
 

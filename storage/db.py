@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -228,3 +228,15 @@ def upsert(session: AsyncSession, table: sa.Table) -> Any:
     bind = session.bind
     assert bind is not None, "the session has no engine"
     return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def unnested(name: str, columns: Mapping[str, Any]) -> Any:
+    """PostgreSQL: rows handed over as one array per column, ``unnest(:a, :b, …) AS
+    name(a, b, …)``; each array's parameter is named after its column, and `columns` gives
+    each column's type. A statement that reads it is built, compiled and prepared once
+    whatever the number of rows, where a VALUES list of N rows is compiled again for each
+    batch (a third of the dispatcher's time in this process on PostgreSQL)."""
+    arrays = [
+        sa.bindparam(column, type_=postgresql.ARRAY(type_)) for column, type_ in columns.items()
+    ]
+    return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name=name)

@@ -29,7 +29,7 @@ from storage.claims import (
     claim_statement,
     recover_expired,
 )
-from storage.db import upsert
+from storage.db import unnested, upsert
 
 # The `name as name` imports: moved to storage.materialise and storage.participants, and
 # still importable from here for bot/cli.py and conversations/onboarding.py.
@@ -42,6 +42,7 @@ from storage.models import (
     PersonStatus,
     Prompt,
     PromptStatus,
+    UTCDateTime,
 )
 
 UNREACHABLE_RULE = "unreachable"
@@ -144,6 +145,26 @@ _SENT_ONE_BY_ONE = (
 """`record_sent` on SQLite, an executemany (built once, as every batch runs it)."""
 
 
+_SENT = unnested(
+    "sent",
+    {"prompt_id": sa.Integer(), "message_id": sa.Integer(), "new_remind_at": UTCDateTime()},
+)
+_SENT_TOGETHER = (
+    sa.update(_prompt)
+    .where(_prompt.c.id == _SENT.c.prompt_id, _prompt.c.status == PromptStatus.SENDING)
+    .values(
+        status=PromptStatus.SENT,
+        sent_at=sa.bindparam("now"),
+        telegram_message_id=_SENT.c.message_id,
+        remind_at=_SENT.c.new_remind_at,
+    )
+)
+"""`record_sent` on PostgreSQL: one UPDATE … FROM unnest(…) for the batch, whose
+weekly-figure triggers fire once per statement (storage.week_figures): one recomputation
+for the batch instead of one per prompt. Built once (`storage.db.unnested`). (SQLite's
+fire per row either way; it keeps the executemany.)"""
+
+
 async def record_sent(
     session: AsyncSession, sent: Sequence[tuple[Prompt, int]], now: datetime
 ) -> None:
@@ -166,37 +187,15 @@ async def record_sent(
     ]
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
-        await session.exec(_sent_together(rows, now))
+        ids, message_ids, remind_ats = (list(column) for column in zip(*rows, strict=True))
+        arrays = {"prompt_id": ids, "message_id": message_ids, "new_remind_at": remind_ats}
+        await session.exec(_SENT_TOGETHER, params={**arrays, "now": now})
         return
     params = [
         {"prompt_id": prompt_id, "message_id": message_id, "new_remind_at": remind_at, "now": now}
         for prompt_id, message_id, remind_at in rows
     ]
     await session.exec(_SENT_ONE_BY_ONE, params=params)
-
-
-def _sent_together(rows: Sequence[tuple[int, int, datetime | None]], now: datetime) -> Any:
-    """`record_sent` as one UPDATE … FROM (VALUES …) on PostgreSQL, whose weekly-figure
-    triggers fire once per statement (storage.week_figures): one recomputation for the
-    batch instead of one per prompt. (SQLite's fire per row either way, and it names no
-    columns of a VALUES list, so it keeps the executemany.)"""
-    remind_type = _prompt.c.remind_at.type
-    sent = sa.values(
-        sa.column("prompt_id", sa.Integer),
-        sa.column("message_id", sa.Integer),
-        sa.column("new_remind_at", remind_type),
-        name="sent",
-    ).data(rows)
-    return (
-        sa.update(_prompt)
-        .where(_prompt.c.id == sent.c.prompt_id, _prompt.c.status == PromptStatus.SENDING)
-        .values(
-            status=PromptStatus.SENT,
-            sent_at=now,
-            telegram_message_id=sent.c.message_id,
-            remind_at=sa.cast(sent.c.new_remind_at, remind_type),
-        )
-    )
 
 
 def _sending(prompt_ids: Iterable[int]) -> list[sa.ColumnElement[bool]]:
