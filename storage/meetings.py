@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import dialect_of, one_of
 from storage.models import Match, MatchStatus, MeetingLog, Person
 
 
@@ -69,16 +70,17 @@ async def meetings_between(
     return (await meetings_of(session, [match_id], first, last)).get(match_id, [])
 
 
-_MEETINGS_OF = (
-    select(MeetingLog)
+_MEETINGS_OF = {
+    dialect: select(MeetingLog)
     .where(
-        col(MeetingLog.match_id).in_(sa.bindparam("matches", expanding=True)),
+        of_matches,
         _kept(),
         col(MeetingLog.met_on) >= sa.bindparam("first"),
         col(MeetingLog.met_on) <= sa.bindparam("last"),
     )
     .order_by(col(MeetingLog.met_on).desc(), col(MeetingLog.id).desc())
-)
+    for dialect, of_matches in one_of(col(MeetingLog.match_id), "matches", sa.Integer()).items()
+}
 
 
 async def meetings_of(
@@ -87,6 +89,6 @@ async def meetings_of(
     """`meetings_between` for several matches in one query (built once), by match."""
     params = {"matches": list(match_ids), "first": first, "last": last}
     found: dict[int, list[MeetingLog]] = defaultdict(list)
-    for meeting in await session.exec(_MEETINGS_OF, params=params):
+    for meeting in await session.exec(_MEETINGS_OF[dialect_of(session)], params=params):
         found[meeting.match_id].append(meeting)
     return dict(found)

@@ -1,4 +1,4 @@
-"""weekly figures: a check-in's status change moves its week's counts (SQLite)
+"""weekly figures: a status change moves its week's counts; program sums per statement
 
 Revision ID: 7c1e9a4b2d53
 Revises: 5e8b1f3a7c42
@@ -6,9 +6,13 @@ Create Date: 2026-12-04 10:10:00.000000
 
 On SQLite a check-in whose status alone changed (the dispatcher marking a batch sent, an
 answer completing one) recomputed its week's ``match_week`` row from the week's check-ins,
-answers and logs; it now moves the row's ``reached`` and ``answered`` by one
-(storage.week_figures). The kept rows' triggers are installed again with this code's
-definitions; PostgreSQL's are unchanged.
+answers and logs; it now moves the row's ``reached`` and ``answered`` by one.
+
+On PostgreSQL the ``program_week`` sums followed ``match_week`` one row at a time, so a
+batch of a hundred matches updated its program's week a hundred times; they now follow
+once per statement, summed by program and week (storage.week_figures).
+
+The kept rows' triggers are installed again with this code's definitions.
 """
 
 from collections.abc import Sequence
