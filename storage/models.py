@@ -234,8 +234,11 @@ class Prompt(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
-    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    # A person's prompts are found through the unique key, a match's through
+    # ix_prompt_match_period: an index of their own would be written for every prompt
+    # and read by nothing (migration 3f6a2d8c9b14).
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    match_id: int = Field(foreign_key="match.id", ondelete="CASCADE")
     kind: str = Field(max_length=20)
     period: str = Field(max_length=20, description="e.g. 2026-W47")
     instrument: str = Field(max_length=60)
