@@ -242,6 +242,9 @@ def unnested(name: str, columns: Mapping[str, Any]) -> Any:
     return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
 
 
+DIALECTS = ("sqlite", "postgresql")
+
+
 def one_of(column: Any, name: str, item_type: Any) -> dict[str, Any]:
     """`column` is one of the list parameter `name`, written for each database: SQLite's
     ``IN (…)`` with one parameter per item, PostgreSQL's ``= ANY(:name)`` with one array.

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import dialect_of, one_of
 from storage.models import Goal, GoalStatus, Match, Membership, Role
 
 MAX_GOAL_LENGTH = 300  # Goal.text's column size
@@ -161,19 +162,20 @@ async def checkin_goals(
     return list((await session.exec(statement)).all())
 
 
-_GOAL_OWNERS = (
-    select(Match.id, Membership.id, Membership.person_id)
+_GOAL_OWNERS = {
+    dialect: select(Match.id, Membership.id, Membership.person_id)
     .join(Membership, mentee_of_match())
-    .where(col(Match.id).in_(sa.bindparam("matches", expanding=True)))
-)
-_OPEN_GOALS_OF = (
-    select(Goal)
-    .where(
-        col(Goal.membership_id).in_(sa.bindparam("memberships", expanding=True)),
-        Goal.status == GoalStatus.OPEN,
-    )
+    .where(of_matches)
+    for dialect, of_matches in one_of(col(Match.id), "matches", sa.Integer()).items()
+}
+_OPEN_GOALS_OF = {
+    dialect: select(Goal)
+    .where(of_memberships, Goal.status == GoalStatus.OPEN)
     .order_by(col(Goal.position), col(Goal.created_at), col(Goal.id))
-)
+    for dialect, of_memberships in one_of(
+        col(Goal.membership_id), "memberships", sa.Integer()
+    ).items()
+}
 
 
 async def checkin_goals_of(
@@ -188,13 +190,15 @@ async def checkin_goals_of(
     an index scan of the program's matches for each: 17 s for a batch of 30 with 10,000
     matches.)"""
     by_membership: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    owners = await session.exec(_GOAL_OWNERS, params={"matches": list(match_ids)})
+    dialect = dialect_of(session)
+    owners = await session.exec(_GOAL_OWNERS[dialect], params={"matches": list(match_ids)})
     for match_id, membership_id, person_id in owners:
         by_membership[membership_id].append((person_id, match_id))
     if not by_membership:
         return {}
     found: dict[tuple[int, int], list[Goal]] = defaultdict(list)
-    goals = await session.exec(_OPEN_GOALS_OF, params={"memberships": list(by_membership)})
+    memberships = {"memberships": list(by_membership)}
+    goals = await session.exec(_OPEN_GOALS_OF[dialect], params=memberships)
     for goal in goals:
         for key in by_membership[goal.membership_id]:
             asked = found[key]

@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import dialect_of, one_of
 from storage.materialise import schedule_changed
 from storage.models import (
     Match,
@@ -34,13 +35,16 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
     return rows.first()
 
 
-_BY_ID = select(Person).where(col(Person.id).in_(sa.bindparam("ids", expanding=True)))
+_BY_ID = {
+    dialect: select(Person).where(of_ids)
+    for dialect, of_ids in one_of(col(Person.id), "ids", sa.Integer()).items()
+}
 
 
 async def people_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Person]:
     """The people of `ids` that exist, by id (one statement, built once: the dispatcher
     reads each batch's recipients with it)."""
-    found = await session.exec(_BY_ID, params={"ids": list(ids)})
+    found = await session.exec(_BY_ID[dialect_of(session)], params={"ids": list(ids)})
     return {person.id: person for person in found if person.id is not None}
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import DIALECTS, dialect_of, one_of
 from storage.goals import checkin_goals_of
 from storage.meetings import meetings_of
 from storage.models import Goal, Match, MatchStatus, MeetingLog, Person, Prompt, PromptKind, Role
@@ -55,7 +56,7 @@ class PromptFacts:
         return [m for m in self.meetings.get(match_id, []) if first <= m.met_on <= last]
 
 
-def _partners_statement() -> Any:
+def _partners_statement(dialect: str) -> Any:
     sides = []
     for role, own, other in (
         (Role.MENTOR, Match.mentor_id, Match.mentee_id),
@@ -64,12 +65,12 @@ def _partners_statement() -> Any:
         sides.append(
             select(col(own), Match.id, Match.status, sa.literal(str(role)), Person.name)
             .join(Person, col(Person.id) == col(other))
-            .where(col(own).in_(sa.bindparam("people", expanding=True)))
+            .where(one_of(col(own), "people", sa.Integer())[dialect])
         )
     return sa.union_all(*sides)
 
 
-_PARTNERS = _partners_statement()
+_PARTNERS = {dialect: _partners_statement(dialect) for dialect in DIALECTS}
 
 
 async def active_partners(
@@ -84,7 +85,7 @@ async def active_partners(
     people = sorted(set(person_ids))
     partners: dict[int, dict[int, str | None]] = defaultdict(dict)
     roles: dict[tuple[int, int], str] = {}
-    rows = await session.exec(_PARTNERS, params={"people": people})
+    rows = await session.exec(_PARTNERS[dialect_of(session)], params={"people": people})
     for person_id, match_id, status, role, partner in rows:
         if status == MatchStatus.ACTIVE:
             partners[person_id][match_id] = partner
