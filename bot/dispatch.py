@@ -341,12 +341,13 @@ class Dispatcher:
             while not self.stopping:
                 if deadline is not None and monotonic() >= deadline:
                     return True
-                async with self._database_turn:
-                    async with self.database.session() as session:
-                        claimed = await phase.claim(session, self.clock(), self.batch_size)
+                # The claim and the wording are one transaction: a batch that cannot be
+                # worded is not claimed, and the batch costs one BEGIN and COMMIT.
+                async with self._database_turn, self.database.session() as session:
+                    claimed = await phase.claim(session, self.clock(), self.batch_size)
                     if not claimed:
                         return False
-                    ready, broken = await self._prepare(claimed, phase)
+                    ready, broken = await self._prepare(session, claimed, phase)
                 batch = asyncio.create_task(self._finish(phase, report, ready, broken))
                 if sending is not None:
                     await sending
@@ -373,30 +374,29 @@ class Dispatcher:
             await self._alert_unreachable(deliveries, now)
 
     async def _prepare(
-        self, claimed: Sequence[Claimed], phase: Phase
+        self, session: AsyncSession, claimed: Sequence[Claimed], phase: Phase
     ) -> tuple[list[Ready], list[Delivery]]:
-        """Word the batch in one read: the messages ready to send, and the deliveries
-        that fail at once (the person is gone, or the renderer failed). No database
-        session is open while Telegram is talking."""
+        """Word the batch in the claim's transaction: the messages ready to send, and the
+        deliveries that fail at once (the person is gone, or the renderer failed). It
+        ends before Telegram is talked to."""
         ready: list[Ready] = []
         broken: list[Delivery] = []
-        async with self.database.session() as session:
-            people = await people_by_id(session, [item.person_id for item in claimed])
-            items = [(item, people[item.person_id]) for item in claimed if item.person_id in people]
-            broken += [
-                Delivery(item, Outcome.FAILED) for item in claimed if item.person_id not in people
-            ]
-            messages = await self._render_all(session, items, phase)
-            for (item, person), message in zip(items, messages, strict=True):
-                if message is None:
-                    broken.append(Delivery(item, Outcome.FAILED))
-                    continue
-                reply = (
-                    item.telegram_message_id
-                    if phase.reply_to_prompt and isinstance(item, Prompt)
-                    else None
-                )
-                ready.append((item, person.chat_id or person.telegram_id, message, reply))
+        people = await people_by_id(session, [item.person_id for item in claimed])
+        items = [(item, people[item.person_id]) for item in claimed if item.person_id in people]
+        broken += [
+            Delivery(item, Outcome.FAILED) for item in claimed if item.person_id not in people
+        ]
+        messages = await self._render_all(session, items, phase)
+        for (item, person), message in zip(items, messages, strict=True):
+            if message is None:
+                broken.append(Delivery(item, Outcome.FAILED))
+                continue
+            reply = (
+                item.telegram_message_id
+                if phase.reply_to_prompt and isinstance(item, Prompt)
+                else None
+            )
+            ready.append((item, person.chat_id or person.telegram_id, message, reply))
         return ready, broken
 
     async def _render_all(
