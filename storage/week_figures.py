@@ -225,7 +225,7 @@ def triggers(dialect: str) -> list[Trigger]:
     SQLite's fire for each row written, with a WHEN that passes by the rows that change no
     figure. PostgreSQL's fire once per statement and read the statement's rows from its
     transition tables: one recomputation of all the weeks a statement touched (the
-    dispatcher marks 30 check-ins sent at a time) instead of one trigger function, lock
+    dispatcher marks 100 check-ins sent at a time) instead of one trigger function, lock
     and recomputation per row, which cost 0.4–0.8 ms a row there."""
     per_statement = dialect == "postgresql"
     pairs = "old_rows o JOIN new_rows n ON n.id = o.id"  # an UPDATE's rows, before and after

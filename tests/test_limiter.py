@@ -79,7 +79,7 @@ async def test_a_tap_is_answered_while_a_dispatcher_batch_is_still_sending(
     settings: Settings, database: Database, clock: FakeClock
 ) -> None:
     early = await add_pair(database, at=time(8))  # their check-in came an hour before
-    for _ in range(15):  # 30 check-ins at 09:00, one full batch
+    for _ in range(15):  # 30 check-ins at 09:00, one batch
         await add_pair(database)
     api = FakeBotApi()
     application = build_application(settings, database, request=api, clock=clock)
