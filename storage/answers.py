@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import unnested, upsert
+from storage.db import dialect_of, unnested, upsert
 from storage.goals import MAX_ASKED_GOALS, mentee_of_match
 from storage.models import (
     Answer,
@@ -60,8 +60,7 @@ async def store_answers(
     cheapest there."""
     if not answers:
         return
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql" and len(answers) > 1:
+    if dialect_of(session) == "postgresql" and len(answers) > 1:
         # One statement may not change a row twice: the last answer to a question wins,
         # as it would one row at a time.
         last = {(answer[0], answer[1]): answer for answer in answers}

@@ -29,7 +29,7 @@ from storage.claims import (
     claim_statement,
     recover_expired,
 )
-from storage.db import unnested, upsert
+from storage.db import dialect_of, unnested, upsert
 
 # The `name as name` imports: moved to storage.materialise and storage.participants, and
 # still importable from here for bot/cli.py and conversations/onboarding.py.
@@ -185,8 +185,7 @@ async def record_sent(
         )
         for prompt, message_id in sent
     ]
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         ids, message_ids, remind_ats = (list(column) for column in zip(*rows, strict=True))
         arrays = {"prompt_id": ids, "message_id": message_ids, "new_remind_at": remind_ats}
         await session.exec(_SENT_TOGETHER, params={**arrays, "now": now})
