@@ -98,9 +98,7 @@ statement itself (0.9 against 0.35 ms a tap, SQLite), for rows no session holds.
 
 
 def _upsert(session: AsyncSession) -> Any:
-    bind = session.bind
-    assert bind is not None
-    dialect = bind.dialect.name
+    dialect = dialect_of(session)
     if dialect not in _UPSERTS:
         _UPSERTS[dialect] = _replacing(upsert(session, _answer))
     return _UPSERTS[dialect]

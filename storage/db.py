@@ -222,12 +222,17 @@ class Database:
         await self.engine.dispose()
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """The database the session talks to: "sqlite" or "postgresql"."""
+    bind = session.bind
+    assert bind is not None, "the session has no engine"
+    return bind.dialect.name
+
+
 def upsert(session: AsyncSession, table: sa.Table) -> Any:
     """An INSERT that understands ON CONFLICT (DO NOTHING / DO UPDATE) on the session's
     database, SQLite or PostgreSQL alike."""
-    bind = session.bind
-    assert bind is not None, "the session has no engine"
-    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(table)
 
 
 def unnested(name: str, columns: Mapping[str, Any]) -> Any:
@@ -257,10 +262,3 @@ def one_of(column: Any, name: str, item_type: Any) -> dict[str, Any]:
         "sqlite": column.in_(sa.bindparam(name, expanding=True)),
         "postgresql": column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(item_type))),
     }
-
-
-def dialect_of(session: AsyncSession) -> str:
-    """ "sqlite" or "postgresql": the database the session talks to."""
-    bind = session.bind
-    assert bind is not None, "the session has no engine"
-    return bind.dialect.name

@@ -284,8 +284,7 @@ async def refresh_statistics(
     "fetch every pending row, sort them, keep 30" instead of reading the due-date index
     for 30 rows: 300 ms instead of 0.5 ms per claim with 10,000 due, so a backlog took
     quadratic time. True when it analysed."""
-    bind = session.bind
-    if created < threshold or bind is None or bind.dialect.name != "postgresql":
+    if created < threshold or dialect_of(session) != "postgresql":
         return False
     await session.exec(sa.text(f"ANALYZE {_prompt.name}"))
     return True
