@@ -30,7 +30,7 @@ from storage.closure_schedule import (
     followup_window,
     survey_window,
 )
-from storage.materialise import insert_prompts
+from storage.materialise import WRITE_ORDER, insert_prompts
 from storage.models import Match, MatchStatus, PersonStatus, PromptKind, PromptStatus, Role
 from storage.participants import Participant, program_settings, scheduled_participants
 
@@ -108,10 +108,10 @@ def followup_rows(
 def _open(
     rows: Iterator[dict[str, Any]], now: datetime, horizon: timedelta
 ) -> list[dict[str, Any]]:
-    """The rows due by `now + horizon` whose window is still open, in one order for every
-    writer (see `storage.materialise._prompt_rows`)."""
+    """The rows due by `now + horizon` whose window is still open, in the order every
+    writer inserts in (`storage.materialise.WRITE_ORDER`)."""
     kept = [row for row in rows if row["due_at"] <= now + horizon and row["closes_at"] > now]
-    kept.sort(key=lambda row: (row["match_id"], row["person_id"], row["period"]))
+    kept.sort(key=WRITE_ORDER)
     return kept
 
 

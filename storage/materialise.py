@@ -173,10 +173,17 @@ def _prompt_rows(participants: Sequence[Participant], run: MaterialisePlan) -> l
         for someone, item in chain(checkins, planned_reflections(participants, run), notices)
         if item.occurrence.closes_at > now
     ]
-    # One order for every writer, page after page, so two concurrent inserts on
-    # PostgreSQL wait for each other on the unique key instead of deadlocking.
-    rows.sort(key=itemgetter("match_id", "person_id", "period"))
+    rows.sort(key=WRITE_ORDER)
     return rows
+
+
+WRITE_ORDER = itemgetter("due_at", "match_id", "person_id", "kind", "period")
+"""The order prompts are inserted in, page after page. One order for every writer, so
+two concurrent inserts on PostgreSQL wait for each other on the unique key instead of
+deadlocking. Due date first, so the prompts a claim takes together (by due date) lie
+together in the table: claiming 100,000 on SQLite in batches of 1,000 went from 9.21
+and 7.63 s to 5.89 and 6.88 s (`bench.dispatch --participants 100000 --skip-ticks`,
+alternately), since each batch rewrites fewer pages."""
 
 
 async def insert_prompts(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
