@@ -54,6 +54,7 @@ from telegram.ext import CallbackContext
 
 from bench.instant_api import InstantBotApi
 from bot.app import PROMPTS, build_application
+from bot.collector import settle_after_startup
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from conversations import broadcast
@@ -303,6 +304,7 @@ async def measure_dispatcher(url: str, ticks: bool) -> dict[str, float]:
         )
         await application.initialize()
         await application.job_queue.start()
+        settle_after_startup()  # as bot.runner does once started
     figures["startup_rss_mb"] = rss_mb()
     figures["jobs"] = len(application.job_queue.jobs())
     await application.job_queue.stop(wait=False)
@@ -350,6 +352,7 @@ async def measure_limited(url: str, due: int) -> dict[str, float]:
     api = CountingBotApi()
     application = build_application(settings_for(url), database, request=api, clock=lambda: NOW)
     await application.initialize()
+    settle_after_startup()  # as bot.runner does once started
     await fresh_week(database)
     now = NOW + timedelta(hours=2)
     async with database.session() as session:

@@ -58,6 +58,7 @@ from telegram.warnings import PTBUserWarning
 
 from bench.instant_api import BOT_USER, InstantBotApi
 from bot.app import build_application
+from bot.collector import settle_after_startup
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.dispatch_job import JOB_NAME
@@ -310,6 +311,7 @@ async def measure(url: str, users: int, limited_users: int, in_flight_reps: int)
     }
     for application in apps.values():
         await application.initialize()
+    settle_after_startup()  # as bot.runner does once started; the floor shares the process
     tandem, limited, floor = apps["tandem"], apps["limited"], apps["floor"]
     figures = Figures()
     try:

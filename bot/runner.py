@@ -17,6 +17,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.request import BaseRequest
 
 from bot.app import TandemApplication, build_application
+from bot.collector import settle_after_startup
 from bot.config import ConfigError, Settings, load_settings
 from bot.dispatch_job import stop_dispatchers
 from bot.leader import Leadership
@@ -123,6 +124,7 @@ async def _run_active(
 ) -> None:
     if application.post_init is not None:
         await application.post_init(application)
+    settle_after_startup()
     updater = application.updater
     assert updater is not None
     server = None
