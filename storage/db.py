@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -245,6 +247,47 @@ def unnested(name: str, columns: Mapping[str, Any]) -> Any:
         sa.bindparam(column, type_=postgresql.ARRAY(type_)) for column, type_ in columns.items()
     ]
     return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
+
+
+class JsonRows:
+    """SQLite: rows handed over as one JSON array of arrays in the parameter `name`, read
+    with ``json_each``; `columns` names each position and gives its type. One statement
+    and one parameter for a whole page of rows, where an executemany binds ten
+    parameters a row (and runs the table's triggers' program once per row even when
+    their WHEN is false), so SQLAlchemy's per-value work goes: materialising 100,000
+    prompts, the INSERT took 2.9–3.6 s this way and 1.0–1.2 s as JSON."""
+
+    def __init__(self, name: str, columns: Mapping[str, Any]) -> None:
+        self.name = name
+        dialect = sqlite.dialect()
+        self._values = itemgetter(*columns)
+        # The positions whose values SQLAlchemy converts before binding (dates, times).
+        self._converted = [
+            (index, process)
+            for index, type_ in enumerate(columns.values())
+            if (process := type_.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        each = sa.func.json_each(sa.bindparam(name, type_=sa.String())).table_valued("value")
+        self.rows = sa.select(
+            *(
+                sa.func.json_extract(each.c.value, sa.literal_column(f"'$[{index}]'")).label(column)
+                for index, column in enumerate(columns)
+            )
+        ).where(sa.true())  # an INSERT … SELECT with ON CONFLICT must have a WHERE (SQLite)
+
+    def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The parameter for `rows`: each value as SQLAlchemy would bind it to its
+        column, converted once per distinct value (a page of prompts shares a few
+        hundred due dates)."""
+        encoded = [list(self._values(row)) for row in rows]
+        for index, process in self._converted:
+            converted: dict[Any, Any] = {None: None}
+            for values in encoded:
+                value = values[index]
+                if value not in converted:
+                    converted[value] = process(value)
+                values[index] = converted[value]
+        return {self.name: json.dumps(encoded, separators=(",", ":"))}
 
 
 DIALECTS = ("sqlite", "postgresql")

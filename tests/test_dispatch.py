@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -34,6 +35,7 @@ from conversations.kit.buttons import Keyboard, keyboard
 from conversations.kit.sending import markup_json
 from storage.db import Database
 from storage.materialise import (
+    insert_prompts,
     invalidate_future,
     materialisation_due,
     materialise,
@@ -51,6 +53,7 @@ from storage.models import (
     PersonStatus,
     Program,
     Prompt,
+    PromptKind,
     PromptStatus,
     Role,
 )
@@ -855,6 +858,42 @@ async def test_materialise_is_idempotent_and_skips_weeks_before_the_match(
     assert first.remind_at == first.due_at + timedelta(hours=24)
     assert first.closes_at == utc(2026, 11, 23, 14)
     assert (first.kind, first.instrument, first.attempts) == ("checkin", "mentee_weekly", 0)
+
+
+async def test_prompts_inserted_together_are_stored_as_the_orm_stores_them(
+    database: Database,
+) -> None:
+    """`insert_prompts` writes a page in one statement (a JSON array on SQLite, one array
+    per column on PostgreSQL), bypassing the ORM: what it stores must read, compare and
+    conflict like a prompt the ORM wrote, or the queue's date comparisons (text on
+    SQLite) go wrong."""
+    pair = await add_pair(database)
+    due = datetime(2026, 11, 23, 9, 30, 15, 250, tzinfo=ZoneInfo(TORONTO))
+    row: dict[str, Any] = {
+        "person_id": pair.mentee.id, "match_id": pair.match_id, "kind": PromptKind.CHECKIN,
+        "period": "2026-W48", "instrument": "mentee_weekly", "due_at": due,
+        "closes_at": due + timedelta(days=7), "status": PromptStatus.PENDING, "attempts": 0,
+        "remind_at": None,
+    }  # fmt: skip
+    mentor_row = {**row, "person_id": pair.mentor.id, "remind_at": due + HOUR}
+    async with database.session() as session:
+        assert await insert_prompts(session, [row, mentor_row]) == 2
+        session.add(Prompt(**{**row, "period": "2026-W49"}))
+    async with database.session() as session:
+        assert await insert_prompts(session, [mentor_row, {**row, "period": "2026-W50"}]) == 1
+        stored = (
+            await session.exec(
+                sa.text("SELECT period, due_at, closes_at FROM prompt ORDER BY period, id")
+            )
+        ).all()
+        at_due = select(sa.func.count()).where(col(Prompt.due_at) == due)
+        assert (await session.exec(at_due)).one() == 4
+    assert [period for period, *_ in stored] == ["2026-W48", "2026-W48", "2026-W49", "2026-W50"]
+    assert len({(due_at, closes_at) for _, due_at, closes_at in stored}) == 1
+    mentee, _, _ = await prompts_of(database, pair.mentee)
+    (mentor,) = await prompts_of(database, pair.mentor)
+    assert (mentee.due_at, mentee.remind_at, mentor.remind_at) == (due, None, due + HOUR)
+    assert (mentee.kind, mentee.status, mentee.attempts) == ("checkin", "pending", 0)
 
 
 async def test_materialising_page_by_page_creates_the_same_prompts(
