@@ -11,7 +11,8 @@ matches, slots spread over six Canadian zones, every weekday and half-hour from 
 memory:
 
 - dispatcher: start-up (build_application + initialize + registering the one repeating
-  job + starting the JobQueue); the floor, a plain bulk INSERT of one row per
+  job + starting the JobQueue + settling the garbage collector, as bot.runner does); the
+  floor, a plain bulk INSERT of one row per
   participant into the prompt table; materialising one week's prompts and claiming them;
   then one `Dispatcher.tick` that sends a whole week's prompts end to end with the real
   renderer (the check-in dialogue's, as bot/app.py hands it over), and for comparison

@@ -22,6 +22,8 @@ answer, against an in-process fake Bot API that answers at once:
   on an empty database (what start-up imports).
 
 p50 and p99 are over every measured update; the ratio is Tandem's p50 over the floor's.
+The garbage collector is settled once the applications are initialised, as bot.runner
+does at start-up; the floors share the process, and so the collector's settings.
 The machine may be shared: the ratios are what to compare. Prints figures; not a test.
 """
 
