@@ -27,7 +27,7 @@ from telegram.ext import ApplicationBuilder, CallbackContext
 from bot.app import PROMPTS, build_application
 from bot.config import Settings
 from bot.delivery import Outcome, TickReport, backoff, classify
-from bot.dispatch import Dispatcher
+from bot.dispatch import POSTGRESQL_LANES, Dispatcher
 from bot.dispatch_job import JOB_NAME, run_dispatcher, schedule_dispatcher
 from conversations import broadcast
 from conversations.kit import alerting as alerts
@@ -441,6 +441,45 @@ async def test_a_dead_instance_claims_are_recovered_within_a_minute(
     assert copies == {person_id: 2 if person_id == in_flight.id else 1 for person_id in people}
 
 
+async def test_on_postgresql_two_lanes_claim_at_once_and_send_each_prompt_once(
+    database: Database,
+    make_dispatcher: MakeDispatcher,
+    api: FakeBotApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sends are held until more batches are claimed than one lane ever holds (the one
+    sending and the next): only two lanes claiming at once get there. Then every prompt
+    goes out once."""
+    if database.is_sqlite:
+        pytest.skip("SQLite has one writer, so one lane")
+    pairs = [await add_pair(database) for _ in range(30)]
+    answer = api.do_request
+    held: list[int] = []
+
+    async def claimed_now() -> int:
+        async with database.session() as session:
+            sending = select(sa.func.count()).where(Prompt.status == PromptStatus.SENDING)
+            return int((await session.exec(sending)).one())
+
+    async def held_back(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if not held:
+            for _ in range(200):
+                held.append(await claimed_now())
+                if held[-1] > 20:
+                    break
+                await asyncio.sleep(0.01)
+        return await answer(*args, **kwargs)
+
+    monkeypatch.setattr(api, "do_request", held_back)
+    dispatcher = make_dispatcher(batch_size=10, concurrency=1)
+    report = await asyncio.wait_for(dispatcher.tick(), timeout=10)
+    assert max(held) > 20, held  # one lane: at most its two batches of 10
+    assert report.sent == 60
+    people = [person for pair in pairs for person in pair.people]
+    assert all(len(sent(api, chat(person))) == 1 for person in people)
+    assert {row.status for row in await prompts_of(database)} == {PromptStatus.SENT}
+
+
 async def test_stopping_ends_the_tick_and_gives_back_its_claims(
     database: Database,
     make_dispatcher: MakeDispatcher,
@@ -466,8 +505,11 @@ async def test_stopping_ends_the_tick_and_gives_back_its_claims(
     report = await asyncio.wait_for(dispatcher.tick(), timeout=2)
     calls = len(api.calls_to("sendMessage"))
     assert calls in (5, 6) and report.sent == calls  # only the sends in flight finished
-    # The next batch is claimed while the first one sends, unless the stop came first.
-    assert report.released in (10 - calls, 20 - calls)
+    # The next batch is claimed while the first one sends, unless the stop came first;
+    # on PostgreSQL two lanes do so at once.
+    lanes = 1 if database.is_sqlite else POSTGRESQL_LANES
+    claimed = report.released + calls
+    assert claimed % 10 == 0 and 10 <= claimed <= 20 * lanes
     rows = await prompts_of(database)
     assert sum(row.status == PromptStatus.SENT for row in rows) == calls
     waiting = [row for row in rows if row.status != PromptStatus.SENT]
