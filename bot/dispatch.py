@@ -341,8 +341,8 @@ class Dispatcher:
         """Drain the phase's queue in `self._lanes` lanes at once; True when time ran out
         with work left. Each lane waits for its own round trips, so with two a batch's
         statements are on the server while the other lane's batch is worded here; the
-        claims' SKIP LOCKED keeps them apart. When one lane fails, the others still
-        finish what they claimed before the error goes up."""
+        claims' SKIP LOCKED keeps them apart. When a lane fails, the others run to their
+        end before the error goes up, so no lane outlives the tick."""
         if self._lanes == 1:
             return await self._drain(phase, report, deadline)
         lanes = [self._drain(phase, report, deadline) for _ in range(self._lanes)]
