@@ -338,13 +338,12 @@ class Dispatcher:
                     )
 
     async def _drain_lanes(self, phase: Phase, report: TickReport, deadline: float | None) -> bool:
-        """Drain the phase's queue in `self._lanes` lanes at once; True when time ran out
-        with work left. Each lane waits for its own round trips, so with two a batch's
-        statements are on the server while the other lane's batch is worded here; the
-        claims' SKIP LOCKED keeps them apart. When a lane fails, the others run to their
-        end before the error goes up, so no lane outlives the tick."""
-        if self._lanes == 1:
-            return await self._drain(phase, report, deadline)
+        """Drain the phase's queue in `self._lanes` lanes at once (one on SQLite, whose
+        writes are serialised anyway); True when time ran out with work left. Each lane
+        waits for its own round trips, so with two a batch's statements are on the server
+        while the other lane's batch is worded here; the claims' SKIP LOCKED keeps them
+        apart. When a lane fails, the others run to their end before the error goes up,
+        so no lane outlives the tick."""
         lanes = [self._drain(phase, report, deadline) for _ in range(self._lanes)]
         outcomes = await asyncio.gather(*lanes, return_exceptions=True)
         for outcome in outcomes:

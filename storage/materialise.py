@@ -207,23 +207,26 @@ _COLUMNS = (  # what `_prompt_rows` gives for each prompt
     "due_at", "closes_at", "status", "attempts", "remind_at",
 )  # fmt: skip
 _UNIQUE = ["person_id", "match_id", "kind", "period"]
-_PLANNED = unnested("planned", {name: _prompt.c[name].type for name in _COLUMNS})
-_UNNESTED = (
-    postgresql.insert(_prompt)
-    .from_select(list(_COLUMNS), sa.select(*(_PLANNED.c[name] for name in _COLUMNS)))
-    .on_conflict_do_nothing(index_elements=_UNIQUE)
-    .returning(_prompt.c.id)
-    .execution_options(**{GENERATED: True})
-)
+_TYPES = {name: _prompt.c[name].type for name in _COLUMNS}
+
+
+def _inserting_new(insert: Any, rows: Any) -> Any:
+    """``INSERT … SELECT`` of `rows` (columns `_COLUMNS`), skipping the prompts that
+    exist, returning the new ones' ids."""
+    return (
+        insert(_prompt)
+        .from_select(list(_COLUMNS), rows)
+        .on_conflict_do_nothing(index_elements=_UNIQUE)
+        .returning(_prompt.c.id)
+        .execution_options(**{GENERATED: True})  # nothing in them was typed by anyone
+    )
+
+
+_PLANNED = unnested("planned", _TYPES)
+_UNNESTED = _inserting_new(postgresql.insert, sa.select(*(_PLANNED.c[name] for name in _COLUMNS)))
 """`insert_prompts` on PostgreSQL, built once (`storage.db.unnested`)."""
-_JSON = JsonRows("planned", {name: _prompt.c[name].type for name in _COLUMNS})
-_FROM_JSON = (
-    sqlite.insert(_prompt)
-    .from_select(list(_COLUMNS), _JSON.rows)
-    .on_conflict_do_nothing(index_elements=_UNIQUE)
-    .returning(_prompt.c.id)
-    .execution_options(**{GENERATED: True})  # nothing in them was typed by anyone
-)
+_JSON = JsonRows("planned", _TYPES)
+_FROM_JSON = _inserting_new(sqlite.insert, _JSON.rows)
 """`insert_prompts` on SQLite, built once (`storage.db.JsonRows`)."""
 
 
